@@ -1,0 +1,37 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import orjson
+
+from protocol import DetectionRecord, RecordBatch, encode
+from protocol.schema import MESSAGE_SCHEMAS
+
+
+def test_cli_writes_one_schema_per_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "protocol.schema", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(f"{name}.schema.json" for name in MESSAGE_SCHEMAS)
+
+
+def test_exported_schema_accepts_real_batches_and_rejects_bad_ones(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "protocol.schema", str(tmp_path)], check=True)
+    schema = json.loads((tmp_path / "record_batch.schema.json").read_text())
+    record = DetectionRecord(seq=4, channel="cam", source="can", t_mono_ns=10, t_wall_ns=11,
+                             clock="kernel_realtime", payload={"raw_hex": "0a0b"})
+    good = orjson.loads(encode(RecordBatch(rig_id="r1", stream="s1", records=[record])))
+    jsonschema.validate(good, schema)
+    bad = dict(good, records=[dict(good["records"][0], t_mono_ns="late")])
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not validator.is_valid(bad)
+
+
+def test_cli_without_a_directory_prints_usage() -> None:
+    result = subprocess.run([sys.executable, "-m", "protocol.schema"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "usage" in result.stderr
