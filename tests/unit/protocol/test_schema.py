@@ -35,3 +35,13 @@ def test_cli_without_a_directory_prints_usage() -> None:
     result = subprocess.run([sys.executable, "-m", "protocol.schema"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "usage" in result.stderr
+
+
+def test_committed_schemas_match_the_models(tmp_path: Path) -> None:
+    """docs/schemas is what other languages validate against: it must not drift from the code."""
+    committed = Path(__file__).resolve().parents[3] / "docs" / "schemas"
+    subprocess.run([sys.executable, "-m", "protocol.schema", str(tmp_path)], check=True)
+    for fresh in tmp_path.iterdir():
+        assert (committed / fresh.name).read_bytes() == fresh.read_bytes(), (
+            f"docs/schemas/{fresh.name} is stale: run python -m protocol.schema docs/schemas"
+        )
