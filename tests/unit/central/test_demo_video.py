@@ -1,0 +1,30 @@
+"""The demo video is a real, decodable clip whose pictures show the ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from central.services.demo_scenario import DEFAULT_SCENARIO
+from central.services.demo_video import render_demo_video
+
+
+def test_rendered_video_has_the_scenarios_rate_size_and_frames(tmp_path: Path) -> None:
+    path = render_demo_video(DEFAULT_SCENARIO, tmp_path / "sub" / "demo.mp4")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert float(stream.average_rate) == DEFAULT_SCENARIO.fps
+        assert (stream.width, stream.height) == (DEFAULT_SCENARIO.width, DEFAULT_SCENARIO.height)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == DEFAULT_SCENARIO.frame_count
+
+    empty = frames[0]
+    assert np.abs(empty.astype(int) - 96).max() < 12, "no VRU before the first track"
+
+    track = DEFAULT_SCENARIO.tracks[0]
+    frame = (track.first_frame + track.last_frame) // 2
+    x, y, w, h = track.box_at(frame)
+    centre = frames[frame][int(y + h / 2), int(x + w / 2)].astype(int)
+    assert centre[0] > 180 and centre[1] < 110 and centre[2] < 110, "pedestrians are drawn red"
