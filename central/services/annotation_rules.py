@@ -1,0 +1,103 @@
+"""The rules a ground-truth annotation must meet against its video: pure functions, no database.
+
+Frame and time: frame ``n`` is shown at ``n / fps`` seconds. Given only one of frame number and
+timestamp, the other is derived (a timestamp maps to the nearest frame); given both, the timestamp
+must lie within half a frame of the frame's own time, so a timestamp rounded to the millisecond
+still agrees with its frame. A box is in pixels, 0-based: ``x, y >= 0``, ``width, height > 0``,
+and ``x + width <= frame width`` (likewise in y) when the video's size is known.
+
+Each check returns problems as ``(field path, message)`` pairs instead of raising, so a bulk
+request can report every bad row at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["FieldProblem", "Placement", "VideoGeometry", "check_box", "place_in_video"]
+
+FieldProblem = tuple[tuple[str | int, ...], str]
+"""Where (a path of field names and list indexes) and what is wrong."""
+
+_EDGE_SLACK = 1e-6
+"""Float pixels: a box ending exactly on the frame edge must not fail by rounding."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoGeometry:
+    """What the rules need to know about a video; ``None`` where it was not probed."""
+
+    fps: float | None
+    frame_count: int | None
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    frame_number: int
+    timestamp: float
+
+
+def place_in_video(
+    frame_number: int | None,
+    timestamp: float | None,
+    video: VideoGeometry,
+) -> tuple[Placement | None, list[FieldProblem]]:
+    """Resolve frame number and timestamp against the video's frame rate and length."""
+    fps = video.fps if video.fps and video.fps > 0 else None
+    if frame_number is None and timestamp is None:
+        return None, [(("frameNumber",), "Give frameNumber, timestamp or both.")]
+    if frame_number is not None and frame_number < 0:
+        return None, [(("frameNumber",), "Must be 0 or more.")]
+    if timestamp is not None and not (math.isfinite(timestamp) and timestamp >= 0):
+        return None, [(("timestamp",), "Must be a finite number of seconds, 0 or more.")]
+
+    frame_field = "frameNumber"
+    if frame_number is None:
+        assert timestamp is not None
+        frame_field = "timestamp"
+        if fps is None:
+            return None, [(("frameNumber",), "Required: the video's frame rate is unknown.")]
+        frame_number = round(timestamp * fps)
+    elif timestamp is None:
+        if fps is None:
+            return None, [(("timestamp",), "Required: the video's frame rate is unknown.")]
+        timestamp = frame_number / fps
+    elif fps is not None and abs(timestamp - frame_number / fps) > 0.5 / fps + _EDGE_SLACK:
+        nearest = round(timestamp * fps)
+        message = f"Timestamp {timestamp} s is frame {nearest} at {fps:g} fps, not {frame_number}."
+        return None, [(("timestamp",), message)]
+
+    if video.frame_count is not None and frame_number >= video.frame_count:
+        message = f"Frame {frame_number} is past the video's last frame ({video.frame_count - 1})."
+        return None, [((frame_field,), message)]
+    return Placement(frame_number, timestamp), []
+
+
+def check_box(
+    x: float, y: float, width: float, height: float, video: VideoGeometry
+) -> list[FieldProblem]:
+    """Problems with a box ``x, y, width, height`` in pixels of this video's frames."""
+    problems: list[FieldProblem] = []
+    for name, value in (("x", x), ("y", y), ("width", width), ("height", height)):
+        if not math.isfinite(value):
+            problems.append((("boundingBox", name), "Must be a finite number."))
+    if problems:
+        return problems
+    if x < 0:
+        problems.append((("boundingBox", "x"), "Must be 0 or more."))
+    if y < 0:
+        problems.append((("boundingBox", "y"), "Must be 0 or more."))
+    if width <= 0:
+        problems.append((("boundingBox", "width"), "Must be more than 0."))
+    if height <= 0:
+        problems.append((("boundingBox", "height"), "Must be more than 0."))
+    if video.width is not None and x + width > video.width + _EDGE_SLACK:
+        message = f"The box ends at x={x + width:g}, past the frame width {video.width}."
+        problems.append((("boundingBox", "width"), message))
+    if video.height is not None and y + height > video.height + _EDGE_SLACK:
+        message = f"The box ends at y={y + height:g}, past the frame height {video.height}."
+        problems.append((("boundingBox", "height"), message))
+    return problems
