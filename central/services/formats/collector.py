@@ -1,0 +1,216 @@
+"""Validation shared by every importer: boxes found in a file become rows, or issues.
+
+Each format's parser reads its file and hands every box it finds to :class:`RowCollector` as a
+:class:`FoundBox`. The collector checks frame, box, track id and uniqueness of the natural key,
+clips boxes to the frame and drops empty ones (both reported), derives the timestamp from the
+frame rate, generates missing track ids, and refuses the whole import if any issue was found.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from protocol import VruType
+
+from central.services.formats.categories import track_prefix
+from central.services.formats.errors import AnnotationImportError
+from central.services.formats.limits import ImportLimits
+from central.services.formats.model import AnnotationRow, BoundingBox, VideoInfo
+from central.services.formats.report import Action, ImportReport, Issue, Location
+
+__all__ = ["MAX_TRACK_ID_LENGTH", "FoundBox", "ImportResult", "RowCollector"]
+
+#: the database stores track ids (``detection_id``) in 36 characters
+MAX_TRACK_ID_LENGTH = 36
+
+
+@dataclass(slots=True, kw_only=True)
+class FoundBox:
+    """A box as a parser read it, before validation."""
+
+    location: Location
+    frame_number: int
+    vru_type: VruType
+    x: float
+    y: float
+    width: float
+    height: float
+    detection_id: str | None = None
+    timestamp: float | None = None
+    occluded: bool = False
+    truncated: bool = False
+    difficult: bool = False
+    validated: bool = False
+    notes: str | None = None
+    annotator: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    rows: list[AnnotationRow]
+    report: ImportReport
+
+
+class RowCollector:
+    def __init__(self, video: VideoInfo, label: str, format_name: str, limits: ImportLimits):
+        self.video = video
+        self.label = label
+        self.report = ImportReport(format=format_name)
+        self._limits = limits
+        self._issues: list[Issue] = []
+        self._more_issues = 0
+        self._boxes: list[FoundBox] = []
+        self._keys: dict[tuple[int, str], Location] = {}
+        self._missing_fps_reported = False
+        if video.size is None:
+            self.report.warn("video width and height unknown: boxes were not clipped to the frame")
+
+    def issue(self, location: Location, message: str) -> None:
+        if len(self._issues) < self._limits.max_issues:
+            self._issues.append(Issue(location, message))
+        else:
+            self._more_issues += 1
+
+    def drop(self, location: Location, message: str) -> None:
+        self.report.record(Action.DROPPED, str(location), message)
+
+    @property
+    def has_issues(self) -> bool:
+        return bool(self._issues)
+
+    def add(self, box: FoundBox) -> None:
+        self.report.boxes_read += 1
+        if self.report.boxes_read > self._limits.max_boxes:
+            if self.report.boxes_read == self._limits.max_boxes + 1:
+                self.issue(Location(self.label), f"more than {self._limits.max_boxes} boxes")
+            return
+        if self._frame_ok(box) and self._box_ok(box) and self._track_ok(box):
+            if box.timestamp is None:
+                self._derive_timestamp(box)
+            self._boxes.append(box)
+
+    def _frame_ok(self, box: FoundBox) -> bool:
+        frame, frame_count = box.frame_number, self.video.frame_count
+        if frame < 0:
+            self.issue(box.location, f"frame index {frame} is negative")
+            return False
+        if frame_count is not None and frame >= frame_count:
+            self.issue(box.location, f"frame {frame} is past the video's {frame_count} frames")
+            return False
+        return True
+
+    def _box_ok(self, box: FoundBox) -> bool:
+        values = (box.x, box.y, box.width, box.height)
+        if not all(math.isfinite(v) for v in values):
+            self.issue(box.location, f"box {list(values)} is not made of finite numbers")
+            return False
+        if box.width <= 0 or box.height <= 0:
+            self.drop(box.location, f"box {_fmt(values)} has no area")
+            return False
+        size = self.video.size
+        if size is None:
+            return True
+        left, top = max(box.x, 0.0), max(box.y, 0.0)
+        right, bottom = min(box.x + box.width, size[0]), min(box.y + box.height, size[1])
+        if right <= left or bottom <= top:
+            self.drop(box.location, f"box {_fmt(values)} lies outside the {size[0]}x{size[1]} frame")
+            return False
+        clipped = (left, top, right - left, bottom - top)
+        if clipped != values:
+            box.x, box.y, box.width, box.height = clipped
+            self.report.record(
+                Action.CLIPPED,
+                str(box.location),
+                f"box {_fmt(values)} clipped to {_fmt(clipped)} ({size[0]}x{size[1]} frame)",
+            )
+        return True
+
+    def _track_ok(self, box: FoundBox) -> bool:
+        if box.detection_id is not None:
+            box.detection_id = box.detection_id.strip() or None
+        track = box.detection_id
+        if track is None:
+            return True
+        if len(track) > MAX_TRACK_ID_LENGTH:
+            self.issue(box.location, f"track id is longer than {MAX_TRACK_ID_LENGTH} characters")
+            return False
+        key = (box.frame_number, track)
+        first = self._keys.get(key)
+        if first is not None:
+            self.issue(
+                box.location,
+                f"track '{track}' already has a box in frame {box.frame_number} (at {first})",
+            )
+            return False
+        self._keys[key] = box.location
+        return True
+
+    def _derive_timestamp(self, box: FoundBox) -> None:
+        fps = self.video.fps
+        if fps and fps > 0:
+            box.timestamp = box.frame_number / fps
+        elif not self._missing_fps_reported:
+            self._missing_fps_reported = True
+            self.issue(
+                Location(self.label),
+                "the video's frame rate is unknown, so frame timestamps cannot be derived",
+            )
+
+    def finish(self) -> ImportResult:
+        """The validated rows, or AnnotationImportError listing every issue found."""
+        if self._issues:
+            raise AnnotationImportError(self._issues, self._more_issues)
+        self._generate_track_ids()
+        rows = [_to_row(box) for box in self._boxes]
+        self.report.imported = len(rows)
+        self.report.frames = len({row.frame_number for row in rows})
+        return ImportResult(rows, self.report)
+
+    def _generate_track_ids(self) -> None:
+        """One new track per box without one, never reusing an id present in the file."""
+        used = {track for _, track in self._keys}
+        counters: dict[VruType, int] = defaultdict(int)
+        for box in self._boxes:
+            if box.detection_id is not None:
+                continue
+            prefix = track_prefix(box.vru_type)
+            while True:
+                counters[box.vru_type] += 1
+                candidate = f"{prefix}{counters[box.vru_type]:04d}"
+                if candidate not in used:
+                    break
+            used.add(candidate)
+            box.detection_id = candidate
+            self.report.generated_track_ids += 1
+        if self.report.generated_track_ids:
+            self.report.warn(
+                f"{self.report.generated_track_ids} boxes had no track id: each got a new one"
+            )
+
+
+def _to_row(box: FoundBox) -> AnnotationRow:
+    assert box.detection_id is not None and box.timestamp is not None
+    return AnnotationRow(
+        detection_id=box.detection_id,
+        frame_number=box.frame_number,
+        timestamp=box.timestamp,
+        vru_type=box.vru_type,
+        bounding_box=BoundingBox(box.x, box.y, box.width, box.height),
+        occluded=box.occluded,
+        truncated=box.truncated,
+        difficult=box.difficult,
+        validated=box.validated,
+        notes=box.notes,
+        annotator=box.annotator,
+        created_at=box.created_at,
+        updated_at=box.updated_at,
+    )
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
