@@ -1,0 +1,80 @@
+"""Small pieces of the hardware sources: drop counting, kernel stamps, USB latency, supervision."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+from pathlib import Path
+
+import pytest
+
+from rig_agent.clock import RigClock
+from rig_agent.sources._reader import SupervisedReader
+from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps
+from rig_agent.sources.network import SO_TIMESTAMPNS, kernel_receive_ns
+from rig_agent.sources.serial import usb_latency_timer_ms
+
+
+def test_sequence_gaps_count_the_edges_the_kernel_dropped() -> None:
+    gaps = SequenceGaps()
+    assert [gaps.observe(n) for n in (1, 2, 5, 6, 10)] == [0, 0, 2, 0, 3]
+
+
+def test_sequence_gaps_count_drops_before_the_first_event_seen() -> None:
+    assert SequenceGaps().observe(4) == 3
+
+
+def test_kernel_receive_stamp_is_read_from_ancillary_data() -> None:
+    timespec = struct.pack("@ll", 1_700_000_000, 123_456_789)
+    ancillary = [(socket.SOL_SOCKET, SO_TIMESTAMPNS, timespec)]
+    assert kernel_receive_ns(ancillary) == 1_700_000_000_123_456_789
+    assert kernel_receive_ns([]) is None
+    assert kernel_receive_ns([(socket.IPPROTO_IP, 1, timespec)]) is None
+
+
+def test_usb_latency_timer_is_read_for_usb_serial_adapters(tmp_path: Path) -> None:
+    (tmp_path / "ttyUSB3").mkdir()
+    (tmp_path / "ttyUSB3" / "latency_timer").write_text("16\n")
+    assert usb_latency_timer_ms("/dev/ttyUSB3", sysfs=tmp_path) == 16
+    assert usb_latency_timer_ms("/dev/ttyACM0", sysfs=tmp_path) is None
+    assert usb_latency_timer_ms("loop://", sysfs=tmp_path) is None
+
+
+def test_usb_latency_timer_follows_a_symlinked_port(tmp_path: Path) -> None:
+    sysfs = tmp_path / "sysfs"
+    (sysfs / "ttyUSB0").mkdir(parents=True)
+    (sysfs / "ttyUSB0" / "latency_timer").write_text("1")
+    device = tmp_path / "ttyUSB0"
+    device.touch()
+    link = tmp_path / "sut-serial"
+    link.symlink_to(device)
+    assert usb_latency_timer_ms(str(link), sysfs=sysfs) == 1
+
+
+def test_a_failing_reader_is_reported_reopened_and_keeps_reading(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = GpioSource(GpioSettings(name="sup", pin=1), lambda capture: None, RigClock())
+    reads: list[int] = []
+    reopened = threading.Event()
+    recovered = threading.Event()
+
+    def read_once() -> None:
+        reads.append(1)
+        if len(reads) == 2:
+            raise OSError("device went away")
+        if reopened.is_set() and len(reads) > 3:
+            recovered.set()
+        threading.Event().wait(0.001)
+
+    reader = SupervisedReader(source, read_once, reopen=reopened.set)
+    with caplog.at_level(logging.ERROR):
+        reader.start()
+        assert recovered.wait(2.0)
+        reader.stop()
+    assert not reader.alive
+    assert reader.failures == 1
+    assert source.last_error is None, "cleared once reading works again"
+    assert "reading failed (OSError: device went away); retrying" in caplog.text
