@@ -1,0 +1,93 @@
+"""FastAPI dependencies: settings, a database session per request, and role checks.
+
+Services commit their own unit of work; the session is closed after the response, which rolls
+back anything a failed request left uncommitted, so bad input never leaves a half-written row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.auth import Principal, Role
+from central.config import CentralSettings
+from central.services import tokens
+
+__all__ = [
+    "SessionDep",
+    "SettingsDep",
+    "get_session",
+    "get_session_factory",
+    "get_settings",
+    "require_role",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="an API token from `rig-central token create`")
+
+
+def get_settings(request: Request) -> CentralSettings:
+    settings: CentralSettings = request.app.state.settings
+    return settings
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+def get_session(
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> Iterator[Session]:
+    with factory() as session:
+        yield session
+
+
+SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_NO_AUTH = Principal(role=Role.ADMIN, token_id=None, name="no-auth")
+
+
+def require_role(needed: Role) -> Callable[..., Principal]:
+    """A dependency that lets a request through only with a token of ``needed`` role or above.
+
+    401 without a valid token, 403 with a token whose role is too low. With ``no_auth`` every
+    request acts as admin.
+    """
+
+    def check(
+        settings: SettingsDep,
+        factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if settings.no_auth:
+            return _NO_AUTH
+        if credentials is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "an API token is required: Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        # Its own session, so recording the token's use never mixes with the request's writes.
+        with factory() as session:
+            row = tokens.authenticate(session, credentials.credentials)
+        if row is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown or revoked API token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = Principal(role=Role(row.role), token_id=row.id, name=row.name)
+        if not principal.role.allows(needed):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the {needed.value} role or higher; the token's role is "
+                f"{principal.role.value}",
+            )
+        return principal
+
+    return check

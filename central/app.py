@@ -1,0 +1,99 @@
+"""The FastAPI application factory and its lifespan.
+
+The lifespan is a stack of parts (:data:`LIFESPAN_PARTS`), each an async context manager taking
+the app: the database first, then whatever needs it (MQTT ingest, the embedded broker). A part
+stores what it owns on ``app.state`` and cleans up after the ``yield``; parts stop in reverse order.
+
+``app.state`` after start: ``settings``, ``engine``, ``session_factory``; ``broker_state`` (a
+short string for ``/health``) once ingest sets it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from central.api.errors import install_error_handlers
+from central.api.routes import ROUTERS
+from central.config import CentralSettings
+from central.db import migrate
+from central.db.engine import make_engine, session_factory
+
+__all__ = ["LIFESPAN_PARTS", "LifespanPart", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+LifespanPart = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """A server database (PostgreSQL) is behind the code: someone must run ``db upgrade``."""
+
+
+def _check_revision(url: str) -> None:
+    current, head = migrate.current_revision(url), migrate.head_revision()
+    if current != head:
+        raise DatabaseNotMigrated(
+            f"the database is at revision {current or 'none'}, the code needs {head}: "
+            "run `rig-central db upgrade` with the same --database-url first"
+        )
+
+
+@asynccontextmanager
+async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the database. An embedded SQLite file is migrated on the spot; a server database is
+    only checked, since upgrading shared PostgreSQL is an operator's decision."""
+    settings: CentralSettings = app.state.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.is_sqlite:
+        await run_in_threadpool(migrate.upgrade, settings.database_url)
+    else:
+        await run_in_threadpool(_check_revision, settings.database_url)
+    engine = make_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+LIFESPAN_PARTS: list[LifespanPart] = [
+    database_lifespan,
+]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        for part in LIFESPAN_PARTS:
+            await stack.enter_async_context(part(app))
+        yield
+
+
+def create_app(settings: CentralSettings | None = None) -> FastAPI:
+    """The central server's ASGI app; nothing is opened until its lifespan starts."""
+    settings = settings if settings is not None else CentralSettings()
+    app = FastAPI(
+        title="VRU rig central",
+        summary="Projects, videos, ground truth and test sessions of the VRU test rigs",
+        version="0.1.0",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Total-Count"],
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

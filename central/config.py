@@ -1,0 +1,101 @@
+"""Settings of the central server: every ``rig-central serve`` flag, also from ``CENTRAL_...``.
+
+Precedence is the usual pydantic-settings one: explicit values (CLI flags) over environment
+variables over defaults. After validation ``database_url`` is always a SQLAlchemy URL: empty means
+the SQLite file ``<data_dir>/central.sqlite3``, and a plain ``postgresql://`` URL gets the psycopg
+(v3) driver, the one installed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol import DEFAULT_PREFIX
+
+__all__ = ["SQLITE_FILENAME", "CentralSettings", "is_loopback", "normalise_database_url"]
+
+SQLITE_FILENAME = "central.sqlite3"
+
+# Driverless or foreign-driver spellings of PostgreSQL URLs, mapped to psycopg 3.
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and any loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalise_database_url(url: str) -> str:
+    """Give a plain ``postgresql://`` URL the psycopg (v3) driver; leave other URLs alone."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+class CentralSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CENTRAL_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="address the HTTP server binds to")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port; 0 picks a free one")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy or plain PostgreSQL URL; empty = SQLite file in the data dir",
+    )
+    data_dir: Path = Field(Path("data"), description="SQLite database and uploaded files")
+    mqtt_url: str | None = Field(
+        None, description="broker to ingest from, e.g. mqtt://127.0.0.1:1883; unset = embedded"
+    )
+    ingest_enabled: bool = Field(
+        True,
+        description="run MQTT ingest (and the embedded broker when mqtt_url is unset); "
+        "false serves the REST API alone, as API tests do",
+    )
+    topic_prefix: str = Field(DEFAULT_PREFIX, min_length=1)
+    no_auth: bool = Field(
+        False, description="every request acts as admin; refused unless host is loopback"
+    )
+    max_upload_mb: int = Field(2048, ge=1, description="largest accepted upload in MiB")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
+        description="origins allowed to call the API from a browser",
+    )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _none_is_default(cls, value: object) -> object:
+        return "" if value is None else value
+
+    @model_validator(mode="after")
+    def _resolve(self) -> CentralSettings:
+        if self.no_auth and not is_loopback(self.host):
+            raise ValueError(
+                f"no_auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), "
+                f"not on host {self.host!r}: anyone who can reach it would act as admin"
+            )
+        if self.database_url:
+            self.database_url = normalise_database_url(self.database_url)
+        else:
+            self.database_url = f"sqlite:///{self.sqlite_default_path}"
+        return self
+
+    @property
+    def sqlite_default_path(self) -> Path:
+        return self.data_dir.resolve() / SQLITE_FILENAME
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

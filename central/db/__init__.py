@@ -1,0 +1,1 @@
+"""Storage of the central server: column types, models, engine and Alembic migrations."""

@@ -1,0 +1,72 @@
+"""Column types that behave the same on SQLite and PostgreSQL, and time-ordered ids.
+
+Dialect differences live here, in the types, so queries never need to know the dialect.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["ID_LENGTH", "Timestamp", "new_id", "utcnow"]
+
+ID_LENGTH = 36
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """An aware datetime. Naive values are refused, since nobody can tell which zone they meant.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no zone, so values are stored in UTC and come back
+    tagged UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_id_lock = threading.Lock()
+_last_payload = 0
+
+
+def new_id() -> str:
+    """A UUIDv7 as a 36-character string: millisecond time first, so ids sort by creation.
+
+    Time-ordered keys keep B-tree inserts at the right edge of the index, which stays fast at
+    millions of rows where random UUIDs slow inserts down several-fold. Within one process the
+    ids strictly increase, even within one millisecond (the random bits then count up).
+    """
+    global _last_payload
+    # 48 bits of Unix milliseconds, then 74 random bits.
+    payload = ((time.time_ns() // 1_000_000) << 74) | int.from_bytes(os.urandom(10), "big") >> 6
+    with _id_lock:
+        payload = max(payload, _last_payload + 1)
+        _last_payload = payload
+    millis, rand_a, rand_b = payload >> 74, (payload >> 62) & 0xFFF, payload & ((1 << 62) - 1)
+    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0x2 << 62) | rand_b
+    return str(uuid.UUID(int=value))

@@ -1,0 +1,233 @@
+"""Fixtures of the central server's integration tests: a real, migrated database of its own for
+every test, the app on it, a client, a token per role and factories.
+
+- ``database_url`` runs each test twice: on SQLite (a copy of a template file migrated once per
+  test run) and on PostgreSQL when 127.0.0.1:5432 answers (``CREATE DATABASE ... TEMPLATE`` of a
+  database migrated once per run; dropped after the test). ``blank_database_url`` is the same
+  without the migrations, for tests of the migrations themselves.
+- ``settings`` has MQTT ingest off (``ingest_enabled=False``): API tests need no broker. A test
+  that needs other settings builds its own from ``settings.model_dump()``.
+- ``client`` is entered as a context manager, so the app's lifespan (database, ingest) runs.
+- ``tokens[Role.X]`` is a real token made by the token service; ``auth_headers[Role.X]`` the header.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from central.app import create_app
+from central.auth import Role
+from central.config import CentralSettings
+from central.db.migrate import upgrade
+from central.db.models import Video
+from central.services.tokens import create_token
+
+POSTGRES_USER = "postgres"
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+
+
+def postgres_url(database: str) -> str:
+    return f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{database}"
+
+
+def _postgres_admin(sql: str) -> None:
+    with psycopg.connect(
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname="postgres",
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql)  # type: ignore[arg-type]
+
+
+def _create_postgres_database(template: str | None = None) -> str:
+    name = f"vru_test_{uuid.uuid4().hex[:16]}"
+    suffix = f' TEMPLATE "{template}"' if template else ""
+    _postgres_admin(f'CREATE DATABASE "{name}"{suffix}')
+    return name
+
+
+def _drop_postgres_database(name: str) -> None:
+    _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "central.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(postgres_available: bool) -> Iterator[str]:
+    if not postgres_available:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    name = _create_postgres_database()
+    try:
+        upgrade(postgres_url(name))
+        yield name
+    finally:
+        _drop_postgres_database(name)
+
+
+_DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_DIALECTS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "central.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    name = _create_postgres_database(template=request.getfixturevalue("_postgres_template"))
+    try:
+        yield postgres_url(name)
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(params=_DIALECTS)
+def blank_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+) -> Iterator[str]:
+    """An empty database (no tables) of this test's own, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+        return
+    if not postgres_available:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    name = _create_postgres_database()
+    try:
+        yield postgres_url(name)
+    finally:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+def settings(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> CentralSettings:
+    # The developer's own CENTRAL_* variables must not leak into tests.
+    for key in list(os.environ):
+        if key.startswith("CENTRAL_"):
+            monkeypatch.delenv(key)
+    return CentralSettings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        ingest_enabled=False,
+        no_auth=False,
+    )
+
+
+@pytest.fixture
+def app(settings: CentralSettings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db_session(client: TestClient) -> Iterator[Session]:
+    """A session on the running app's database, for arranging rows and checking what was stored."""
+    app: Any = client.app
+    with app.state.session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def tokens(db_session: Session) -> dict[Role, str]:
+    """A live token for each role, made by the real token service."""
+    return {role: create_token(db_session, role, f"test {role.value}")[1] for role in Role}
+
+
+@pytest.fixture
+def auth_headers(tokens: dict[Role, str]) -> dict[Role, dict[str, str]]:
+    return {role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()}
+
+
+@pytest.fixture
+def make_project(
+    client: TestClient, auth_headers: dict[Role, dict[str, str]]
+) -> Callable[..., dict[str, Any]]:
+    """Create a project through the API (as operator); returns its JSON."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: Any) -> dict[str, Any]:
+        body = {"name": f"project {next(counter)}", **fields}
+        response = client.post("/api/projects", json=body, headers=auth_headers[Role.OPERATOR])
+        assert response.status_code == 201, response.text
+        project: dict[str, Any] = response.json()
+        return project
+
+    return make
+
+
+@pytest.fixture
+def make_video(db_session: Session) -> Callable[..., Video]:
+    """Insert a video row directly (no file on disk): for tests that only need a video to refer
+    to. ``project_id=None`` puts it in the ground-truth library."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(project_id: str | None = None, **fields: Any) -> Video:
+        number = next(counter)
+        values: dict[str, Any] = {
+            "project_id": project_id,
+            "filename": f"clip {number}.mp4",
+            "stored_name": f"{uuid.uuid4().hex}.mp4",
+            "size_bytes": 1000,
+            "content_type": "video/mp4",
+            "duration_s": 10.0,
+            "fps": 30.0,
+            "frame_count": 300,
+            "width": 1280,
+            "height": 720,
+            "codec": "h264",
+            "status": "ready",
+            **fields,
+        }
+        video = Video(**values)
+        db_session.add(video)
+        db_session.commit()
+        return video
+
+    return make
+
+
+@pytest.fixture
+def make_test_session(
+    client: TestClient,
+    auth_headers: dict[Role, dict[str, str]],
+    make_project: Callable[..., dict[str, Any]],
+    make_video: Callable[..., Video],
+) -> Callable[..., dict[str, Any]]:
+    """Create a test session through the API (as operator), making a project and a video unless
+    given; returns its JSON."""
+
+    def make(**fields: Any) -> dict[str, Any]:
+        project_id = fields.pop("projectId", None) or make_project()["id"]
+        video_id = fields.pop("videoId", None) or make_video(project_id).id
+        body = {"name": "run", "projectId": project_id, "videoId": video_id, "rigId": "rig-1"}
+        response = client.post(
+            "/api/test-sessions", json={**body, **fields}, headers=auth_headers[Role.OPERATOR]
+        )
+        assert response.status_code == 201, response.text
+        session: dict[str, Any] = response.json()
+        return session
+
+    return make

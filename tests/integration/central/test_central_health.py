@@ -1,0 +1,51 @@
+"""GET /health and the OpenAPI page: reachable without a token, honest about the database."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from central.app import create_app
+from central.config import CentralSettings
+
+
+def test_health_reports_database_and_broker_without_a_token(client: TestClient) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "not running"}
+
+
+def test_health_shows_the_broker_state_ingest_reports(client: TestClient) -> None:
+    client.app.state.broker_state = "connected"  # type: ignore[attr-defined]
+
+    assert client.get("/health").json()["broker"] == "connected"
+
+
+def test_health_is_503_when_the_database_is_gone(client: TestClient) -> None:
+    # Point the running app at a database that cannot be opened.
+    broken = create_engine("sqlite:////nonexistent-dir/x.sqlite3")
+    client.app.state.session_factory.configure(bind=broken)  # type: ignore[attr-defined]
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == "error"
+    assert response.json()["status"] == "degraded"
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/projects" in paths and "/health" in paths
+
+
+def test_a_fresh_data_dir_gets_a_migrated_sqlite_database(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("CENTRAL_DATABASE_URL", raising=False)
+    settings = CentralSettings(data_dir=tmp_path / "fresh", ingest_enabled=False, no_auth=True)
+
+    with TestClient(create_app(settings)) as client:
+        created = client.post("/api/projects", json={"name": "first"})
+
+    assert created.status_code == 201
+    assert (tmp_path / "fresh" / "central.sqlite3").is_file()
