@@ -42,7 +42,7 @@ from rig_agent.sources._stamps import (
 )
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SignalSource, SourceUnavailable
 
-__all__ = ["GpioSettings", "GpioSource", "SequenceGaps"]
+__all__ = ["GpioSettings", "GpioSource", "SequenceGaps", "lgpio_tick_stamp"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,18 @@ class GpioSettings(ChannelSettings):
         if isinstance(self.line, int) and self.line < 0:
             raise ValueError(f"line offset {self.line} is negative")
         return self
+
+
+def lgpio_tick_stamp(clock: RigClock, ticks: float) -> Stamp:
+    """The stamp of an lgpio edge tick (seconds, as gpiozero passes it on).
+
+    Since Linux 5.7 the kernel stamps GPIO edges on CLOCK_MONOTONIC, before on CLOCK_REALTIME;
+    the value tells which (the two clocks are decades apart).
+    """
+    tick_ns = round(ticks * 1e9)
+    if abs(tick_ns - clock.wall_ns()) < abs(tick_ns - clock.now_ns()):
+        return kernel_realtime_stamp(clock, tick_ns)
+    return kernel_monotonic_stamp(clock, tick_ns)
 
 
 class SequenceGaps:
@@ -190,14 +202,8 @@ class GpioSource(SignalSource):
             ) from exc
         self._pin = pin
 
-    def _tick_stamp(self, ticks: float) -> Stamp:
-        tick_ns = round(ticks * 1e9)
-        if abs(tick_ns - self._clock.wall_ns()) < abs(tick_ns - self._clock.now_ns()):
-            return kernel_realtime_stamp(self._clock, tick_ns)
-        return kernel_monotonic_stamp(self._clock, tick_ns)
-
     def _on_gpiozero_edge(self, ticks: float, state: int) -> None:
-        stamp = self._tick_stamp(ticks) if self._kernel_ticks else user_stamp(self._clock)
+        stamp = lgpio_tick_stamp(self._clock, ticks) if self._kernel_ticks else user_stamp(self._clock)
         self._deliver_edge(stamp, "rising" if state else "falling", {})
 
     # gpiod

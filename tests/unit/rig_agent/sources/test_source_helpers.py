@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from protocol import Clock
 from rig_agent.clock import RigClock
 from rig_agent.sources._reader import SupervisedReader
-from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps
+from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps, lgpio_tick_stamp
 from rig_agent.sources.network import SO_TIMESTAMPNS, kernel_receive_ns
 from rig_agent.sources.serial import usb_latency_timer_ms
 
@@ -78,3 +79,20 @@ def test_a_failing_reader_is_reported_reopened_and_keeps_reading(
     assert reader.failures == 1
     assert source.last_error is None, "cleared once reading works again"
     assert "reading failed (OSError: device went away); retrying" in caplog.text
+
+
+def test_lgpio_ticks_on_the_monotonic_clock_are_kernel_monotonic_stamps() -> None:
+    clock = RigClock()
+    edge_ns = clock.now_ns() - 1_500_000
+    stamp = lgpio_tick_stamp(clock, edge_ns / 1e9)
+    assert stamp.clock is Clock.KERNEL_MONOTONIC
+    assert abs(stamp.mono_ns - edge_ns) < 1_000, "float seconds keep sub-microsecond resolution"
+
+
+def test_lgpio_ticks_from_old_kernels_on_realtime_are_moved_onto_monotonic() -> None:
+    clock = RigClock()
+    edge_wall_ns = clock.wall_ns() - 1_500_000
+    stamp = lgpio_tick_stamp(clock, edge_wall_ns / 1e9)
+    assert stamp.clock is Clock.KERNEL_REALTIME
+    expected_mono = clock.realtime_to_mono(edge_wall_ns)
+    assert abs(stamp.mono_ns - expected_mono) < 1_000

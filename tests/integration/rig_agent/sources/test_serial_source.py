@@ -1,0 +1,143 @@
+"""The serial source against a pty pair and pyserial's loop:// port."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from protocol import Clock
+from rig_agent.clock import RigClock
+from rig_agent.sources.base import SourceUnavailable
+from rig_agent.sources.serial import SerialSettings, SerialSource
+
+
+@pytest.fixture
+def pty() -> Iterator[tuple[int, str]]:
+    """(master fd the test writes to, slave path the source opens)."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)
+    yield master, path
+    try:
+        os.close(master)
+    except OSError:
+        pass
+
+
+def serial_source(sink: Any, clock: RigClock, **settings: Any) -> SerialSource:
+    return SerialSource(SerialSettings(name="uart", **settings), sink, clock)
+
+
+def test_pty_line_is_decoded_and_stamped_between_send_and_receive(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    master, path = pty
+    with serial_source(sink, clock, port=path, format="json") as source:
+        before = clock.now_ns()
+        os.write(master, b'{"vru_type": "pedestrian", "bbox": [1, 2, 3, 4], "confidence": 0.9}\n')
+        [capture] = sink.wait_for(1)
+        assert before <= capture.t_mono_ns <= sink.received_ns[0]
+        assert capture.clock is Clock.USER_MONOTONIC
+        assert capture.channel == "uart"
+        assert capture.decoded == {"vru_type": "pedestrian", "bbox": [1.0, 2.0, 3.0, 4.0],
+                                   "confidence": 0.9}
+        assert capture.raw.startswith(b'{"vru_type"') and capture.raw_is_text
+        assert abs(capture.t_wall_ns - clock.mono_to_wall(capture.t_mono_ns)) < 1_000_000
+        assert source.latency_timer_ms is None, "a pty is not a USB-serial adapter"
+
+
+def test_line_is_stamped_when_its_first_byte_arrived(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    master, path = pty
+    with serial_source(sink, clock, port=path, format="csv", columns=["frame", "vru_type"]):
+        time.sleep(0.05)
+        first_byte_sent = clock.now_ns()
+        os.write(master, b"42,cyc")
+        time.sleep(0.05)
+        rest_sent = clock.now_ns()
+        os.write(master, b"list\r\n")
+        [capture] = sink.wait_for(1)
+    assert first_byte_sent <= capture.t_mono_ns < rest_sent
+    assert capture.decoded == {"frame": 42, "vru_type": "cyclist"}
+
+
+def test_undecodable_line_is_delivered_with_its_raw_text_and_counted(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    master, path = pty
+    with serial_source(sink, clock, port=path,
+                       format="regex", pattern=r"^DET (?P<vru_type>\w+)$") as source:
+        os.write(master, b"BOOT v1.2\nDET scooter_rider\n")
+        boot, detection = sink.wait_for(2)
+    assert boot.raw == b"BOOT v1.2"
+    assert boot.decoded == {"decode_error": "line does not match the pattern"}
+    assert detection.decoded == {"vru_type": "scooter_rider"}
+    assert (source.count, source.undecoded, source.drops) == (2, 1, 0)
+
+
+def test_partial_line_is_delivered_on_stop_not_lost(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    master, path = pty
+    source = serial_source(sink, clock, port=path, format="raw")
+    source.start()
+    os.write(master, b"no newline yet")
+    time.sleep(0.1)
+    assert sink.captures == []
+    source.stop()
+    [capture] = sink.wait_for(1)
+    assert capture.raw == b"no newline yet"
+
+
+def test_loop_url_port_works(sink: Any, clock: RigClock) -> None:
+    with serial_source(sink, clock, port="loop://", baudrate=9600, format="json") as source:
+        assert source.port is not None
+        before = clock.now_ns()
+        source.port.write(b'{"frame": 7, "lane": "left"}\n')
+        [capture] = sink.wait_for(1)
+    assert before <= capture.t_mono_ns <= sink.received_ns[0]
+    assert capture.decoded == {"frame": 7, "lane": "left"}
+
+
+def test_missing_device_is_reported_clearly(sink: Any, clock: RigClock) -> None:
+    source = serial_source(sink, clock, port="/dev/ttyUSB-does-not-exist")
+    with pytest.raises(SourceUnavailable, match="no such device: is the adapter plugged in"):
+        source.probe()
+    with pytest.raises(SourceUnavailable, match="ttyUSB-does-not-exist"):
+        source.start()
+    assert not source.running
+
+
+def test_port_held_by_another_channel_is_reported(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    _, path = pty
+    with serial_source(sink, clock, port=path):
+        with pytest.raises(SourceUnavailable, match="locked by another program|busy"):
+            serial_source(sink, clock, port=path).probe()
+
+
+def test_probe_describes_a_usable_port(pty: tuple[int, str], sink: Any, clock: RigClock) -> None:
+    _, path = pty
+    assert serial_source(sink, clock, port=path, baudrate=57600).probe() == (
+        f"serial channel 'uart': {path} at 57600 baud")
+
+
+def test_reader_survives_the_device_going_away(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    master, path = pty
+    with serial_source(sink, clock, port=path, format="raw") as source:
+        os.write(master, b"before\n")
+        sink.wait_for(1)
+        os.close(master)
+        deadline = time.monotonic() + 2
+        while source.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert source.last_error is not None and "reading failed" in source.last_error
+        assert source.running
