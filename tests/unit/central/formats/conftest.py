@@ -42,14 +42,17 @@ def video() -> VideoInfo:
 
 @pytest.fixture
 def annotations() -> list[Annotation]:
-    """Two tracks over frames 0-3 (frames 4 and 5 empty), every flag used once, all in frame."""
+    """Three tracks over frames 0-3 (4 and 5 empty), every flag used, in the database's order.
+
+    The database service hands annotations ordered by (frame_number, detection_id).
+    """
     created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     return [
+        make_annotation(2, 0, VruType.CYCLIST, (100.0, 10.0, 50.0, 60.0), "DET_CYC_0001",
+                        truncated=True),
         make_annotation(1, 0, VruType.PEDESTRIAN, (10.0, 20.0, 30.0, 40.0), "DET_PED_0001",
                         occluded=True, validated=True, notes="behind a pole",
                         annotator="alice", created_at=created),
-        make_annotation(2, 0, VruType.CYCLIST, (100.0, 10.0, 50.0, 60.0), "DET_CYC_0001",
-                        truncated=True),
         make_annotation(3, 1, VruType.PEDESTRIAN, (12.0, 20.0, 30.0, 40.0), "DET_PED_0001",
                         difficult=True),
         make_annotation(4, 3, VruType.SCOOTER_RIDER, (0.0, 0.0, 200.0, 100.0), "DET_SCO_0001"),

@@ -23,7 +23,7 @@ def test_json_export_keeps_every_field(h, video, annotations):
 
     assert document["format"] == "vru-annotations"
     assert document["video"]["frameCount"] == 6
-    first = document["annotations"][0]
+    first = document["annotations"][1]
     assert first == {
         "id": "ann-1",
         "videoId": "video-1",
@@ -51,14 +51,16 @@ def test_coco_ids_categories_images_and_attributes(h, video, annotations):
     assert [c["id"] for c in coco["categories"]] == [1, 2, 3, 4, 5]
     assert [c["name"] for c in coco["categories"]] == [v.value for v in VruType]
     assert [a["id"] for a in coco["annotations"]] == [1, 2, 3, 4]
+    assert [a["attributes"]["track_id"] for a in coco["annotations"]] == [
+        "DET_CYC_0001", "DET_PED_0001", "DET_PED_0001", "DET_SCO_0001"]
     # an image for every frame, empty ones included, with the CocoVID fields
     assert [(i["id"], i["frame_id"], i["file_name"]) for i in coco["images"]] == [
         (f + 1, f, f"frame_{f:06d}.jpg") for f in range(6)
     ]
     assert {i["video_id"] for i in coco["images"]} == {coco["videos"][0]["id"]}
     assert coco["videos"][0]["name"] == "crossing.mp4"
-    first, cyclist, later, scooter = coco["annotations"]
-    assert first["image_id"] == 1 and first["category_id"] == 1
+    cyclist, first, later, scooter = coco["annotations"]
+    assert first["image_id"] == 1 and first["category_id"] == 1 and first["id"] == 2
     assert first["bbox"] == [10.0, 20.0, 30.0, 40.0] and first["area"] == 1200.0
     assert first["attributes"] == {
         "track_id": "DET_PED_0001",
@@ -87,8 +89,8 @@ def test_yolo_layout_rows_and_empty_frames(h, video, annotations):
     ]
     # 200x100 frame: box (10, 20, 30, 40) -> centre (25, 40) -> 0.125 0.4, size 0.15 0.4
     assert entries["labels/frame_000000.txt"].decode().splitlines() == [
-        "0 0.125000 0.400000 0.150000 0.400000",
         "1 0.625000 0.400000 0.250000 0.600000",
+        "0 0.125000 0.400000 0.150000 0.400000",
     ]
     assert entries["labels/frame_000002.txt"] == b""
     assert entries["labels/frame_000003.txt"] == b"4 0.500000 0.500000 1.000000 1.000000\n"
@@ -119,7 +121,7 @@ def test_voc_corners_are_one_based_inclusive_integers(h, video, annotations):
     root = ET.fromstring(entries["Annotations/frame_000000.xml"])
     assert root.findtext("filename") == "frame_000000.jpg"
     assert root.findtext("size/width") == "200" and root.findtext("size/height") == "100"
-    pedestrian, cyclist = root.findall("object")
+    cyclist, pedestrian = root.findall("object")
     # x 10 width 30 covers 0-based pixels 10..39, i.e. 1-based 11..40
     assert [pedestrian.findtext(f"bndbox/{c}") for c in ("xmin", "ymin", "xmax", "ymax")] == [
         "11", "21", "40", "60"
