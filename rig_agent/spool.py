@@ -1,0 +1,190 @@
+"""The store-and-forward spool: encoded records in SQLite (WAL) until the broker acknowledged them.
+
+One row per record, keyed by its ``seq``; the stream id and the next ``seq`` live in a ``meta``
+table and are updated in the same transaction as the rows they number, so a crash (SIGKILL
+included) can neither reuse a ``seq`` nor lose a committed record. ``durability = "full"`` adds
+``synchronous=FULL`` so a commit also survives power loss.
+
+The spool holds at most ``max_bytes`` of encoded records. It does not decide what to do when
+full; the writer refuses and counts (see :mod:`rig_agent.writer`).
+
+One connection is shared by the writer and the publisher threads behind a lock: SQLite allows
+one writer at a time anyway, and this avoids ``database is locked`` retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from rig_agent.errors import SpoolError
+
+__all__ = ["Spool"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+
+class Spool:
+    """A durable FIFO of encoded records, numbered by ``seq``."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        max_bytes: int,
+        durability: Literal["normal", "full"] = "normal",
+    ) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+            self._db.executescript(_SCHEMA)
+            self.stream, self._next_seq = self._load_meta()
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), MIN(seq) FROM records"
+            ).fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise SpoolError(f"cannot open the spool {str(self.path)!r}: {exc}") from exc
+        self._depth: int = row[0]
+        self._bytes: int = row[1]
+        self._first_seq: int = row[2] if row[2] is not None else self._next_seq
+        logger.info(
+            "spool %s: stream %s, next seq %d, %d records waiting",
+            self.path, self.stream, self._next_seq, self._depth,
+        )
+
+    def _load_meta(self) -> tuple[str, int]:
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        stream = meta.get("stream")
+        if stream is None:
+            stream = uuid.uuid4().hex
+            with self._transaction():
+                self._db.execute("INSERT INTO meta VALUES ('stream', ?)", (stream,))
+                self._db.execute("INSERT INTO meta VALUES ('next_seq', '0')")
+            logger.info("spool %s created with new stream %s", self.path, stream)
+        stored_next = int(meta.get("next_seq", 0))
+        (max_seq,) = self._db.execute("SELECT MAX(seq) FROM records").fetchone()
+        # The meta row and the records are written together; max(seq)+1 is a belt to those braces.
+        return stream, max(stored_next, (max_seq + 1) if max_seq is not None else 0)
+
+    def _transaction(self) -> _Commit:
+        self._db.execute("BEGIN IMMEDIATE")
+        return _Commit(self._db)
+
+    @property
+    def next_seq(self) -> int:
+        """The ``seq`` the next appended record gets."""
+        return self._next_seq
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest ``seq`` still held (``next_seq`` when empty)."""
+        return self._first_seq
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def has_room(self, size: int = 0) -> bool:
+        return self._bytes + size <= self.max_bytes
+
+    def append(self, records: list[tuple[int, bytes]]) -> None:
+        """Commit ``(seq, encoded)`` pairs; their ``seq`` must continue from :attr:`next_seq`.
+
+        :raises SpoolError: when the commit fails; nothing of the batch is kept then.
+        """
+        if not records:
+            return
+        first, last = records[0][0], records[-1][0]
+        if first != self._next_seq or last - first + 1 != len(records):
+            raise SpoolError(f"records {first}..{last} do not continue from {self._next_seq}")
+        size = sum(len(data) for _, data in records)
+        with self._lock:
+            try:
+                with self._transaction():
+                    self._db.executemany("INSERT INTO records VALUES (?, ?)", records)
+                    self._db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'next_seq'", (str(last + 1),)
+                    )
+            except sqlite3.Error as exc:
+                raise SpoolError(f"cannot commit {len(records)} records: {exc}") from exc
+            if self._depth == 0:
+                self._first_seq = first
+            self._next_seq = last + 1
+            self._depth += len(records)
+            self._bytes += size
+
+    def read(self, from_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` records with ``seq >= from_seq``, in ``seq`` order."""
+        with self._lock:
+            try:
+                rows = self._db.execute(
+                    "SELECT seq, data FROM records WHERE seq >= ? ORDER BY seq LIMIT ?",
+                    (from_seq, limit),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise SpoolError(f"cannot read the spool: {exc}") from exc
+        return rows
+
+    def remove(self, ranges: list[tuple[int, int]]) -> None:
+        """Delete the records in each inclusive ``(first_seq, last_seq)`` range (acknowledged)."""
+        if not ranges:
+            return
+        with self._lock:
+            try:
+                with self._transaction():
+                    removed = 0
+                    size = 0
+                    for first, last in ranges:
+                        count, freed = self._db.execute(
+                            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM records"
+                            " WHERE seq BETWEEN ? AND ?",
+                            (first, last),
+                        ).fetchone()
+                        self._db.execute("DELETE FROM records WHERE seq BETWEEN ? AND ?", (first, last))
+                        removed += count
+                        size += freed
+                    (oldest,) = self._db.execute("SELECT MIN(seq) FROM records").fetchone()
+            except sqlite3.Error as exc:
+                raise SpoolError(f"cannot delete acknowledged records: {exc}") from exc
+            self._depth -= removed
+            self._bytes -= size
+            self._first_seq = oldest if oldest is not None else self._next_seq
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:
+                logger.warning("closing the spool: %s", exc)
+
+
+class _Commit:
+    """Commit on success, roll back on error (sqlite3's own context manager needs legacy mode)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
