@@ -23,7 +23,13 @@ from numpy.typing import NDArray
 
 from central.services.matching.greedy import greedy_match
 
-__all__ = ["IOU_THRESHOLDS", "MAX_DETECTIONS", "RECALL_THRESHOLDS", "CocoAp", "coco_average_precision"]
+__all__ = [
+    "IOU_THRESHOLDS",
+    "MAX_DETECTIONS",
+    "RECALL_THRESHOLDS",
+    "CocoAp",
+    "coco_average_precision",
+]
 
 # The same expressions as pycocotools' Params.setDetParams, so the floats are identical.
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)

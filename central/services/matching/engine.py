@@ -84,7 +84,10 @@ def match(gt: GroundTruth, signals: Signals, config: MatchConfig) -> MatchResult
     results = summarise(assignment, config, ap50=ap50, ap=ap)
     logger.debug(
         "matched %d records against %d annotations: TP %d FP %d FN %d",
-        len(signals), len(gt), results.true_positives, results.false_positives,
+        len(signals),
+        len(gt),
+        results.true_positives,
+        results.false_positives,
         results.false_negatives,
     )
     return MatchResult(

@@ -46,8 +46,12 @@ def box_iou(
 ) -> NDArray[np.float64]:
     """IoU of ``[x, y, w, h]`` boxes (broadcasting), with pycocotools' exact arithmetic
     (``maskApi.c`` ``bbIou``), so thresholds decide the same way bit for bit."""
-    w = np.minimum(dt[..., 2] + dt[..., 0], gt[..., 2] + gt[..., 0]) - np.maximum(dt[..., 0], gt[..., 0])
-    h = np.minimum(dt[..., 3] + dt[..., 1], gt[..., 3] + gt[..., 1]) - np.maximum(dt[..., 1], gt[..., 1])
+    w = np.minimum(dt[..., 2] + dt[..., 0], gt[..., 2] + gt[..., 0]) - np.maximum(
+        dt[..., 0], gt[..., 0]
+    )
+    h = np.minimum(dt[..., 3] + dt[..., 1], gt[..., 3] + gt[..., 1]) - np.maximum(
+        dt[..., 1], gt[..., 1]
+    )
     inter = w * h
     dt_area = dt[..., 2] * dt[..., 3]
     union = np.where(crowd, dt_area, dt_area + gt[..., 2] * gt[..., 3] - inter)

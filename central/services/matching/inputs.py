@@ -99,17 +99,22 @@ def _ids(values: ArrayLike, name: str, unique: bool) -> NDArray[Any]:
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional")
-    if arr.dtype.kind == "U" and not isinstance(values, np.ndarray):
-        # numpy would silently turn [1, "a"] into ["1", "a"], merging 1 and "1".
-        if any(not isinstance(v, str) for v in values):  # type: ignore[union-attr]
-            raise ValueError(f"{name} must be all integers or all strings, not a mix")
+    # numpy would silently turn [1, "a"] into ["1", "a"], merging 1 and "1".
+    if (
+        arr.dtype.kind == "U"
+        and not isinstance(values, np.ndarray)
+        and any(not isinstance(v, str) for v in values)  # type: ignore[union-attr]
+    ):
+        raise ValueError(f"{name} must be all integers or all strings, not a mix")
     if arr.size and arr.dtype.kind not in "iuU":
         raise ValueError(f"{name} must be all integers or all strings, got dtype {arr.dtype}")
     if unique and arr.size > 1:
         ordered = np.sort(arr, kind="stable")
         dup = np.flatnonzero(ordered[1:] == ordered[:-1])
         if dup.size:
-            raise ValueError(f"{name} must be unique; {ordered[dup[0]]!r} appears more than once")
+            raise ValueError(
+                f"{name} must be unique; {ordered[dup[0]].item()!r} appears more than once"
+            )
     return arr
 
 
@@ -233,9 +238,7 @@ class GroundTruth:
         )
 
     @classmethod
-    def from_dicts(
-        cls, rows: Iterable[Mapping[str, Any]], fps: float | None = None
-    ) -> GroundTruth:
+    def from_dicts(cls, rows: Iterable[Mapping[str, Any]], fps: float | None = None) -> GroundTruth:
         """Build from dicts with keys ``annotation_id``, ``detection_id``, ``frame``, ``t_ms``,
         ``vru_type``, ``bbox`` and the optional flags ``occluded``, ``truncated``, ``difficult``.
 

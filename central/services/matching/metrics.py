@@ -25,8 +25,21 @@ from central.services.matching.outputs import GroupStats, LatencyStats, Results
 __all__ = ["LATENCY_HISTOGRAM_EDGES_MS", "latency_stats", "summarise"]
 
 LATENCY_HISTOGRAM_EDGES_MS: tuple[float, ...] = (
-    0.0, 25.0, 50.0, 75.0, 100.0, 125.0, 150.0, 175.0, 200.0,
-    250.0, 300.0, 400.0, 500.0, 750.0, 1000.0,
+    0.0,
+    25.0,
+    50.0,
+    75.0,
+    100.0,
+    125.0,
+    150.0,
+    175.0,
+    200.0,
+    250.0,
+    300.0,
+    400.0,
+    500.0,
+    750.0,
+    1000.0,
 )
 
 
@@ -47,8 +60,16 @@ def latency_stats(latency_ms: NDArray[np.float64]) -> LatencyStats:
     bins = np.clip(np.searchsorted(edges, latency_ms, side="right") - 1, 0, edges.size - 2)
     counts = np.bincount(bins, minlength=edges.size - 1)
     if latency_ms.size == 0:
-        return LatencyStats(0, None, None, None, None, None, LATENCY_HISTOGRAM_EDGES_MS,
-                            tuple(int(c) for c in counts))
+        return LatencyStats(
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            LATENCY_HISTOGRAM_EDGES_MS,
+            tuple(int(c) for c in counts),
+        )
     p50, p95, p99 = np.percentile(latency_ms, [50, 95, 99]).tolist()
     return LatencyStats(
         count=int(latency_ms.size),

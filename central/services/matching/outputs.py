@@ -7,6 +7,7 @@ camelCase contract of the results endpoints and the ``test_completed`` event.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,8 +18,8 @@ from numpy.typing import NDArray
 __all__ = [
     "Comparisons",
     "GroupStats",
-    "LatencyStats",
     "Latencies",
+    "LatencyStats",
     "MatchResult",
     "MatchType",
     "Misses",
@@ -36,7 +37,7 @@ class MatchType(StrEnum):
 
 
 def _nan_to_none(values: NDArray[np.float64]) -> list[float | None]:
-    return [None if v != v else v for v in values.tolist()]
+    return [None if math.isnan(v) else v for v in values.tolist()]
 
 
 @dataclass(frozen=True, slots=True)

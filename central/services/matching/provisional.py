@@ -15,6 +15,7 @@ its earlier verdict again and is not counted twice.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,8 @@ class ProvisionalVerdicts:
                 "record_id": r,
                 "match_type": m,
                 "annotation_id": a,
-                "latency_ms": None if lat != lat else lat,
-                "iou": None if iou != iou else iou,
+                "latency_ms": None if math.isnan(lat) else lat,
+                "iou": None if math.isnan(iou) else iou,
             }
             for r, m, a, lat, iou in zip(
                 self.record_id.tolist(),
@@ -177,7 +178,7 @@ class ProvisionalMatcher:
                 )
             self._seen[rid] = result
             self._counts[result[0]] += 1
-            if t == t:
+            if not math.isnan(t):
                 self._latest_ms = max(self._latest_ms, t)
             judged.append(result)
         return self._verdicts(signals.record_id, judged)

@@ -60,7 +60,7 @@ def _check_boxes(gt: GroundTruth) -> None:
     if missing.size:
         raise ValueError(
             f"spatial matching needs a box on every annotation; annotation "
-            f"{gt.annotation_id[missing[0]]!r} has none"
+            f"{gt.annotation_id[missing[0]].item()!r} has none"
         )
 
 

@@ -74,8 +74,15 @@ def build_events(gt: GroundTruth, tolerance_ms: float) -> Events:
         no_f = np.empty(0, dtype=np.float64)
         no_b = np.empty(0, dtype=np.bool_)
         return Events(
-            np.empty(0, dtype=np.int64), no_f, no_f, no_f, no_f,
-            np.empty(0, dtype=np.int8), no_b, no_b, no_b,
+            np.empty(0, dtype=np.int64),
+            no_f,
+            no_f,
+            no_f,
+            no_f,
+            np.empty(0, dtype=np.int8),
+            no_b,
+            no_b,
+            no_b,
         )
     _, track = np.unique(gt.detection_id, return_inverse=True)
     ann_rank = np.argsort(np.argsort(gt.annotation_id, kind="stable"), kind="stable")
@@ -88,7 +95,7 @@ def build_events(gt: GroundTruth, tolerance_ms: float) -> Events:
     offset = gt.t_ms[last]
     backwards = np.flatnonzero(offset < onset)
     if backwards.size:
-        bad = gt.detection_id[first[backwards[0]]]
+        bad = gt.detection_id[first[backwards[0]]].item()
         raise ValueError(f"track {bad!r}: its last frame's time is before its first frame's")
     # Events are numbered by detection id (np.unique sorts), so a stable sort on onset breaks
     # equal onsets by detection id.
@@ -148,7 +155,9 @@ def match_temporal(gt: GroundTruth, signals: Signals, tolerance_ms: float) -> As
     # Events whose runs overlap an earlier run (or a later one) compete for signals.
     has_run = np.flatnonzero(start < end)
     run_start, run_end = start[has_run], end[has_run]
-    reach_before = np.maximum.accumulate(np.r_[np.int64(-1), run_end[:-1]]) if has_run.size else run_end
+    reach_before = (
+        np.maximum.accumulate(np.r_[np.int64(-1), run_end[:-1]]) if has_run.size else run_end
+    )
     overlaps_prev = run_start < reach_before
     overlaps_next = np.r_[overlaps_prev[1:], False] if has_run.size else overlaps_prev
     contended = overlaps_prev | overlaps_next

@@ -30,8 +30,12 @@ N_FRAMES = 12
 
 
 def _random_box(rng: np.random.Generator) -> list[float]:
-    return [float(rng.uniform(0, 300)), float(rng.uniform(0, 200)),
-            float(rng.uniform(5, 80)), float(rng.uniform(5, 80))]
+    return [
+        float(rng.uniform(0, 300)),
+        float(rng.uniform(0, 200)),
+        float(rng.uniform(5, 80)),
+        float(rng.uniform(5, 80)),
+    ]
 
 
 def _dataset(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -43,20 +47,36 @@ def _dataset(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         for _ in range(int(rng.integers(0, 8))):
             box = _random_box(rng)
             cls = str(VRU_TYPES[int(rng.integers(0, n_classes))])
-            gt_rows.append(dict(
-                annotation_id=len(gt_rows) + 1, detection_id=f"t{len(gt_rows)}", frame=frame,
-                t_ms=frame * 40.0, vru_type=cls, bbox=box, difficult=bool(rng.random() < 0.15),
-            ))
+            gt_rows.append(
+                {
+                    "annotation_id": len(gt_rows) + 1,
+                    "detection_id": f"t{len(gt_rows)}",
+                    "frame": frame,
+                    "t_ms": frame * 40.0,
+                    "vru_type": cls,
+                    "bbox": box,
+                    "difficult": bool(rng.random() < 0.15),
+                }
+            )
             for _ in range(int(rng.choice([0, 1, 1, 2, 3]))):  # hits, near misses, duplicates
                 jitter = rng.normal(0, rng.choice([1.0, 6.0, 15.0]), 4)
-                det = [box[0] + jitter[0], box[1] + jitter[1],
-                       max(1.0, box[2] + jitter[2]), max(1.0, box[3] + jitter[3])]
+                det = [
+                    box[0] + jitter[0],
+                    box[1] + jitter[1],
+                    max(1.0, box[2] + jitter[2]),
+                    max(1.0, box[3] + jitter[3]),
+                ]
                 wrong = rng.random() < 0.1
                 det_cls = str(VRU_TYPES[int(rng.integers(0, 5))]) if wrong else cls
-                records.append(dict(frame=frame, vru_type=det_cls, bbox=det))
+                records.append({"frame": frame, "vru_type": det_cls, "bbox": det})
         for _ in range(int(rng.integers(0, 4))):  # pure false positives
-            records.append(dict(frame=frame, vru_type=str(VRU_TYPES[int(rng.integers(0, 5))]),
-                                bbox=_random_box(rng)))
+            records.append(
+                {
+                    "frame": frame,
+                    "vru_type": str(VRU_TYPES[int(rng.integers(0, 5))]),
+                    "bbox": _random_box(rng),
+                }
+            )
     order = rng.permutation(len(records))
     for rid, i in enumerate(order):
         records[i]["record_id"] = rid
@@ -70,15 +90,24 @@ def _pycocotools(gt_rows: list[dict[str, Any]], records: list[dict[str, Any]]) -
         "images": [{"id": f + 1, "width": 400, "height": 300} for f in range(N_FRAMES)],
         "categories": [{"id": i + 1, "name": str(v)} for i, v in enumerate(VRU_TYPES)],
         "annotations": [
-            {"id": g["annotation_id"], "image_id": g["frame"] + 1,
-             "category_id": codes[g["vru_type"]] + 1, "bbox": g["bbox"],
-             "area": g["bbox"][2] * g["bbox"][3], "iscrowd": int(g["difficult"])}
+            {
+                "id": g["annotation_id"],
+                "image_id": g["frame"] + 1,
+                "category_id": codes[g["vru_type"]] + 1,
+                "bbox": g["bbox"],
+                "area": g["bbox"][2] * g["bbox"][3],
+                "iscrowd": int(g["difficult"]),
+            }
             for g in sorted(gt_rows, key=lambda g: g["annotation_id"])
         ],
     }
     detections = [
-        {"image_id": r["frame"] + 1, "category_id": codes[r["vru_type"]] + 1,
-         "bbox": r["bbox"], "score": r["confidence"]}
+        {
+            "image_id": r["frame"] + 1,
+            "category_id": codes[r["vru_type"]] + 1,
+            "bbox": r["bbox"],
+            "score": r["confidence"],
+        }
         for r in sorted(records, key=lambda r: r["record_id"])
     ]
     with contextlib.redirect_stdout(io.StringIO()):
@@ -101,7 +130,8 @@ def test_ap_and_ap50_equal_pycocotools_exactly(seed: int) -> None:
     gt_rows, records = _dataset(seed)
     reference = _pycocotools(gt_rows, records)
     result = match(
-        GroundTruth.from_dicts(gt_rows), Signals.from_dicts(records),
+        GroundTruth.from_dicts(gt_rows),
+        Signals.from_dicts(records),
         MatchConfig(mode=MatchMode.SPATIAL),
     ).results
     assert _none_as_minus_one(result.ap) == reference.stats[0]
@@ -122,22 +152,32 @@ def test_each_detection_is_matched_like_pycocotools_at_iou_half(seed: int) -> No
             kind = "FP" if gt_id == 0 else ("ignored" if ignored else "TP")
             expected[dt_id - 1] = (kind, int(gt_id) or None)  # loadRes numbers detections from 1
     result = match(
-        GroundTruth.from_dicts(gt_rows), Signals.from_dicts(records),
+        GroundTruth.from_dicts(gt_rows),
+        Signals.from_dicts(records),
         MatchConfig(mode=MatchMode.SPATIAL, iou_threshold=0.5),
     )
-    got = {r["record_id"]: (r["match_type"], r["annotation_id"]) for r in result.comparisons.to_rows()}
+    got = {
+        r["record_id"]: (r["match_type"], r["annotation_id"]) for r in result.comparisons.to_rows()
+    }
     assert got == expected
 
 
 def test_a_perfect_detection_set_scores_ap_one() -> None:
     gt_rows, _ = _dataset(3)
     records = [
-        dict(record_id=i, frame=g["frame"], vru_type=g["vru_type"], bbox=g["bbox"], confidence=0.9)
+        {
+            "record_id": i,
+            "frame": g["frame"],
+            "vru_type": g["vru_type"],
+            "bbox": g["bbox"],
+            "confidence": 0.9,
+        }
         for i, g in enumerate(gt_rows)
         if not g["difficult"]
     ]
     result = match(
-        GroundTruth.from_dicts(gt_rows), Signals.from_dicts(records),
+        GroundTruth.from_dicts(gt_rows),
+        Signals.from_dicts(records),
         MatchConfig(mode=MatchMode.SPATIAL),
     ).results
     assert result.ap == 1.0

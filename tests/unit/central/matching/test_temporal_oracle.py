@@ -40,8 +40,16 @@ def _session(rng: np.random.Generator, n_events: int, n_signals: int, span: floa
         det = f"track-{e:03d}"
         events.append((det, onset, onset + length))
         for k, t in enumerate((onset, onset + length)):
-            rows.append(dict(annotation_id=ann, detection_id=det, frame=int(t) + k, t_ms=t,
-                             vru_type="pedestrian", bbox=[0, 0, 1, 1]))
+            rows.append(
+                {
+                    "annotation_id": ann,
+                    "detection_id": det,
+                    "frame": int(t) + k,
+                    "t_ms": t,
+                    "vru_type": "pedestrian",
+                    "bbox": [0, 0, 1, 1],
+                }
+            )
             ann += 1
     # Integer times make exact window edges and equal times frequent.
     times = rng.integers(-200, span + 2200, n_signals).astype(float)
@@ -57,7 +65,7 @@ def test_matches_literal_rule_on_random_overlapping_sessions(seed: int) -> None:
     gt = GroundTruth.from_dicts(rows)
     result = match(
         gt,
-        Signals.from_dicts([dict(record_id=r, t_video_ms=t) for r, t in signals]),
+        Signals.from_dicts([{"record_id": r, "t_video_ms": t} for r, t in signals]),
         MatchConfig(tolerance_ms=tol),
     )
     expected, missed = _oracle(events, signals, tol)
