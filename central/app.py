@@ -31,29 +31,13 @@ logger = logging.getLogger(__name__)
 LifespanPart = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-class DatabaseNotMigrated(RuntimeError):
-    """A server database (PostgreSQL) is behind the code: someone must run ``db upgrade``."""
-
-
-def _check_revision(url: str) -> None:
-    current, head = migrate.current_revision(url), migrate.head_revision()
-    if current != head:
-        raise DatabaseNotMigrated(
-            f"the database is at revision {current or 'none'}, the code needs {head}: "
-            "run `rig-central db upgrade` with the same --database-url first"
-        )
-
-
 @asynccontextmanager
 async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the database. An embedded SQLite file is migrated on the spot; a server database is
-    only checked, since upgrading shared PostgreSQL is an operator's decision."""
+    """Open the database: an embedded SQLite file is migrated, a server database checked
+    (:func:`central.db.migrate.ensure_ready`)."""
     settings: CentralSettings = app.state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if settings.is_sqlite:
-        await run_in_threadpool(migrate.upgrade, settings.database_url)
-    else:
-        await run_in_threadpool(_check_revision, settings.database_url)
+    await run_in_threadpool(migrate.ensure_ready, settings.database_url)
     engine = make_engine(settings.database_url)
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)

@@ -16,6 +16,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 
 from central.db.engine import make_engine
 from central.db.models import Base
@@ -23,9 +24,11 @@ from central.db.types import Timestamp
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "DatabaseNotMigrated",
     "alembic_config",
     "configure_context",
     "current_revision",
+    "ensure_ready",
     "head_revision",
     "model_differences",
     "upgrade",
@@ -74,6 +77,30 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """A server database (PostgreSQL) is behind the code: someone must run ``db upgrade``."""
+
+
+def ensure_ready(url: str) -> None:
+    """Make the database at ``url`` usable by this code.
+
+    A SQLite file is the server's own embedded database: it is upgraded on the spot. A server
+    database (PostgreSQL) is shared and upgrading it is an operator's decision, so it is only
+    checked.
+
+    :raises DatabaseNotMigrated: a server database is not at the head revision.
+    """
+    if make_url(url).get_backend_name() == "sqlite":
+        upgrade(url)
+        return
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        raise DatabaseNotMigrated(
+            f"the database is at revision {current or 'none (empty)'}, this version needs {head}: "
+            "run `rig-central db upgrade` with the same --database-url first"
+        )
 
 
 def head_revision() -> str:

@@ -5,6 +5,6 @@ snake_case in; ``model_dump()`` keeps the Python names, for services);
 request bodies derive from :class:`RequestModel`, which also refuses unknown fields.
 """
 
-from central.schemas.base import CamelModel, RequestModel
+from central.schemas.base import CamelModel, Page, RequestModel
 
-__all__ = ["CamelModel", "RequestModel"]
+__all__ = ["CamelModel", "Page", "RequestModel"]

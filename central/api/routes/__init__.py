@@ -6,11 +6,18 @@ here.
 
 from fastapi import APIRouter
 
-from central.api.routes import health, projects
+from central.api.routes import health, projects, test_sessions, tokens
+from central.api.routes import annotation_sessions, annotations, links, videos
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     health.router,
     projects.router,
+    test_sessions.router,
+    tokens.router,
+    videos.router,
+    annotations.router,
+    annotation_sessions.router,
+    links.router,
 ]

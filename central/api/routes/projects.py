@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from central.api.deps import SessionDep, require_role
-from central.api.pagination import Page, set_total
+from central.api.pagination import set_total
 from central.auth import Role
+from central.schemas.base import Page
 from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectUpdate
 from central.services import projects
 

@@ -1,0 +1,245 @@
+"""``rig-central``: run the central server and look after its database and API tokens.
+
+Every command takes the database options of ``serve`` (``--database-url``, ``--data-dir``, or
+``CENTRAL_DATABASE_URL`` / ``CENTRAL_DATA_DIR``), so they always act on the server's database.
+``main()`` returns an exit code: 0 success, 1 a failed check, 2 bad usage or settings, 3 a
+database problem. ``DEBUG=1`` shows full tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from central.auth import Role
+from central.config import CentralSettings
+from central.db import migrate
+
+__all__ = ["app", "main"]
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="rig-central",
+    help="Central server of the VRU test rigs: REST API, MQTT ingest, live events.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy or postgresql:// URL [env CENTRAL_DATABASE_URL; "
+        "default: SQLite in the data dir]",
+        show_default=False,
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="database and uploads [env CENTRAL_DATA_DIR; default ./data]",
+        show_default=False,
+    ),
+]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "invalid settings: " + "; ".join(lines)
+
+
+def _settings(**overrides: Any) -> CentralSettings:
+    """Settings from the environment, with the flags that were given on top."""
+    try:
+        return CentralSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise CliError(_describe(exc)) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="bind address [env CENTRAL_HOST; default 127.0.0.1]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port [env CENTRAL_PORT; default 8000]")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="every request acts as admin; only on a loopback host [env CENTRAL_NO_AUTH]",
+        ),
+    ] = False,
+) -> int:
+    """Run the server (REST API, MQTT ingest and Socket.IO) until interrupted."""
+    import uvicorn
+
+    from central.app import create_app
+
+    settings = _settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        data_dir=data_dir,
+        mqtt_url=mqtt_url,
+        no_auth=True if no_auth else None,
+    )
+    if settings.no_auth:
+        logger.warning("authentication is OFF: every request on %s acts as admin", settings.host)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    return 0
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
+    """Migrate the database to the newest schema (safe to repeat)."""
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    migrate.upgrade(settings.database_url)
+    print(f"database at revision {migrate.current_revision(settings.database_url)}")
+    return 0
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
+    """Exit 1 unless the database is at the newest revision and matches the models."""
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    current, head = migrate.current_revision(settings.database_url), migrate.head_revision()
+    if current != head:
+        print(f"database at revision {current or 'none'}, newest is {head}")
+        return 1
+    differences = migrate.model_differences(settings.database_url)
+    for difference in differences:
+        print(f"differs from the models: {difference}")
+    if differences:
+        return 1
+    print(f"database at revision {head}, matching the models")
+    return 0
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option(help="what the token may do", case_sensitive=False)],
+    name: Annotated[str, typer.Option(help="a label, e.g. who or what uses it")] = "",
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> int:
+    """Create a token; the token itself is the last line printed (and is not stored)."""
+    from central.db.engine import make_engine, session_factory
+    from central.services.tokens import create_token
+
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    migrate.ensure_ready(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            row, token = create_token(session, role, name)
+    finally:
+        engine.dispose()
+    print(f"created {row.role} token {row.id} ({row.name}); it is shown only once:")
+    print(token)
+    return 0
+
+
+@token_app.command("list")
+def token_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
+    """List tokens (never the tokens themselves: they are stored hashed)."""
+    from central.db.engine import make_engine, session_factory
+    from central.services.tokens import list_tokens
+
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    migrate.ensure_ready(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            rows = list_tokens(session)
+    finally:
+        engine.dispose()
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        print(f"{row.id}  {row.role:<9}  {row.prefix}…  {state:<24}  {row.name}")
+    return 0
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the id shown by `token list`")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> int:
+    """Revoke a token: requests with it get 401 from now on."""
+    from central.db.engine import make_engine, session_factory
+    from central.services.errors import NotFound
+    from central.services.tokens import revoke_token
+
+    settings = _settings(database_url=database_url, data_dir=data_dir)
+    migrate.ensure_ready(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            revoke_token(session, token_id)
+    except NotFound as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        engine.dispose()
+    print(f"revoked token {token_id}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = bool(os.environ.get("DEBUG"))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not debug:
+        # Alembic narrates every step at INFO; the commands print their own outcome.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="rig-central", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:
+        exc.show()
+        return exc.exit_code
+    except typer.Abort:
+        print("rig-central: aborted", file=sys.stderr)
+        return 1
+    except (CliError, migrate.DatabaseNotMigrated) as exc:
+        if debug:
+            raise
+        print(f"rig-central: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        if debug:
+            raise
+        print(f"rig-central: database error: {exc}", file=sys.stderr)
+        return 3
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,115 @@
+"""Test sessions (one run of a video against a rig) and their execution config."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from central.schemas.base import CamelModel, Page, RequestModel
+from protocol import Source, validate_id
+
+__all__ = [
+    "ExecutionConfigCreate",
+    "ExecutionConfigPublic",
+    "MatchingMode",
+    "TestSessionCreate",
+    "TestSessionPublic",
+    "TestSessionQuery",
+    "TestSessionStatus",
+]
+
+
+class TestSessionStatus(StrEnum):
+    __test__ = False  # not a pytest test class, despite the name
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+class MatchingMode(StrEnum):
+    TEMPORAL = "temporal"
+    """The signal carries no box: match by time window (GPIO edge, bare CAN flag)."""
+    SPATIAL = "spatial"
+    """The signal carries frame or time, box, class, confidence: match per frame by IoU."""
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+# The roadmap's frontend sends "GPIO", "Network", ...; stored as the protocol's source names.
+SignalType = Annotated[Source, BeforeValidator(_lower)]
+RigId = Annotated[str, AfterValidator(lambda value: validate_id(value, "rig id"))]
+ChannelName = Annotated[str, AfterValidator(lambda value: validate_id(value, "channel"))]
+
+
+class ExecutionConfigCreate(RequestModel):
+    tolerance_ms: int = Field(100, ge=0, le=60_000, description="window around a ground-truth event")
+    signal_type: SignalType
+    test_duration: int = Field(300, ge=1, le=86_400, description="seconds")
+    enable_realtime_monitoring: bool = True
+    max_latency_ms: int = Field(200, ge=0, le=60_000, description="latency budget (p95)")
+    min_accuracy: float = Field(0.9, ge=0.0, le=1.0)
+    mode: MatchingMode = MatchingMode.TEMPORAL
+    iou_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    sync_channel: ChannelName | None = None
+    channels: list[ChannelName] | None = Field(None, max_length=64, description="channels to arm")
+
+
+class ExecutionConfigPublic(CamelModel):
+    id: str
+    tolerance_ms: int
+    signal_type: str
+    test_duration: int
+    enable_realtime_monitoring: bool
+    max_latency_ms: int
+    min_accuracy: float
+    mode: str
+    iou_threshold: float
+    sync_channel: str | None
+    channels: list[str] | None
+    created_at: datetime
+
+
+class TestSessionCreate(RequestModel):
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    project_id: str = Field(min_length=1, max_length=36)
+    video_id: str = Field(min_length=1, max_length=36)
+    rig_id: RigId
+    execution_config: ExecutionConfigCreate | None = None
+
+
+class TestSessionPublic(CamelModel):
+    __test__ = False  # not a pytest test class, despite the name
+
+    id: str
+    name: str
+    project_id: str
+    video_id: str
+    rig_id: str
+    status: str
+    failure_reason: str | None
+    sync_mono_ns: int | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    results: dict[str, Any] | None
+    execution_config: ExecutionConfigPublic | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class TestSessionQuery(Page):
+    """Query of ``GET /api/test-sessions``: a page, optionally of one project or status."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    project_id: str | None = Field(None, alias="projectId")
+    status: TestSessionStatus | None = None

@@ -1,0 +1,97 @@
+"""Test sessions, the base object: create (with an optional execution config), list, read, delete.
+
+Running one (start, stop, results) is the execution service's job; this module only keeps the
+record. A running session cannot be deleted: stop it first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from central.db.models import Project, TestExecutionConfig, TestSession, Video
+from central.services.errors import Conflict, NotFound
+
+__all__ = [
+    "create_test_session",
+    "delete_test_session",
+    "get_test_session",
+    "list_test_sessions",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def create_test_session(
+    session: Session, fields: dict[str, Any], execution_config: dict[str, Any] | None
+) -> TestSession:
+    """Store a pending session. ``fields``: name, project_id, video_id, rig_id.
+
+    :raises NotFound: the project or the video does not exist.
+    """
+    if session.get(Project, fields["project_id"]) is None:
+        raise NotFound("project", fields["project_id"])
+    if session.get(Video, fields["video_id"]) is None:
+        raise NotFound("video", fields["video_id"])
+    test_session = TestSession(**fields)
+    if execution_config is not None:
+        test_session.execution_config = TestExecutionConfig(**execution_config)
+    session.add(test_session)
+    session.commit()
+    logger.info("created test session %s for rig %s", test_session.id, test_session.rig_id)
+    return test_session
+
+
+def _with_config(query: Select[tuple[TestSession]]) -> Select[tuple[TestSession]]:
+    return query.options(selectinload(TestSession.execution_config))
+
+
+def list_test_sessions(
+    session: Session,
+    *,
+    limit: int,
+    offset: int,
+    project_id: str | None = None,
+    status: str | None = None,
+) -> tuple[list[TestSession], int]:
+    """A page of sessions, newest first, and the total count of the filtered list."""
+    conditions = []
+    if project_id is not None:
+        conditions.append(TestSession.project_id == project_id)
+    if status is not None:
+        conditions.append(TestSession.status == status)
+    total = session.scalar(select(func.count()).select_from(TestSession).where(*conditions)) or 0
+    query = (
+        select(TestSession)
+        .where(*conditions)
+        .order_by(TestSession.created_at.desc(), TestSession.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.scalars(_with_config(query))), total
+
+
+def get_test_session(session: Session, test_session_id: str) -> TestSession:
+    row = session.scalars(
+        _with_config(select(TestSession).where(TestSession.id == test_session_id))
+    ).first()
+    if row is None:
+        raise NotFound("test session", test_session_id)
+    return row
+
+
+def delete_test_session(session: Session, test_session_id: str) -> None:
+    """Delete a session with its config, comparisons and latency measurements; its raw
+    detection events stay, detached (``test_session_id`` null).
+
+    :raises Conflict: the session is running.
+    """
+    row = get_test_session(session, test_session_id)
+    if row.status == "running":
+        raise Conflict(f"test session {test_session_id!r} is running: stop it before deleting it")
+    session.delete(row)
+    session.commit()
+    logger.info("deleted test session %s", test_session_id)
