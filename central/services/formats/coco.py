@@ -244,8 +244,8 @@ def _check_image_size(
 ) -> None:
     width, height = image.get("width"), image.get("height")
     size = video.size
-    if size is None or width is None or height is None:
-        return
+    if size is None or not width or not height:
+        return  # unknown: some tools write 0 or null
     if (width, height) != size:
         collector.issue(
             where, f"image size {width}x{height} differs from the video's {size[0]}x{size[1]}"
@@ -297,7 +297,9 @@ def _read_annotation(
         flags[name] = bool(flag)
     if item.get("iscrowd") in (1, True):
         flags["difficult"] = True
-    track_value = attributes.get("track_id", item.get("instance_id"))
+    track_value = attributes.get("track_id")
+    if track_value is None:
+        track_value = item.get("instance_id")
     track = None if track_value is None else parse_track_id(track_value)
     if track_value is not None and track is None:
         bad("attributes.track_id", "must be a string or an integer")

@@ -79,10 +79,6 @@ class RowCollector:
     def drop(self, location: Location, message: str) -> None:
         self.report.record(Action.DROPPED, str(location), message)
 
-    @property
-    def has_issues(self) -> bool:
-        return bool(self._issues)
-
     def add(self, box: FoundBox) -> None:
         self.report.boxes_read += 1
         if self.report.boxes_read > self._limits.max_boxes:

@@ -12,6 +12,7 @@ else the XML's own name; objects of a class that is no VRU type are dropped (rep
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
@@ -106,12 +107,20 @@ def _voc_entries(
 
 
 def _corners(box: BoundingBox, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """1-based inclusive integer corners of a box already clipped to the frame."""
-    xmin, ymin = round(box.x) + 1, round(box.y) + 1
-    xmax, ymax = min(round(box.right), size[0]), min(round(box.bottom), size[1])
+    """1-based inclusive integer corners of a box already clipped to the frame.
+
+    Edges are rounded half up (not to even), so a box at least one pixel wide keeps a pixel.
+    """
+    xmin, ymin = _round_half_up(box.x) + 1, _round_half_up(box.y) + 1
+    xmax = min(_round_half_up(box.right), size[0])
+    ymax = min(_round_half_up(box.bottom), size[1])
     if xmax < xmin or ymax < ymin:
         return None
     return xmin, ymin, xmax, ymax
+
+
+def _round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
 
 
 def _box_of(corners: tuple[float, float, float, float]) -> tuple[float, float, float, float]:

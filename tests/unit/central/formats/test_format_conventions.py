@@ -211,3 +211,13 @@ def test_exports_stream_without_reading_everything_first(h, video):
 def test_zip_export_is_deterministic(h, video, annotations):
     assert h.export("pascal_voc", video, annotations) == h.export("pascal_voc", video, annotations)
     assert io.BytesIO(h.export("yolo", video, annotations)).read(4) == b"PK\x03\x04"
+
+
+def test_voc_keeps_a_one_pixel_box_at_a_half_pixel_position(h, video):
+    """Edges round half up: rounding half to even would turn 1.5..2.5 into xmin 3 > xmax 2."""
+    thin = h.annotation(1, 0, VruType.PEDESTRIAN, (1.5, 2.5, 1.0, 1.0), "DET_PED_0001")
+
+    entries = h.entries(h.export("pascal_voc", video, [thin]))
+
+    box = ET.fromstring(entries["Annotations/frame_000000.xml"]).find("object/bndbox")
+    assert [box.findtext(c) for c in ("xmin", "ymin", "xmax", "ymax")] == ["3", "4", "3", "4"]

@@ -13,6 +13,8 @@ import uuid
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from central.services.formats import (
     Annotation,
@@ -133,3 +135,37 @@ def test_voc_round_trip_within_a_pixel(h, video):
             original.occluded, original.truncated, original.difficult)
         for name in ("x", "y", "right", "bottom"):
             assert abs(getattr(original.bounding_box, name) - getattr(row.bounding_box, name)) <= 1
+
+
+
+_box_in_frame = st.tuples(
+    st.floats(0, 190, allow_nan=False), st.floats(0, 90, allow_nan=False),
+    st.floats(1, 200, allow_nan=False), st.floats(1, 100, allow_nan=False),
+).map(lambda b: (b[0], b[1], min(b[2], 200 - b[0]), min(b[3], 100 - b[1])))
+
+#: largest error allowed per coordinate, as a fraction of the frame size (VOC: pixels)
+_PRECISION = {"json": 0.0, "coco": 0.0, "yolo": 1e-6 + 1e-9, "pascal_voc": 1.0}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(boxes=st.lists(st.tuples(st.integers(0, 5), _box_in_frame), min_size=1, max_size=8))
+@pytest.mark.parametrize("format_name", list(_PRECISION))
+def test_any_box_at_least_a_pixel_wide_comes_back(format_name, h, video, boxes):
+    source = sorted(
+        (h.annotation(i, frame, VruType.CYCLIST, box, f"DET_CYC_{i:04d}")
+         for i, (frame, box) in enumerate(boxes)),
+        key=lambda a: (a.frame_number, a.detection_id),
+    )
+
+    data = b"".join(export_annotations(format_name, video, source).chunks)
+    rows = parse_annotations(format_name, io.BytesIO(data), video).rows
+
+    # every format keeps the order of boxes, so rows line up with the source (YOLO has no ids)
+    assert len(rows) == len(source)
+    for original, row in zip(source, rows, strict=True):
+        assert row.frame_number == original.frame_number
+        for name, size in (("x", 200), ("y", 100), ("right", 200), ("bottom", 100)):
+            error = abs(getattr(row.bounding_box, name) - getattr(original.bounding_box, name))
+            scale = 1 if format_name == "pascal_voc" else size
+            assert error / scale <= _PRECISION[format_name], (name, original, row)
