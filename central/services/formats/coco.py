@@ -163,12 +163,14 @@ def parse_coco(source: Source, video: VideoInfo, label: str, limits: ImportLimit
         )
     categories = _read_categories(lists["categories"], label, collector)
     frames = _read_images(lists["images"], video, label, collector)
-    used_foreign: dict[int, int] = {}
+    used: set[int] = set()
     for index, item in enumerate(lists["annotations"]):
-        box = _read_annotation(item, index, label, categories, frames, used_foreign, collector)
+        box = _read_annotation(item, index, label, categories, frames, used, collector)
         if box is not None:
             collector.add(box)
-    _report_foreign_categories(categories, used_foreign, collector)
+    for category_id, category in categories.items():
+        if category.vru_type is None and category_id not in used:
+            collector.report.warn(f"category '{category.name}' has no boxes and was ignored")
     return collector.finish()
 
 
@@ -258,7 +260,7 @@ def _read_annotation(
     label: str,
     categories: dict[int, _Category],
     frames: dict[int, int],
-    used_foreign: dict[int, int],
+    used: set[int],
     collector: RowCollector,
 ) -> FoundBox | None:
     element = f"annotations[{index}]"
@@ -306,10 +308,9 @@ def _read_annotation(
     if frame is None or category is None or bbox is None or (track_value is not None and track is None):
         return None
     where = Location(label, element=element)
+    used.add(item["category_id"])
     if category.vru_type is None:
-        category_id = item["category_id"]
-        used_foreign[category_id] = used_foreign.get(category_id, 0) + 1
-        collector.drop(where, f"category '{category.name}' is not a VRU type")
+        collector.drop_foreign(where, category.name)
         return None
     return FoundBox(
         location=where,
@@ -323,17 +324,3 @@ def _read_annotation(
         **flags,
     )
 
-
-def _report_foreign_categories(
-    categories: dict[int, _Category], used_foreign: dict[int, int], collector: RowCollector
-) -> None:
-    for category_id, category in categories.items():
-        if category.vru_type is not None:
-            continue
-        count = used_foreign.get(category_id, 0)
-        if count:
-            collector.report.warn(
-                f"category '{category.name}' is not a VRU type: its {count} boxes were dropped"
-            )
-        else:
-            collector.report.warn(f"category '{category.name}' has no boxes and was ignored")

@@ -67,6 +67,7 @@ class RowCollector:
         self._boxes: list[FoundBox] = []
         self._keys: dict[tuple[int, str], Location] = {}
         self._missing_fps_reported = False
+        self._foreign: dict[str, int] = {}
         if video.size is None:
             self.report.warn("video width and height unknown: boxes were not clipped to the frame")
 
@@ -78,6 +79,11 @@ class RowCollector:
 
     def drop(self, location: Location, message: str) -> None:
         self.report.record(Action.DROPPED, str(location), message)
+
+    def drop_foreign(self, location: Location, class_name: str) -> None:
+        """Drops a box whose class is no VRU type (a file may hold cars too)."""
+        self._foreign[class_name] = self._foreign.get(class_name, 0) + 1
+        self.drop(location, f"class '{class_name}' is not a VRU type")
 
     def add(self, box: FoundBox) -> None:
         self.report.boxes_read += 1
@@ -161,6 +167,8 @@ class RowCollector:
         """The validated rows, or AnnotationImportError listing every issue found."""
         if self._issues:
             raise AnnotationImportError(self._issues, self._more_issues)
+        for class_name, count in self._foreign.items():
+            self.report.warn(f"class '{class_name}' is not a VRU type: {count} boxes dropped")
         self._generate_track_ids()
         rows = [_to_row(box) for box in self._boxes]
         self.report.imported = len(rows)

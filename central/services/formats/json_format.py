@@ -102,6 +102,7 @@ def parse_json(
     collector = RowCollector(video, label, "json", limits)
     document = load_json_document(source, label, limits, collector)
     if document is not None:
+        _check_video_size(document, video, label, collector)
         items = _annotation_list(document, label, collector)
         for index, item in enumerate(items):
             box = _read_annotation(item, Location(label, element=f"annotations[{index}]"), collector)
@@ -120,6 +121,23 @@ def load_json_document(
     except orjson.JSONDecodeError as exc:
         collector.issue(Location(label, line=exc.lineno), f"not valid JSON: {exc.msg}")
         return None
+
+
+def _check_video_size(
+    document: Any, video: VideoInfo, label: str, collector: RowCollector
+) -> None:
+    """Pixel boxes only fit a video of the size they were drawn on."""
+    source = document.get("video") if isinstance(document, dict) else None
+    size = video.size
+    if not isinstance(source, dict) or size is None:
+        return
+    declared = (source.get("width"), source.get("height"))
+    if all(isinstance(v, int) and v > 0 for v in declared) and declared != size:
+        collector.issue(
+            Location(label, field="video"),
+            f"boxes were drawn on a {declared[0]}x{declared[1]} video, this one is "
+            f"{size[0]}x{size[1]}",
+        )
 
 
 def _annotation_list(document: Any, label: str, collector: RowCollector) -> list[Any]:

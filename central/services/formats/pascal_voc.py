@@ -255,7 +255,7 @@ def _read_object(
         flags[flag_name] = flag
     vru_type = category_from_name(name)
     if vru_type is None:
-        collector.drop(where, f"class '{name}' is not a VRU type")
+        collector.drop_foreign(where, name)
         return None
     x, y, width, height = _box_of(tuple(corners))  # type: ignore[arg-type]
     return FoundBox(

@@ -262,7 +262,7 @@ def _read_row(
         values.append(value)
     vru_type: VruType | None = category_from_name(names[class_index])
     if vru_type is None:
-        collector.drop(where, f"class '{names[class_index]}' is not a VRU type")
+        collector.drop_foreign(where, names[class_index])
         return None
     cx, cy, w, h = values
     width, height = size

@@ -221,3 +221,10 @@ def test_voc_keeps_a_one_pixel_box_at_a_half_pixel_position(h, video):
 
     box = ET.fromstring(entries["Annotations/frame_000000.xml"]).find("object/bndbox")
     assert [box.findtext(c) for c in ("xmin", "ymin", "xmax", "ymax")] == ["3", "4", "3", "4"]
+
+
+def test_download_name_is_safe_for_a_header(video):
+    odd = VideoInfo(id="v", filename='../run "3"; a.b.mp4', width=200, height=100)
+
+    assert export_annotations("coco", odd, []).filename == "run_3_a.b.coco.json"
+    assert export_annotations("json", video, []).filename == "crossing.json"

@@ -293,3 +293,14 @@ def test_issue_list_is_capped(video):
 
     assert len(error.issues) == 10 and error.more_issues == 20
     assert str(error).endswith("and 25 more")
+
+
+def test_json_from_a_video_of_another_size(h, video, annotations):
+    exported = h.export("json", video, annotations)
+    smaller = type(video)(id="v2", filename="small.mp4", width=100, height=50, fps=10.0,
+                          frame_count=6)
+
+    error = _refusal("json", io.BytesIO(exported), smaller, filename="gt.json")
+
+    assert _messages(error) == [
+        "gt.json field 'video': boxes were drawn on a 200x100 video, this one is 100x50"]
