@@ -17,6 +17,7 @@ from protocol import VruType
 
 from central.services.formats.categories import track_prefix
 from central.services.formats.errors import AnnotationImportError
+from central.services.formats.geometry import box_text, fit_to_frame
 from central.services.formats.limits import ImportLimits
 from central.services.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.services.formats.report import Action, ImportReport, Issue, Location
@@ -82,6 +83,7 @@ class RowCollector:
 
     def drop_foreign(self, location: Location, class_name: str) -> None:
         """Drops a box whose class is no VRU type (a file may hold cars too)."""
+        self.report.boxes_read += 1
         self._foreign[class_name] = self._foreign.get(class_name, 0) + 1
         self.drop(location, f"class '{class_name}' is not a VRU type")
 
@@ -107,28 +109,20 @@ class RowCollector:
         return True
 
     def _box_ok(self, box: FoundBox) -> bool:
-        values = (box.x, box.y, box.width, box.height)
-        if not all(math.isfinite(v) for v in values):
-            self.issue(box.location, f"box {list(values)} is not made of finite numbers")
+        found = BoundingBox(box.x, box.y, box.width, box.height)
+        if not all(math.isfinite(v) for v in (box.x, box.y, box.width, box.height)):
+            self.issue(box.location, f"box {box_text(found)} is not made of finite numbers")
             return False
-        if box.width <= 0 or box.height <= 0:
-            self.drop(box.location, f"box {_fmt(values)} has no area")
+        fitted = fit_to_frame(found, self.video.size)
+        if isinstance(fitted, str):
+            self.drop(box.location, fitted)
             return False
-        size = self.video.size
-        if size is None:
-            return True
-        left, top = max(box.x, 0.0), max(box.y, 0.0)
-        right, bottom = min(box.x + box.width, size[0]), min(box.y + box.height, size[1])
-        if right <= left or bottom <= top:
-            self.drop(box.location, f"box {_fmt(values)} lies outside the {size[0]}x{size[1]} frame")
-            return False
-        clipped = (left, top, right - left, bottom - top)
-        if clipped != values:
-            box.x, box.y, box.width, box.height = clipped
+        if fitted is not found:
+            box.x, box.y, box.width, box.height = fitted.x, fitted.y, fitted.width, fitted.height
             self.report.record(
                 Action.CLIPPED,
                 str(box.location),
-                f"box {_fmt(values)} clipped to {_fmt(clipped)} ({size[0]}x{size[1]} frame)",
+                f"box {box_text(found)} clipped to {box_text(fitted)} to fit the frame",
             )
         return True
 
@@ -215,6 +209,3 @@ def _to_row(box: FoundBox) -> AnnotationRow:
         updated_at=box.updated_at,
     )
 
-
-def _fmt(values: tuple[float, ...]) -> str:
-    return "[" + ", ".join(f"{v:g}" for v in values) + "]"

@@ -7,12 +7,12 @@ YOLO and Pascal VOC write one file per frame, so they need annotations ordered b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 
 import orjson
 
 from central.services.formats.errors import ExportError
+from central.services.formats.geometry import box_text, fit_to_frame
 from central.services.formats.model import Annotation, BoundingBox, VideoInfo
 from central.services.formats.report import Action, ExportReport
 
@@ -63,29 +63,17 @@ def usable_box(
         )
         return None
     box = annotation.bounding_box
-    values = (box.x, box.y, box.width, box.height)
-    if not all(math.isfinite(v) for v in values) or box.width <= 0 or box.height <= 0:
-        report.record(Action.DROPPED, describe(annotation), f"box {list(values)} has no area")
+    fitted = fit_to_frame(box, video.size)
+    if isinstance(fitted, str):
+        report.record(Action.DROPPED, describe(annotation), fitted)
         return None
-    size = video.size
-    if size is None:
-        return box
-    left, top = max(box.x, 0.0), max(box.y, 0.0)
-    right, bottom = min(box.right, size[0]), min(box.bottom, size[1])
-    if right <= left or bottom <= top:
+    if fitted is not box:
         report.record(
-            Action.DROPPED, describe(annotation), f"box {list(values)} lies outside the frame"
+            Action.CLIPPED,
+            describe(annotation),
+            f"box {box_text(box)} clipped to {box_text(fitted)} to fit the frame",
         )
-        return None
-    if (left, top, right, bottom) == (box.x, box.y, box.right, box.bottom):
-        return box
-    clipped = BoundingBox(left, top, right - left, bottom - top)
-    report.record(
-        Action.CLIPPED,
-        describe(annotation),
-        f"box {list(values)} clipped to {[clipped.x, clipped.y, clipped.width, clipped.height]}",
-    )
-    return clipped
+    return fitted
 
 
 def frames_with_annotations(

@@ -139,15 +139,27 @@ def test_voc_corners_are_one_based_inclusive_integers(h, video, annotations):
     assert [full.findtext(c) for c in ("xmin", "ymin", "xmax", "ymax")] == ["1", "1", "200", "100"]
 
 
-def test_box_outside_the_frame_is_dropped_and_reported(h, video):
-    outside = h.annotation(7, 2, VruType.PEDESTRIAN, (250.0, 10.0, 20.0, 20.0), "DET_PED_0009")
+@pytest.mark.parametrize(
+    ("frame", "box", "reason"),
+    [
+        (2, (250.0, 10.0, 20.0, 20.0), "lies outside the 200x100 frame"),
+        (2, (10.0, 10.0, 0.0, 20.0), "has no area"),
+        (2, (float("nan"), 10.0, 5.0, 5.0), "is not made of finite numbers"),
+        (6, (10.0, 10.0, 5.0, 5.0), "frame 6 is outside the video's frames"),
+    ],
+)
+def test_unusable_box_is_dropped_and_reported(h, video, frame, box, reason):
+    unusable = h.annotation(7, frame, VruType.PEDESTRIAN, box, "DET_PED_0009")
+    fine = h.annotation(8, 1, VruType.PEDESTRIAN, (1.0, 1.0, 5.0, 5.0), "DET_PED_0001")
 
     for format_name in ("coco", "yolo", "pascal_voc"):
-        result = export_annotations(format_name, video, [outside])
+        result = export_annotations(format_name, video, sorted(
+            [unusable, fine], key=lambda a: a.frame_number))
         b"".join(result.chunks)
         assert result.report.complete
-        assert result.report.dropped == 1 and result.report.annotations == 0
-        assert "ann-7" in result.report.entries[0].where
+        assert (result.report.dropped, result.report.annotations) == (1, 1)
+        (entry,) = result.report.entries
+        assert "ann-7" in entry.where and reason in entry.message
 
 
 def test_unknown_frame_count_ends_at_last_annotated_frame(h, video, annotations):

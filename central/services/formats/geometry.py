@@ -1,0 +1,33 @@
+"""Fitting boxes to the frame, the same way for exports and imports."""
+
+from __future__ import annotations
+
+import math
+
+from central.services.formats.model import BoundingBox
+
+__all__ = ["box_text", "fit_to_frame"]
+
+
+def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox | str:
+    """The box clipped to a ``size`` (width, height) frame, or why nothing of it is left.
+
+    An unchanged box is returned as is; without a size only the area is checked.
+    """
+    if not all(math.isfinite(v) for v in (box.x, box.y, box.width, box.height)):
+        return f"box {box_text(box)} is not made of finite numbers"
+    if box.width <= 0 or box.height <= 0:
+        return f"box {box_text(box)} has no area"
+    if size is None:
+        return box
+    left, top = max(box.x, 0.0), max(box.y, 0.0)
+    right, bottom = min(box.right, size[0]), min(box.bottom, size[1])
+    if right <= left or bottom <= top:
+        return f"box {box_text(box)} lies outside the {size[0]}x{size[1]} frame"
+    if (left, top, right, bottom) == (box.x, box.y, box.right, box.bottom):
+        return box
+    return BoundingBox(left, top, right - left, bottom - top)
+
+
+def box_text(box: BoundingBox) -> str:
+    return f"[{box.x:g}, {box.y:g}, {box.width:g}, {box.height:g}]"
