@@ -38,8 +38,8 @@ def _vru_type(value: Any) -> str:
 
 
 def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{what} {value!r} is not a number")
+    if isinstance(value, bool):  # a decode problem reported as data, not a caller's bug
+        raise ValueError(f"{what} {value!r} is not a number")  # noqa: TRY004
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -95,7 +95,9 @@ def normalise_detection(values: Mapping[str, Any]) -> dict[str, Any]:
         try:
             decoded[name] = check(value)
         except ValueError as exc:
-            decoded[f"invalid_{name}"] = value if isinstance(value, str | int | float) else str(value)
+            decoded[f"invalid_{name}"] = (
+                value if isinstance(value, str | int | float) else str(value)
+            )
             errors.append(str(exc))
     if errors:
         previous = decoded.get(DECODE_ERROR)

@@ -79,8 +79,10 @@ class LineFormatSettings(BaseModel):
             raise ValueError(f"columns are only used with format 'csv', not {self.format.value!r}")
         if self.format is LineFormat.REGEX:
             if not self.pattern:
-                raise ValueError("format 'regex' needs a pattern with named groups, e.g. "
-                                 "pattern = '(?P<vru_type>\\w+) (?P<confidence>[0-9.]+)'")
+                raise ValueError(
+                    "format 'regex' needs a pattern with named groups, e.g. "
+                    "pattern = '(?P<vru_type>\\w+) (?P<confidence>[0-9.]+)'"
+                )
             try:
                 compiled = re.compile(self.pattern)
             except re.error as exc:
@@ -114,14 +116,18 @@ class LineDecoder:
                 except orjson.JSONDecodeError as exc:
                     raise ValueError(f"not JSON: {exc}") from None
                 if not isinstance(value, dict):
-                    raise ValueError(f"JSON line is a {type(value).__name__}, not an object")
+                    raise ValueError(  # noqa: TRY004 - bad input is reported, not raised to callers
+                        f"JSON line is a {type(value).__name__}, not an object"
+                    )
                 return value
             case LineFormat.CSV:
                 columns = self._settings.columns or ()
                 row = next(csv.reader([text], delimiter=self._settings.delimiter), [])
                 if len(row) != len(columns):
-                    raise ValueError(f"csv line has {len(row)} values, expected {len(columns)} "
-                                     f"({', '.join(columns)})")
+                    raise ValueError(
+                        f"csv line has {len(row)} values, expected {len(columns)} "
+                        f"({', '.join(columns)})"
+                    )
                 return dict(zip(columns, row, strict=True))
             case LineFormat.REGEX:
                 assert self._pattern is not None

@@ -60,9 +60,7 @@ class SupervisedReader:
         self._read_once = read_once
         self._reopen = reopen
         self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"reader-{source.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"reader-{source.name}", daemon=True)
         self.failures = 0
         """Exceptions raised by ``read_once`` or ``reopen`` so far."""
 
@@ -83,8 +81,9 @@ class SupervisedReader:
             return
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            logger.warning("reader of channel %s did not stop within %.1f s", self._source.name,
-                           timeout_s)
+            logger.warning(
+                "reader of channel %s did not stop within %.1f s", self._source.name, timeout_s
+            )
 
     def _run(self) -> None:
         backoff_s = _FIRST_BACKOFF_S

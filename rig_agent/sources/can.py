@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import can
+import cantools
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocol import Clock, Source, VruType
@@ -47,8 +48,16 @@ _EXTENDED_ID_MAX = 0x1FFFFFFF
 DETECTION_TARGETS = frozenset({"vru_type", "confidence", "frame", *BBOX_PARTS})
 
 _FIELD_FORMATS = {
-    "u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
-    "u64": "Q", "i64": "q", "f32": "f", "f64": "d",
+    "u8": "B",
+    "i8": "b",
+    "u16": "H",
+    "i16": "h",
+    "u32": "I",
+    "i32": "i",
+    "u64": "Q",
+    "i64": "q",
+    "f32": "f",
+    "f64": "d",
 }
 
 
@@ -60,8 +69,9 @@ class CanFilter(_Strict):
     """Receive only frames whose id matches ``id`` on the bits set in ``mask``."""
 
     id: int = Field(ge=0, le=_EXTENDED_ID_MAX)
-    mask: int | None = Field(default=None, ge=0, le=_EXTENDED_ID_MAX,
-                             description="default: every bit of the id")
+    mask: int | None = Field(
+        default=None, ge=0, le=_EXTENDED_ID_MAX, description="default: every bit of the id"
+    )
     extended: bool = False
 
     @model_validator(mode="after")
@@ -88,13 +98,17 @@ class ByteField(_Strict):
 
     @property
     def struct(self) -> struct.Struct:
-        return struct.Struct(("<" if self.byte_order == "little" else ">") + _FIELD_FORMATS[self.type])
+        return struct.Struct(
+            ("<" if self.byte_order == "little" else ">") + _FIELD_FORMATS[self.type]
+        )
 
     def read(self, data: bytes) -> int | float:
         fmt = self.struct
         if self.offset + fmt.size > len(data):
-            raise ValueError(f"field {self.name!r} needs bytes {self.offset}..{self.offset + fmt.size - 1}"
-                             f" but the frame has {len(data)}")
+            raise ValueError(
+                f"field {self.name!r} needs bytes {self.offset}..{self.offset + fmt.size - 1}"
+                f" but the frame has {len(data)}"
+            )
         raw = fmt.unpack_from(data, self.offset)[0]
         if self.scale == 1.0 and self.bias == 0.0:
             return raw
@@ -103,8 +117,11 @@ class ByteField(_Strict):
 
 class CanSettings(ChannelSettings):
     source: Literal[Source.CAN] = Source.CAN
-    interface: str = Field(default="socketcan", min_length=1,
-                           description="python-can interface: socketcan, virtual, pcan, ...")
+    interface: str = Field(
+        default="socketcan",
+        min_length=1,
+        description="python-can interface: socketcan, virtual, pcan, ...",
+    )
     channel: str = Field(default="can0", min_length=1)
     bitrate: int | None = Field(default=None, gt=0, le=10_000_000)
     filters: tuple[CanFilter, ...] = ()
@@ -132,12 +149,16 @@ class CanSettings(ChannelSettings):
                 raise ValueError(f"layout field names repeat: {names}")
         unknown = set(self.signal_map) - DETECTION_TARGETS
         if unknown:
-            raise ValueError(f"signal_map keys {sorted(unknown)} are not detection fields; use "
-                             f"{', '.join(sorted(DETECTION_TARGETS))}")
+            raise ValueError(
+                f"signal_map keys {sorted(unknown)} are not detection fields; use "
+                f"{', '.join(sorted(DETECTION_TARGETS))}"
+            )
         if self.layout is not None:
             missing = set(self.signal_map.values()) - {item.name for item in self.layout}
             if missing:
-                raise ValueError(f"signal_map names {sorted(missing)} that the layout does not have")
+                raise ValueError(
+                    f"signal_map names {sorted(missing)} that the layout does not have"
+                )
         return self
 
 
@@ -155,26 +176,26 @@ class FrameDecoder:
             self._load_dbc(settings.dbc, settings.message)
 
     def _load_dbc(self, path: Path, message: str | None) -> None:
-        import cantools
-
         try:
             self._database = cantools.database.load_file(str(path))
         except FileNotFoundError as exc:
             raise SourceUnavailable(f"DBC file {str(path)!r} does not exist") from exc
-        except Exception as exc:
+        except (cantools.database.Error, OSError, UnicodeDecodeError) as exc:
             raise SourceUnavailable(f"DBC file {str(path)!r} cannot be read: {exc}") from exc
         if message is not None:
             try:
                 self._message = self._database.get_message_by_name(message)
             except KeyError:
                 known = ", ".join(m.name for m in self._database.messages) or "none"
-                raise SourceUnavailable(f"DBC file {str(path)!r} has no message {message!r} "
-                                        f"(it has: {known})") from None
+                raise SourceUnavailable(
+                    f"DBC file {str(path)!r} has no message {message!r} (it has: {known})"
+                ) from None
         signals = {s.name for m in self._selected_messages() for s in m.signals}
         missing = set(self._settings.signal_map.values()) - signals
         if missing:
-            raise SourceUnavailable(f"signal_map names {sorted(missing)} that DBC file "
-                                    f"{str(path)!r} does not have")
+            raise SourceUnavailable(
+                f"signal_map names {sorted(missing)} that DBC file {str(path)!r} does not have"
+            )
 
     def _selected_messages(self) -> list[Any]:
         return [self._message] if self._message is not None else list(self._database.messages)
@@ -216,7 +237,7 @@ class FrameDecoder:
             signals = self._database.decode_message(can_id, data, decode_choices=True)
         except KeyError:
             raise ValueError(f"frame 0x{can_id:X} is not in the DBC file") from None
-        except Exception as exc:
+        except (cantools.database.Error, ValueError) as exc:
             raise ValueError(f"frame 0x{can_id:X} does not decode: {exc}") from None
         # Choices come back as NamedSignalValue; keep their names so the record stays JSON.
         return {k: (v.name if hasattr(v, "name") else v) for k, v in signals.items()}
@@ -248,7 +269,9 @@ class CanSource(DecodingSource):
     def probe(self) -> str:
         decoder = FrameDecoder(self.settings)
         self._open_bus(decoder).shutdown()
-        return f"can channel {self.name!r}: {self.settings.interface} {self.settings.channel} opened"
+        return (
+            f"can channel {self.name!r}: {self.settings.interface} {self.settings.channel} opened"
+        )
 
     def _open(self) -> None:
         self._decoder = FrameDecoder(self.settings)

@@ -80,8 +80,10 @@ class GpioSettings(ChannelSettings):
             if self.line is None:
                 raise ValueError("backend 'gpiod' needs line (offset on the chip), e.g. line = 17")
             if self.pin is not None or self.pin_factory is not None:
-                raise ValueError("pin and pin_factory are for backend 'gpiozero'; "
-                                 "backend 'gpiod' uses chip and line")
+                raise ValueError(
+                    "pin and pin_factory are for backend 'gpiozero'; "
+                    "backend 'gpiod' uses chip and line"
+                )
         if isinstance(self.line, int) and self.line < 0:
             raise ValueError(f"line offset {self.line} is negative")
         return self
@@ -155,8 +157,10 @@ class GpioSource(SignalSource):
 
     def _describe(self) -> str:
         if self.settings.backend == "gpiozero":
-            return f"gpiozero pin {self.settings.pin!r} ({self.settings.pin_factory or 'default'} " \
-                   "pin factory)"
+            return (
+                f"gpiozero pin {self.settings.pin!r} ({self.settings.pin_factory or 'default'} "
+                "pin factory)"
+            )
         return f"gpiod line {self.settings.line!r} of {self.settings.chip}"
 
     # gpiozero
@@ -180,8 +184,10 @@ class GpioSource(SignalSource):
         except SourceUnavailable:
             raise
         except Exception as exc:
-            raise SourceUnavailable(f"gpio channel {self.name!r}: {self._describe()}: the pin "
-                                    f"factory cannot be loaded: {exc}") from exc
+            raise SourceUnavailable(
+                f"gpio channel {self.name!r}: {self._describe()}: the pin "
+                f"factory cannot be loaded: {exc}"
+            ) from exc
         try:
             pin = self._factory.pin(self.settings.pin)
             pin.function = "input"
@@ -203,7 +209,9 @@ class GpioSource(SignalSource):
         self._pin = pin
 
     def _on_gpiozero_edge(self, ticks: float, state: int) -> None:
-        stamp = lgpio_tick_stamp(self._clock, ticks) if self._kernel_ticks else user_stamp(self._clock)
+        stamp = (
+            lgpio_tick_stamp(self._clock, ticks) if self._kernel_ticks else user_stamp(self._clock)
+        )
         self._deliver_edge(stamp, "rising" if state else "falling", {})
 
     # gpiod
@@ -220,10 +228,12 @@ class GpioSource(SignalSource):
             raise SourceUnavailable(f"GPIO chip {chip} does not exist (see ls /dev/gpiochip*)")
         line_settings = gpiod.LineSettings(
             direction=Direction.INPUT,
-            edge_detection={"rising": Edge.RISING, "falling": Edge.FALLING,
-                            "both": Edge.BOTH}[self.settings.edge],
-            bias={"up": Bias.PULL_UP, "down": Bias.PULL_DOWN,
-                  "floating": Bias.AS_IS}[self.settings.pull],
+            edge_detection={"rising": Edge.RISING, "falling": Edge.FALLING, "both": Edge.BOTH}[
+                self.settings.edge
+            ],
+            bias={"up": Bias.PULL_UP, "down": Bias.PULL_DOWN, "floating": Bias.AS_IS}[
+                self.settings.pull
+            ],
             debounce_period=timedelta(milliseconds=self.settings.debounce_ms),
             event_clock=EventClock.MONOTONIC,
         )
@@ -232,8 +242,9 @@ class GpioSource(SignalSource):
                 chip, consumer=f"rig-agent:{self.name}", config={self.settings.line: line_settings}
             )
         except PermissionError as exc:
-            raise SourceUnavailable(f"GPIO chip {chip}: permission denied; add the rig user to "
-                                    "the 'gpio' group") from exc
+            raise SourceUnavailable(
+                f"GPIO chip {chip}: permission denied; add the rig user to the 'gpio' group"
+            ) from exc
         except OSError as exc:
             reason = "the line is in use by another program" if exc.errno == errno.EBUSY else exc
             raise SourceUnavailable(f"{self._describe()} cannot be requested: {reason}") from exc
@@ -252,8 +263,12 @@ class GpioSource(SignalSource):
             missed = self._gaps.observe(event.line_seqno)
             if missed:
                 self.drops += missed
-                logger.warning("channel %s: the kernel dropped %d edge(s) before seqno %d",
-                               self.name, missed, event.line_seqno)
+                logger.warning(
+                    "channel %s: the kernel dropped %d edge(s) before seqno %d",
+                    self.name,
+                    missed,
+                    event.line_seqno,
+                )
             rising = event.event_type is EdgeEvent.Type.RISING_EDGE
             self._deliver_edge(
                 kernel_monotonic_stamp(self._clock, event.timestamp_ns),
@@ -263,4 +278,3 @@ class GpioSource(SignalSource):
 
     def _deliver_edge(self, stamp: Stamp, edge: str, extra: dict[str, Any]) -> None:
         self._deliver(stamp.capture(self.name, edge.encode(), True, {"edge": edge, **extra}))
-

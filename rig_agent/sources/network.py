@@ -54,7 +54,9 @@ def parse_listen(listen: str) -> tuple[str, int]:
     """``"127.0.0.1:9000"`` or ``"[::1]:9000"`` -> (host, port); ValueError says what is wrong."""
     host, sep, port_text = listen.rpartition(":")
     if not sep or not host:
-        raise ValueError(f"listen {listen!r} is not host:port, e.g. '127.0.0.1:9000' or '[::1]:9000'")
+        raise ValueError(
+            f"listen {listen!r} is not host:port, e.g. '127.0.0.1:9000' or '[::1]:9000'"
+        )
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
@@ -151,8 +153,9 @@ class NetworkSource(DecodingSource):
         try:
             family = socket.getaddrinfo(host, port, type=kind)[0][0]
         except socket.gaierror as exc:
-            raise SourceUnavailable(f"network channel {self.name!r}: cannot resolve {host!r}: "
-                                    f"{exc}") from exc
+            raise SourceUnavailable(
+                f"network channel {self.name!r}: cannot resolve {host!r}: {exc}"
+            ) from exc
         sock = socket.socket(family, kind)
         try:
             if kind == socket.SOCK_STREAM:

@@ -92,8 +92,9 @@ class SerialSource(DecodingSource):
         port = self._open_port()
         port.close()
         timer = self._check_latency_timer()
-        described = f"serial channel {self.name!r}: {self.settings.port} at " \
-                    f"{self.settings.baudrate} baud"
+        described = (
+            f"serial channel {self.name!r}: {self.settings.port} at {self.settings.baudrate} baud"
+        )
         return described + (f", USB latency timer {timer} ms" if timer is not None else "")
 
     def _open(self) -> None:
@@ -133,7 +134,9 @@ class SerialSource(DecodingSource):
             logger.warning(
                 "channel %s: USB-serial latency timer of %s is %d ms, so stamps are late by up "
                 "to that much; set it to 1 ms",
-                self.name, self.settings.port, self.latency_timer_ms,
+                self.name,
+                self.settings.port,
+                self.latency_timer_ms,
             )
         return self.latency_timer_ms
 

@@ -28,8 +28,9 @@ class CaptureSink:
     def wait_for(self, count: int, timeout_s: float = 2.0) -> list[Capture]:
         with self._condition:
             if not self._condition.wait_for(lambda: len(self.captures) >= count, timeout_s):
-                raise AssertionError(f"{len(self.captures)} captures arrived, expected {count}: "
-                                     f"{self.captures}")
+                raise AssertionError(
+                    f"{len(self.captures)} captures arrived, expected {count}: {self.captures}"
+                )
             return list(self.captures)
 
 

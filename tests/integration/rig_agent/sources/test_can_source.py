@@ -16,7 +16,7 @@ from rig_agent.clock import RigClock
 from rig_agent.sources.base import SourceUnavailable
 from rig_agent.sources.can import CanSettings, CanSource
 
-DBC = '''VERSION ""
+DBC = """VERSION ""
 
 NS_ :
 
@@ -30,7 +30,7 @@ BO_ 291 VruDetection: 8 SUT
  SG_ Frame : 16|16@1+ (1,0) [0|65535] "" Vector__XXX
 
 VAL_ 291 Class 1 "PEDESTRIAN" 2 "CYCLIST" ;
-'''
+"""
 
 
 @pytest.fixture
@@ -47,8 +47,9 @@ def sender(channel: str) -> Iterator[can.BusABC]:
 
 
 def can_source(sink: Any, clock: RigClock, channel: str, **settings: Any) -> CanSource:
-    return CanSource(CanSettings(name="bus", interface="virtual", channel=channel, **settings),
-                     sink, clock)
+    return CanSource(
+        CanSettings(name="bus", interface="virtual", channel=channel, **settings), sink, clock
+    )
 
 
 def frame(can_id: int, data: bytes) -> can.Message:
@@ -68,9 +69,12 @@ def test_dbc_frame_is_decoded_and_stamped_at_send(
         [capture] = sink.wait_for(1)
         time.sleep(0.05)
     assert len(sink.captures) == 1, "the DBC message's id filters the bus"
-    assert capture.decoded == {"can_id": 0x123, "vru_type": "pedestrian",
-                               "confidence": pytest.approx(0.95),
-                               "frame": 42}
+    assert capture.decoded == {
+        "can_id": 0x123,
+        "vru_type": "pedestrian",
+        "confidence": pytest.approx(0.95),
+        "frame": 42,
+    }
     assert capture.raw == bytes([1, 95, 0x2A, 0, 0, 0, 0, 0]) and not capture.raw_is_text
     # The virtual bus stamps with time.time() at send: user space, then moved onto monotonic.
     assert capture.clock is Clock.USER_MONOTONIC
@@ -83,8 +87,10 @@ def test_id_filters_and_byte_layout(
 ) -> None:
     settings = {
         "filters": [{"id": 0x200, "mask": 0x7F0}],
-        "layout": [{"name": "cls", "offset": 0, "type": "u8"},
-                   {"name": "conf", "offset": 1, "type": "u8", "scale": 0.01}],
+        "layout": [
+            {"name": "cls", "offset": 0, "type": "u8"},
+            {"name": "conf", "offset": 1, "type": "u8", "scale": 0.01},
+        ],
         "signal_map": {"vru_type": "cls", "confidence": "conf"},
         "vru_codes": {4: "scooter_rider"},
     }
@@ -94,8 +100,10 @@ def test_id_filters_and_byte_layout(
         sender.send(frame(0x201, bytes([4])))
         first, second = sink.wait_for(2)
     assert first.decoded == {"can_id": 0x20F, "vru_type": "scooter_rider", "confidence": 0.1}
-    assert second.decoded == {"can_id": 0x201,
-                              "decode_error": "field 'conf' needs bytes 1..1 but the frame has 1"}
+    assert second.decoded == {
+        "can_id": 0x201,
+        "decode_error": "field 'conf' needs bytes 1..1 but the frame has 1",
+    }
     assert second.raw == bytes([4])
     assert (source.count, source.undecoded) == (2, 1)
 
@@ -121,14 +129,16 @@ def test_reader_restarts_when_the_bus_fails(
 
 def test_unknown_interface_is_reported(sink: Any, clock: RigClock) -> None:
     source = CanSource(CanSettings(name="bus", interface="no-such-can", channel="x"), sink, clock)
-    with pytest.raises(SourceUnavailable, match="CAN no-such-can channel 'x': interface not "
-                                                "available here"):
+    with pytest.raises(
+        SourceUnavailable, match="CAN no-such-can channel 'x': interface not available here"
+    ):
         source.probe()
 
 
 def test_missing_socketcan_device_is_reported(sink: Any, clock: RigClock) -> None:
-    source = CanSource(CanSettings(name="bus", interface="socketcan", channel="vcan-missing9"),
-                       sink, clock)
+    source = CanSource(
+        CanSettings(name="bus", interface="socketcan", channel="vcan-missing9"), sink, clock
+    )
     with pytest.raises(SourceUnavailable, match="vcan-missing9"):
         source.start()
     assert not source.running

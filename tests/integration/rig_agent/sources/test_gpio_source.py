@@ -75,8 +75,9 @@ def test_stop_releases_the_pin_and_stops_delivering(sink: Any, clock: RigClock) 
 
 def test_invalid_pin_is_reported(sink: Any, clock: RigClock) -> None:
     source = mock_source(sink, clock, pin=99)
-    with pytest.raises(SourceUnavailable, match="gpiozero pin 99 \\(mock pin factory\\) cannot be "
-                                                "used"):
+    with pytest.raises(
+        SourceUnavailable, match="gpiozero pin 99 \\(mock pin factory\\) cannot be used"
+    ):
         source.probe()
     assert not source.running
 
@@ -98,15 +99,19 @@ def test_gpiod_backend_without_the_module_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "gpiod", None)  # import gpiod now raises ImportError
     source = GpioSource(GpioSettings(name="edge", backend="gpiod", line=3), sink, clock)
-    with pytest.raises(SourceUnavailable, match=r"needs the libgpiod v2 Python bindings "
-                                                r"\(gpiod>=2.2.1\)"):
+    with pytest.raises(
+        SourceUnavailable,
+        match=r"needs the libgpiod v2 Python bindings "
+        r"\(gpiod>=2.2.1\)",
+    ):
         source.start()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gpiod") is None, reason="gpiod is not installed")
 def test_gpiod_missing_chip_is_reported(sink: Any, clock: RigClock) -> None:
-    source = GpioSource(GpioSettings(name="edge", backend="gpiod", chip="/dev/gpiochip-none",
-                                     line=3), sink, clock)
+    source = GpioSource(
+        GpioSettings(name="edge", backend="gpiod", chip="/dev/gpiochip-none", line=3), sink, clock
+    )
     with pytest.raises(SourceUnavailable, match="GPIO chip /dev/gpiochip-none does not exist"):
         source.start()
 
@@ -130,7 +135,10 @@ def gpio_sim() -> Iterator[tuple[str, Path]]:
     try:
         chip_name = (bank / "chip_name").read_text().strip()
         dev_name = (device / "dev_name").read_text().strip()
-        yield f"/dev/{chip_name}", Path("/sys/devices/platform") / dev_name / chip_name / "sim_gpio0"
+        yield (
+            f"/dev/{chip_name}",
+            Path("/sys/devices/platform") / dev_name / chip_name / "sim_gpio0",
+        )
     finally:
         (device / "live").write_text("0")
         bank.rmdir()
@@ -148,7 +156,9 @@ def test_gpiod_edges_carry_kernel_monotonic_stamps_and_sequence_numbers(
         (line0 / "pull").write_text("pull-down")
         rising, falling = sink.wait_for(2)
     assert (rising.decoded, falling.decoded) == (
-        {"edge": "rising", "line_seqno": 1}, {"edge": "falling", "line_seqno": 2})
+        {"edge": "rising", "line_seqno": 1},
+        {"edge": "falling", "line_seqno": 2},
+    )
     assert rising.clock is Clock.KERNEL_MONOTONIC
     assert before <= rising.t_mono_ns <= falling.t_mono_ns <= sink.received_ns[1]
     assert source.drops == 0

@@ -22,8 +22,10 @@ def network_source(sink: Any, clock: RigClock, **settings: Any) -> NetworkSource
 
 
 def test_udp_datagram_gets_the_kernel_receive_stamp(sink: Any, clock: RigClock) -> None:
-    with network_source(sink, clock, protocol="udp", format="json") as source, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+    with (
+        network_source(sink, clock, protocol="udp", format="json") as source,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
         assert source.bound_address is not None and source.bound_address[1] > 0
         before = clock.now_ns()
         sender.sendto(b'{"vru_type": "cyclist", "frame": 3}\n', source.bound_address)
@@ -51,9 +53,12 @@ def test_kernel_stamp_is_not_moved_by_a_late_reader(sink: Any, clock: RigClock) 
 
 
 def test_each_line_of_a_datagram_is_a_capture_with_its_stamp(sink: Any, clock: RigClock) -> None:
-    with network_source(sink, clock, protocol="udp", format="csv",
-                        columns=["vru_type", "confidence"]) as source, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+    with (
+        network_source(
+            sink, clock, protocol="udp", format="csv", columns=["vru_type", "confidence"]
+        ) as source,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
         assert source.bound_address is not None
         sender.sendto(b"pedestrian,0.5\ncyclist,2\n", source.bound_address)
         first, second = sink.wait_for(2)
@@ -86,8 +91,10 @@ def test_tcp_last_line_without_newline_is_delivered_when_the_peer_closes(
 ) -> None:
     with network_source(sink, clock, protocol="tcp", format="raw") as source:
         assert source.bound_address is not None
-        with socket.create_connection(source.bound_address) as a, \
-                socket.create_connection(source.bound_address) as b:
+        with (
+            socket.create_connection(source.bound_address) as a,
+            socket.create_connection(source.bound_address) as b,
+        ):
             a.sendall(b"from a\n")
             b.sendall(b"from b, unterminated")
         captures = sink.wait_for(2)
@@ -99,8 +106,9 @@ def test_port_in_use_is_reported(sink: Any, clock: RigClock) -> None:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         source = network_source(sink, clock, protocol="udp", listen=f"127.0.0.1:{port}")
-        with pytest.raises(SourceUnavailable, match=f"cannot listen on udp 127.0.0.1:{port}: "
-                                                    "the port is in use"):
+        with pytest.raises(
+            SourceUnavailable, match=f"cannot listen on udp 127.0.0.1:{port}: the port is in use"
+        ):
             source.probe()
         with pytest.raises(SourceUnavailable):
             source.start()

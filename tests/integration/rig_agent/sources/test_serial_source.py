@@ -43,8 +43,11 @@ def test_pty_line_is_decoded_and_stamped_between_send_and_receive(
         assert before <= capture.t_mono_ns <= sink.received_ns[0]
         assert capture.clock is Clock.USER_MONOTONIC
         assert capture.channel == "uart"
-        assert capture.decoded == {"vru_type": "pedestrian", "bbox": [1.0, 2.0, 3.0, 4.0],
-                                   "confidence": 0.9}
+        assert capture.decoded == {
+            "vru_type": "pedestrian",
+            "bbox": [1.0, 2.0, 3.0, 4.0],
+            "confidence": 0.9,
+        }
         assert capture.raw.startswith(b'{"vru_type"') and capture.raw_is_text
         assert abs(capture.t_wall_ns - clock.mono_to_wall(capture.t_mono_ns)) < 1_000_000
         assert source.latency_timer_ms is None, "a pty is not a USB-serial adapter"
@@ -70,8 +73,9 @@ def test_undecodable_line_is_delivered_with_its_raw_text_and_counted(
     pty: tuple[int, str], sink: Any, clock: RigClock
 ) -> None:
     master, path = pty
-    with serial_source(sink, clock, port=path,
-                       format="regex", pattern=r"^DET (?P<vru_type>\w+)$") as source:
+    with serial_source(
+        sink, clock, port=path, format="regex", pattern=r"^DET (?P<vru_type>\w+)$"
+    ) as source:
         os.write(master, b"BOOT v1.2\nDET scooter_rider\n")
         boot, detection = sink.wait_for(2)
     assert boot.raw == b"BOOT v1.2"
@@ -117,15 +121,18 @@ def test_port_held_by_another_channel_is_reported(
     pty: tuple[int, str], sink: Any, clock: RigClock
 ) -> None:
     _, path = pty
-    with serial_source(sink, clock, port=path):
-        with pytest.raises(SourceUnavailable, match="locked by another program|busy"):
-            serial_source(sink, clock, port=path).probe()
+    with (
+        serial_source(sink, clock, port=path),
+        pytest.raises(SourceUnavailable, match="locked by another program|busy"),
+    ):
+        serial_source(sink, clock, port=path).probe()
 
 
 def test_probe_describes_a_usable_port(pty: tuple[int, str], sink: Any, clock: RigClock) -> None:
     _, path = pty
     assert serial_source(sink, clock, port=path, baudrate=57600).probe() == (
-        f"serial channel 'uart': {path} at 57600 baud")
+        f"serial channel 'uart': {path} at 57600 baud"
+    )
 
 
 def test_reader_survives_the_device_going_away(

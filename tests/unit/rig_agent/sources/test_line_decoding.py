@@ -36,8 +36,10 @@ def test_json_that_is_not_an_object_is_reported_not_raised() -> None:
 
 
 def test_csv_line_maps_columns_and_joins_bbox_parts() -> None:
-    csv = decoder(format="csv", columns=["frame", "vru_type", "confidence", "bbox_x", "bbox_y",
-                                         "bbox_w", "bbox_h", "note"])
+    csv = decoder(
+        format="csv",
+        columns=["frame", "vru_type", "confidence", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "note"],
+    )
     assert csv.decode("5,cyclist,0.5,1,2,3,4,left lane") == {
         "frame": 5,
         "vru_type": "cyclist",
@@ -58,8 +60,11 @@ def test_csv_with_the_wrong_number_of_values_says_so() -> None:
 
 
 def test_regex_named_groups_become_values() -> None:
-    regex = decoder(format="regex", pattern=r"DET (?P<vru_type>\w+) c=(?P<confidence>[\d.]+)"
-                                            r"(?: f=(?P<frame>\d+))?")
+    regex = decoder(
+        format="regex",
+        pattern=r"DET (?P<vru_type>\w+) c=(?P<confidence>[\d.]+)"
+        r"(?: f=(?P<frame>\d+))?",
+    )
     assert regex.decode("t=1 DET motorcyclist c=0.75") == {
         "vru_type": "motorcyclist",
         "confidence": 0.75,
@@ -85,8 +90,12 @@ def test_invalid_detection_values_are_kept_aside_with_the_reason() -> None:
     assert decoded["invalid_confidence"] == 1.5
     assert decoded["invalid_frame"] == -1
     assert "bbox" not in decoded and "vru_type" not in decoded
-    for reason in ("vru_type 'dog'", "confidence 1.5 is outside [0, 1]", "frame -1",
-                   "positive width and height"):
+    for reason in (
+        "vru_type 'dog'",
+        "confidence 1.5 is outside [0, 1]",
+        "frame -1",
+        "positive width and height",
+    ):
         assert reason in decoded["decode_error"]
 
 
@@ -100,15 +109,23 @@ def test_line_capture_keeps_text_and_stamp() -> None:
     stamp = Stamp(123, 456, Clock.USER_MONOTONIC)
     capture = line_capture("ch", b'{"frame": 1}', stamp, decoder(format="json"))
     assert (capture.channel, capture.t_mono_ns, capture.t_wall_ns, capture.clock) == (
-        "ch", 123, 456, Clock.USER_MONOTONIC)
+        "ch",
+        123,
+        456,
+        Clock.USER_MONOTONIC,
+    )
     assert capture.raw == b'{"frame": 1}' and capture.raw_is_text
     assert capture.decoded == {"frame": 1}
 
 
 def test_line_that_is_not_utf8_keeps_its_bytes() -> None:
     stamp = Stamp(1, 2, Clock.USER_MONOTONIC)
-    capture = line_capture("ch", b"\xff\xfe pedestrian", stamp,
-                           decoder(format="regex", pattern=r"(?P<vru_type>pedestrian)"))
+    capture = line_capture(
+        "ch",
+        b"\xff\xfe pedestrian",
+        stamp,
+        decoder(format="regex", pattern=r"(?P<vru_type>pedestrian)"),
+    )
     assert capture.raw == b"\xff\xfe pedestrian"
     assert not capture.raw_is_text
     assert capture.decoded["vru_type"] == "pedestrian"
@@ -128,7 +145,8 @@ def test_line_that_is_not_utf8_keeps_its_bytes() -> None:
         ({"format": "xml"}, "Input should be 'json', 'csv', 'regex' or 'raw'"),
     ],
 )
-def test_line_format_settings_explain_what_is_wrong(settings: dict[str, object],
-                                                    message: str) -> None:
+def test_line_format_settings_explain_what_is_wrong(
+    settings: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         LineFormatSettings.model_validate(settings)

@@ -31,28 +31,43 @@ def test_registry_resolves_each_backend(kind: Source) -> None:
 
 def test_settings_form_a_union_tagged_by_source() -> None:
     union: TypeAdapter[Any] = TypeAdapter(
-        Annotated[GpioSettings | CanSettings | SerialSettings | NetworkSettings,
-                  Field(discriminator="source")]
+        Annotated[
+            GpioSettings | CanSettings | SerialSettings | NetworkSettings,
+            Field(discriminator="source"),
+        ]
     )
     channels = [
         {"name": "edge", "source": "gpio", "pin": 17, "edge": "falling", "pull": "up"},
-        {"name": "bus", "source": "can", "interface": "virtual", "channel": "x",
-         "filters": [{"id": 0x100}]},
-        {"name": "uart", "source": "serial", "port": "/dev/ttyUSB0", "format": "csv",
-         "columns": ["frame", "vru_type"]},
+        {
+            "name": "bus",
+            "source": "can",
+            "interface": "virtual",
+            "channel": "x",
+            "filters": [{"id": 0x100}],
+        },
+        {
+            "name": "uart",
+            "source": "serial",
+            "port": "/dev/ttyUSB0",
+            "format": "csv",
+            "columns": ["frame", "vru_type"],
+        },
         {"name": "udp", "source": "network", "protocol": "udp", "listen": "127.0.0.1:9000"},
     ]
     parsed = [union.validate_python(channel) for channel in channels]
-    assert [type(p) for p in parsed] == [GpioSettings, CanSettings, SerialSettings,
-                                         NetworkSettings]
+    assert [type(p) for p in parsed] == [GpioSettings, CanSettings, SerialSettings, NetworkSettings]
     assert parsed[0].edge == "falling" and parsed[0].pull == "up"
     assert parsed[3].address == ("127.0.0.1", 9000)
 
 
 @pytest.mark.parametrize("cls", [GpioSettings, CanSettings, SerialSettings, NetworkSettings])
 def test_unknown_keys_are_refused(cls: type) -> None:
-    required = {GpioSettings: {"pin": 1}, SerialSettings: {"port": "loop://"},
-                NetworkSettings: {"listen": "127.0.0.1:0"}, CanSettings: {}}[cls]
+    required = {
+        GpioSettings: {"pin": 1},
+        SerialSettings: {"port": "loop://"},
+        NetworkSettings: {"listen": "127.0.0.1:0"},
+        CanSettings: {},
+    }[cls]
     with pytest.raises(ValidationError, match="baud_rate"):
         cls(name="x", baud_rate=9600, **required)
 
@@ -105,15 +120,26 @@ def test_network_and_serial_share_the_line_format_rules() -> None:
     ("settings", "message"),
     [
         ({"filters": [{"id": 0x800}]}, "needs 29 bits: set extended = true"),
-        ({"dbc": "a.dbc", "layout": [{"name": "a", "offset": 0, "type": "u8"}]},
-         "either dbc or layout"),
+        (
+            {"dbc": "a.dbc", "layout": [{"name": "a", "offset": 0, "type": "u8"}]},
+            "either dbc or layout",
+        ),
         ({"message": "Det"}, "give the dbc file too"),
         ({"signal_map": {"class": "A"}}, "are not detection fields"),
-        ({"layout": [{"name": "a", "offset": 0, "type": "u8"}], "signal_map": {"frame": "b"}},
-         "that the layout does not have"),
+        (
+            {"layout": [{"name": "a", "offset": 0, "type": "u8"}], "signal_map": {"frame": "b"}},
+            "that the layout does not have",
+        ),
         ({"layout": [{"name": "a", "offset": 0, "type": "u24"}]}, "Input should be 'u8'"),
-        ({"layout": [{"name": "a", "offset": 0, "type": "u8"},
-                     {"name": "a", "offset": 1, "type": "u8"}]}, "layout field names repeat"),
+        (
+            {
+                "layout": [
+                    {"name": "a", "offset": 0, "type": "u8"},
+                    {"name": "a", "offset": 1, "type": "u8"},
+                ]
+            },
+            "layout field names repeat",
+        ),
         ({"vru_codes": {1: "dog"}}, "Input should be 'pedestrian'"),
     ],
 )
