@@ -1,0 +1,115 @@
+"""``rig-agent check``: everything the daemon needs, tested before it is started.
+
+Each check returns a :class:`CheckResult` instead of raising, so one run reports every problem.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from rig_agent.clock import RigClock
+from rig_agent.config import AgentConfig
+from rig_agent.sources import SourceError, source_class
+
+__all__ = ["CheckResult", "check_broker", "check_sources", "check_spool", "run_checks"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    subject: str
+    ok: bool
+    detail: str
+
+
+def check_sources(config: AgentConfig) -> list[CheckResult]:
+    """Open and release every channel's device, one at a time."""
+    clock = RigClock()
+    results = []
+    for settings in config.channels:
+        subject = f"channel {settings.name}"
+        try:
+            source = source_class(settings.source)(settings, lambda capture: None, clock)
+            detail = source.probe()
+        except (SourceError, ImportError, OSError) as exc:
+            results.append(CheckResult(subject, False, str(exc) or type(exc).__name__))
+        else:
+            results.append(CheckResult(subject, True, detail))
+    return results
+
+
+def check_spool(config: AgentConfig) -> CheckResult:
+    """The spool's directory is writable, and an existing spool file is readable."""
+    path = Path(config.spool.path)
+    subject = f"spool {path}"
+    directory = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if directory is None or not os.access(directory, os.W_OK | os.X_OK):
+        return CheckResult(subject, False, f"cannot create files in {directory or path.parent}")
+    if not path.exists():
+        return CheckResult(subject, True, "will be created on first start")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            (depth,) = db.execute("SELECT COUNT(*) FROM records").fetchone()
+            stream = db.execute("SELECT value FROM meta WHERE key = 'stream'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return CheckResult(subject, False, f"not a readable spool: {exc}")
+    return CheckResult(subject, True, f"stream {stream[0] if stream else '?'}, {depth} records")
+
+
+def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
+    """Connect with the configured credentials (under a client id of its own) and disconnect."""
+    mqtt_config = config.mqtt
+    subject = f"broker {mqtt_config.url}"
+    outcome: list[ReasonCode] = []
+    answered = threading.Event()
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
+                   properties: object) -> None:
+        outcome.append(reason)
+        answered.set()
+
+    # Its own client id: reusing the daemon's would disconnect a running daemon.
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{mqtt_config.client_id or f'rig-agent-{config.rig_id}'}-check",
+        protocol=mqtt.MQTTv311,
+    )
+    client.on_connect = on_connect
+    if mqtt_config.username is not None:
+        password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
+        client.username_pw_set(mqtt_config.username, password)
+    try:
+        if mqtt_config.tls:
+            client.tls_set(
+                ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
+                certfile=str(mqtt_config.cert_file) if mqtt_config.cert_file else None,
+                keyfile=str(mqtt_config.key_file) if mqtt_config.key_file else None,
+            )
+        client.connect(mqtt_config.host, mqtt_config.port, keepalive=int(timeout) + 5)
+    except (OSError, ValueError) as exc:
+        return CheckResult(subject, False, f"unreachable: {exc}")
+    client.loop_start()
+    try:
+        if not answered.wait(timeout):
+            return CheckResult(subject, False, f"no answer within {timeout:g} s")
+        reason = outcome[0]
+        if reason.is_failure:
+            return CheckResult(subject, False, f"refused the connection: {reason}")
+        return CheckResult(subject, True, "connected")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def run_checks(config: AgentConfig, broker_timeout: float = 5.0) -> list[CheckResult]:
+    return [*check_sources(config), check_spool(config), check_broker(config, broker_timeout)]

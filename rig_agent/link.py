@@ -1,0 +1,180 @@
+"""The rig's one MQTT connection (paho-mqtt 2, network loop in paho's own thread).
+
+It owns what belongs to the connection: credentials and TLS, the retained last will that says the
+rig is offline, the command subscription (renewed on every connect), and reconnection with capped
+exponential backoff and full jitter, so a fleet of rigs does not hammer a broker that has just
+come back. paho resends its in-flight QoS 1 messages after a reconnect; its queue lives in memory
+only, which is why records are deleted from the spool on PUBACK and not before.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from protocol import RigState, RigStatus, encode
+from rig_agent.clock import RigClock
+from rig_agent.config import AgentConfig
+
+__all__ = ["MqttLink", "backoff_delay", "publish_ok"]
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_delay(attempt: int, minimum: float, maximum: float, rng: random.Random) -> float:
+    """Delay before reconnect ``attempt`` (0-based): exponential, capped, jittered in [1/2, 1]."""
+    ceiling = min(maximum, minimum * 2 ** min(attempt, 32))
+    return max(minimum / 2, ceiling * rng.uniform(0.5, 1.0))
+
+
+MessageHandler = Callable[[str, bytes, int], None]
+"""Called from paho's thread with (topic, payload, rig clock ns at arrival)."""
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: AgentConfig,
+        clock: RigClock,
+        on_message: MessageHandler,
+        on_published: Callable[[int], None],
+        on_connected: Callable[[], None],
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._on_message = on_message
+        self._on_published = on_published
+        self._on_connected = on_connected
+        self._rng = random.Random()
+        self._attempt = 0
+        self._outage_logged = False
+        self.connected = threading.Event()
+        self.last_error: str | None = None
+        topics = config.topics
+        self.status_topic = topics.status(config.rig_id)
+        self.commands_topic = topics.commands(config.rig_id)
+        mqtt_config = config.mqtt
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=mqtt_config.client_id or f"rig-agent-{config.rig_id}",
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        if mqtt_config.username is not None:
+            password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
+            client.username_pw_set(mqtt_config.username, password)
+        if mqtt_config.tls:
+            client.tls_set(
+                ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
+                certfile=str(mqtt_config.cert_file) if mqtt_config.cert_file else None,
+                keyfile=str(mqtt_config.key_file) if mqtt_config.key_file else None,
+            )
+        offline = RigStatus(rig_id=config.rig_id, state=RigState.OFFLINE)
+        client.will_set(self.status_topic, encode(offline), qos=1, retain=True)
+        client.max_inflight_messages_set(mqtt_config.max_inflight_batches)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._handle_connect
+        client.on_connect_fail = self._handle_connect_fail
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        client.on_publish = self._handle_publish
+        self._client = client
+        self._schedule_reconnect()
+
+    @property
+    def client(self) -> mqtt.Client:
+        return self._client
+
+    def start(self) -> None:
+        """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
+        mqtt_config = self._config.mqtt
+        self._client.connect_async(mqtt_config.host, mqtt_config.port, mqtt_config.keepalive_s)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> mqtt.MQTTMessageInfo:
+        """Queue a QoS 1 message; paho sends it now or after the next connect."""
+        return self._client.publish(topic, payload, qos=1, retain=retain)
+
+    def _schedule_reconnect(self) -> None:
+        mqtt_config = self._config.mqtt
+        delay = backoff_delay(
+            self._attempt, mqtt_config.reconnect_min_s, mqtt_config.reconnect_max_s, self._rng
+        )
+        self._attempt += 1
+        # paho waits min_delay before its next attempt when its own delay was just reset.
+        self._client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+
+    def _handle_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = f"broker refused the connection: {reason}"
+            logger.error("%s", self.last_error)
+            self._schedule_reconnect()
+            return
+        self._attempt = 0
+        self._schedule_reconnect()
+        self._outage_logged = False
+        self.connected.set()
+        logger.info("connected to %s", self._config.mqtt.url)
+        client.subscribe(self.commands_topic, qos=1)
+        self._on_connected()
+
+    def _handle_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        self._schedule_reconnect()
+        self._log_outage(f"cannot reach the broker at {self._config.mqtt.url}")
+
+    def _handle_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
+        self.connected.clear()
+        self._schedule_reconnect()
+        if reason.is_failure:
+            self._log_outage(f"lost the broker connection ({reason}); spooling and reconnecting")
+
+    def _log_outage(self, message: str) -> None:
+        self.last_error = message
+        if not self._outage_logged:
+            logger.warning("%s", message)
+            self._outage_logged = True
+        else:
+            logger.debug("%s", message)
+
+    def _handle_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self._on_message(message.topic, message.payload, self._clock.now_ns())
+
+    def _handle_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason: ReasonCode,
+        properties: object,
+    ) -> None:
+        self._on_published(mid)
+
+
+def publish_ok(info: mqtt.MQTTMessageInfo) -> bool:
+    """True when paho took the message (sent, or queued until the next connect)."""
+    return info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
