@@ -46,12 +46,12 @@ class SerialSettings(ChannelSettings, LineFormatSettings):
     baudrate: int = Field(default=115200, gt=0, le=20_000_000)
 
 
-def usb_latency_timer_ms(port: str, sysfs: Path = USB_SERIAL_SYSFS) -> int | None:
+def usb_latency_timer_ms(port: str, sysfs: Path | None = None) -> int | None:
     """The latency timer of the USB-serial adapter behind ``port``, or None when it has none."""
     if "://" in port:
         return None
     device = os.path.basename(os.path.realpath(port))
-    timer = sysfs / device / "latency_timer"
+    timer = (sysfs or USB_SERIAL_SYSFS) / device / "latency_timer"
     try:
         return int(timer.read_text().strip())
     except (OSError, ValueError):

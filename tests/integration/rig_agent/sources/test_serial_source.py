@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from protocol import Clock
 from rig_agent.clock import RigClock
+from rig_agent.sources import serial as serial_module
 from rig_agent.sources.base import SourceUnavailable
 from rig_agent.sources.serial import SerialSettings, SerialSource
 
@@ -148,3 +151,25 @@ def test_reader_survives_the_device_going_away(
             time.sleep(0.01)
         assert source.last_error is not None and "reading failed" in source.last_error
         assert source.running
+
+
+def test_usb_adapter_latency_timer_is_recorded_and_warned_about(
+    pty: tuple[int, str],
+    sink: Any,
+    clock: RigClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The pty plays a USB-serial adapter: sysfs (faked) lists it with a 16 ms latency timer."""
+    master, path = pty
+    sysfs = tmp_path / "usb-serial"
+    (sysfs / os.path.basename(path)).mkdir(parents=True)
+    (sysfs / os.path.basename(path) / "latency_timer").write_text("16\n")
+    monkeypatch.setattr(serial_module, "USB_SERIAL_SYSFS", sysfs)
+    with caplog.at_level(logging.WARNING), serial_source(sink, clock, port=path) as source:
+        os.write(master, b'{"frame": 1}\n')
+        sink.wait_for(1)
+    assert source.latency_timer_ms == 16
+    assert "USB-serial latency timer" in caplog.text and "16 ms" in caplog.text
+    assert serial_source(sink, clock, port=path).probe().endswith(", USB latency timer 16 ms")
