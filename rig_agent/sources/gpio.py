@@ -16,6 +16,9 @@ Backends:
   The ``gpiod`` package (``gpiod>=2.2.1``) is optional and imported only when such a channel
   opens.
 
+``debounce_ms`` goes to the pin's ``bounce`` (lgpio debounces in the kernel; gpiozero's
+MockFactory ignores it) or to the line's kernel ``debounce_period`` (gpiod).
+
 Each edge is a capture whose raw text is ``rising`` or ``falling`` and whose decoded values hold
 ``edge`` (and ``line_seqno`` with gpiod).
 """
