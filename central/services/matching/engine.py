@@ -37,12 +37,12 @@ def _comparisons(a: Assignment, gt: GroundTruth) -> Comparisons:
     annotation_id = np.full(len(a.signals), None, dtype=object)
     annotation_id[hit] = gt.annotation_id[a.gt_row[hit]]
     return Comparisons(
-        record_id=a.signals.record_id,
+        record_id=a.signals.record_id[a.order],
         match_type=_MATCH_TYPE_NAMES[a.verdict],
         annotation_id=annotation_id,
         temporal_difference_ms=a.difference_ms,
         iou=a.iou,
-        confidence=a.signals.confidence,
+        confidence=a.signals.confidence[a.order],
     )
 
 
@@ -62,7 +62,7 @@ def _latencies(a: Assignment, config: MatchConfig) -> Latencies:
     rows = np.flatnonzero((a.verdict == Verdict.TP) & ~np.isnan(a.difference_ms))
     latency = a.difference_ms[rows]
     return Latencies(
-        record_id=a.signals.record_id[rows],
+        record_id=a.signals.record_id[a.order[rows]],
         latency_ms=latency,
         within_tolerance=latency <= config.max_latency_ms,
     )

@@ -109,7 +109,7 @@ def _ids(values: ArrayLike, name: str, unique: bool) -> NDArray[Any]:
     if arr.size and arr.dtype.kind not in "iuU":
         raise ValueError(f"{name} must be all integers or all strings, got dtype {arr.dtype}")
     if unique and arr.size > 1:
-        ordered = np.sort(arr, kind="stable")
+        ordered = np.sort(arr)
         dup = np.flatnonzero(ordered[1:] == ordered[:-1])
         if dup.size:
             raise ValueError(

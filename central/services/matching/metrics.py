@@ -136,7 +136,9 @@ def summarise(a: Assignment, config: MatchConfig, ap50: float | None, ap: float 
     latencies = a.difference_ms[tp_records]
     latency = latency_stats(latencies[~np.isnan(latencies)])
 
-    fp_by_type = np.bincount(a.signals.vru_type[fp_records] + 1, minlength=len(VRU_TYPES) + 1)
+    fp_by_type = np.bincount(
+        a.signals.vru_type[a.order[fp_records]] + 1, minlength=len(VRU_TYPES) + 1
+    )
     by_vru_type = {
         str(v): _group(a, a.unit_vru_type == code, int(fp_by_type[code + 1]))
         for code, v in enumerate(VRU_TYPES)

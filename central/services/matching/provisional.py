@@ -107,7 +107,7 @@ class _SpatialState:
     def __init__(self, gt: GroundTruth, config: MatchConfig) -> None:
         self.gt = gt
         self.threshold = min(config.iou_threshold, 1 - 1e-10)
-        rank = np.argsort(np.argsort(gt.annotation_id, kind="stable"), kind="stable")
+        rank = np.argsort(np.argsort(gt.annotation_id))  # ids are unique: any sort is exact
         group = gt.frame * _N_CLASSES + gt.vru_type
         self.order = np.lexsort((rank, gt.difficult, group))
         self.group = group[self.order]

@@ -70,7 +70,7 @@ def _usable(signals: Signals, frame: NDArray[np.int64]) -> NDArray[np.bool_]:
 
 def _annotation_rank(gt: GroundTruth) -> NDArray[np.int64]:
     rank = np.empty(len(gt), dtype=np.int64)
-    rank[np.argsort(gt.annotation_id, kind="stable")] = np.arange(len(gt))
+    rank[np.argsort(gt.annotation_id)] = np.arange(len(gt))  # ids are unique: any sort is exact
     return rank
 
 
@@ -82,7 +82,8 @@ def match_spatial(
     :raises ValueError: an annotation has no box, or a record needs fps and none is given.
     """
     _check_boxes(gt)
-    canon = signals.take(canonical_order(signals))
+    order = canonical_order(signals)
+    canon = signals.take(order)
     n = len(canon)
     frame = frames_of(canon, fps)
     usable = np.flatnonzero(_usable(canon, frame))
@@ -116,7 +117,8 @@ def match_spatial(
     unit_matched[gt_row[hit]] = True
 
     return Assignment(
-        signals=canon,
+        signals=signals,
+        order=order,
         verdict=verdict,
         gt_row=gt_row,
         difference_ms=difference,

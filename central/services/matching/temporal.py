@@ -8,6 +8,10 @@ in time order; each goes to the earliest-onset unmatched event whose window hold
 event's window is a repeat; one in no window at all is a FP, as is a record without video time
 (it came before sync). Events left unmatched are FN.
 
+Flags only feed the breakdowns here (an event is flagged when any of its annotations is):
+DESIGN.md ignores ``difficult`` ground truth in spatial mode only, so a difficult event still
+counts as TP or FN in temporal mode.
+
 Ties, so the result never depends on arrival order: records are ordered by
 ``(t_video_ms, record_id)``, events by ``(onset, detection_id)``.
 
@@ -22,11 +26,17 @@ How the greedy rule is computed (exactly, not approximated):
 * An unmatched signal inside some window is therefore always a repeat: every event holding it
   took an earlier signal. So repeats and FPs need only "is the signal in any window", which is
   vectorised with a running maximum of the run ends.
-* Events whose runs overlap no other run simply take their run's first signal (vectorised).
-  Only events whose runs overlap need the sequential "next free signal" scan; it runs over plain
-  Python ints with a union-find that skips taken signals, once per contended *event*, never per
-  record. The scan is inherently sequential (each event's pick depends on the picks before it),
-  and numpy has no primitive for it; it is a few microseconds per contended event.
+* Because run starts are sorted, the event-order greedy is a recurrence: with ``last`` the
+  signal taken by the latest event that took one, event ``j`` takes
+  ``max(start_j, last + 1)`` if that is below ``end_j``, else nothing. (Every signal from
+  ``start_j`` to ``last`` is taken: the latest successful event ``s`` started no later than
+  ``start_j``, and everything from its start to its pick was taken.) While no event fails, this
+  is a running maximum, ``pick_j = j + max over i <= j of (start_i - i)``, computed per cluster
+  of overlapping runs in one vectorised pass.
+* An event that fails (its run has no untaken signal left: a miss hidden by a neighbour) shifts
+  the picks after it, so only clusters that contain a failure are recomputed by a plain scan of
+  that recurrence over Python ints: per *event* in those clusters, never per record. The scan
+  is inherently sequential (each pick depends on the one before it after a failure).
 """
 
 from __future__ import annotations
@@ -37,7 +47,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from central.services.matching.assignment import Assignment, Verdict, canonical_order
+from central.services.matching.assignment import (
+    Assignment,
+    Verdict,
+    argsort_ties_by_position,
+    canonical_order,
+)
 from central.services.matching.inputs import GroundTruth, Signals
 
 __all__ = ["Events", "build_events", "match_temporal"]
@@ -85,7 +100,7 @@ def build_events(gt: GroundTruth, tolerance_ms: float) -> Events:
             no_b,
         )
     _, track = np.unique(gt.detection_id, return_inverse=True)
-    ann_rank = np.argsort(np.argsort(gt.annotation_id, kind="stable"), kind="stable")
+    ann_rank = np.argsort(np.argsort(gt.annotation_id))  # ids are unique: any sort is exact
     rows = np.lexsort((ann_rank, gt.frame, track))
     track_sorted = track[rows]
     bounds = np.flatnonzero(np.r_[True, track_sorted[1:] != track_sorted[:-1]])
@@ -99,7 +114,7 @@ def build_events(gt: GroundTruth, tolerance_ms: float) -> Events:
         raise ValueError(f"track {bad!r}: its last frame's time is before its first frame's")
     # Events are numbered by detection id (np.unique sorts), so a stable sort on onset breaks
     # equal onsets by detection id.
-    order = np.argsort(onset, kind="stable")
+    order = argsort_ties_by_position(onset)
     first, onset, offset = first[order], onset[order], offset[order]
 
     def any_flag(flag: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -118,55 +133,61 @@ def build_events(gt: GroundTruth, tolerance_ms: float) -> Events:
     )
 
 
-def _take_first_free(
-    start: NDArray[np.int64], end: NDArray[np.int64], contended: NDArray[np.intp]
-) -> NDArray[np.int64]:
-    """Event-order greedy for events whose signal runs overlap: each takes the first signal of
-    its run ``[start, end)`` not taken by an earlier event (-1 if none is left)."""
-    picked = np.full(contended.size, -1, dtype=np.int64)
-    next_free: dict[int, int] = {}  # union-find: taken signal -> a later candidate
-    for k, (lo, hi) in enumerate(zip(start[contended].tolist(), end[contended].tolist())):
-        root = lo
-        while root in next_free:
-            root = next_free[root]
-        node = lo
-        while node != root:  # path compression keeps later walks short
-            following = next_free[node]
-            next_free[node] = root
-            node = following
-        if root < hi:
-            picked[k] = root
-            next_free[root] = root + 1
+def _scan(start: list[int], end: list[int]) -> list[int]:
+    """The event-order greedy, one event at a time: -1 where an event finds no signal."""
+    picks = []
+    last = -1
+    for lo, hi in zip(start, end, strict=True):
+        pick = max(lo, last + 1)
+        if pick < hi:
+            picks.append(pick)
+            last = pick
+        else:
+            picks.append(-1)
+    return picks
+
+
+def _event_signals(start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.int64]:
+    """For events in onset order with signal runs ``[start, end)`` (``start`` non-decreasing),
+    the signal each event takes under the event-order greedy, -1 for none. See the module
+    docstring for why ``pick_j = max(start_j, last successful pick + 1)`` is exact."""
+    picked = np.full(start.size, -1, dtype=np.int64)
+    runs = np.flatnonzero(start < end)
+    if runs.size == 0:
+        return picked
+    lo, hi = start[runs], end[runs]
+    # Clusters of overlapping runs: a run starting at or past every earlier run's end cannot
+    # meet an earlier pick, so the recurrence restarts there.
+    reach_before = np.r_[np.int64(-1), np.maximum.accumulate(hi)[:-1]]
+    cluster = np.cumsum(lo >= reach_before)
+    k = np.arange(runs.size)
+    # pick_j - j = max(start_j - j, pick_(j-1) - (j-1)): a running maximum per cluster (the
+    # cluster offset makes each cluster's keys exceed all earlier ones), if no event fails.
+    offset = cluster * (int(lo.max()) + runs.size + 1)
+    pick = k + np.maximum.accumulate(lo - k + offset) - offset
+    failed = pick >= hi
+    if failed.any():
+        # A failed event takes nothing, which shifts every pick after it in its cluster.
+        redo = np.flatnonzero(np.isin(cluster, cluster[failed]))
+        pick[redo] = _scan(lo[redo].tolist(), hi[redo].tolist())
+    picked[runs] = pick
     return picked
 
 
 def match_temporal(gt: GroundTruth, signals: Signals, tolerance_ms: float) -> Assignment:
     """Apply the temporal rules; see the module docstring."""
     events = build_events(gt, tolerance_ms)
-    canon = signals.take(canonical_order(signals))
-    n = len(canon)
-    timed = np.flatnonzero(~np.isnan(canon.t_video_ms))
-    by_time = timed[np.argsort(canon.t_video_ms[timed], kind="stable")]
-    t_sorted = canon.t_video_ms[by_time]
+    order = canonical_order(signals)
+    t = signals.t_video_ms[order]
+    n = t.size
+    timed = np.flatnonzero(~np.isnan(t))
+    by_time = timed[argsort_ties_by_position(t[timed])]
+    t_sorted = t[by_time]
 
     start = np.searchsorted(t_sorted, events.window_start_ms, side="left").astype(np.int64)
     end = np.searchsorted(t_sorted, events.window_end_ms, side="right").astype(np.int64)
 
-    # Events whose runs overlap an earlier run (or a later one) compete for signals.
-    has_run = np.flatnonzero(start < end)
-    run_start, run_end = start[has_run], end[has_run]
-    reach_before = (
-        np.maximum.accumulate(np.r_[np.int64(-1), run_end[:-1]]) if has_run.size else run_end
-    )
-    overlaps_prev = run_start < reach_before
-    overlaps_next = np.r_[overlaps_prev[1:], False] if has_run.size else overlaps_prev
-    contended = overlaps_prev | overlaps_next
-
-    event_signal = np.full(len(events), -1, dtype=np.int64)
-    free = has_run[~contended]
-    event_signal[free] = start[free]
-    if contended.any():
-        event_signal[has_run[contended]] = _take_first_free(start, end, has_run[contended])
+    event_signal = _event_signals(start, end)
 
     # Per time-sorted signal: TP (its event), else the lowest event whose window holds it.
     sorted_event = np.full(t_sorted.size, -1, dtype=np.int64)
@@ -178,24 +199,34 @@ def match_temporal(gt: GroundTruth, signals: Signals, tolerance_ms: float) -> As
     reach = np.maximum.accumulate(end) if end.size else end
     positions = np.arange(t_sorted.size)
     covering = np.searchsorted(reach, positions, side="right")
-    in_window = covering < len(events)
-    in_window[in_window] = start[covering[in_window]] <= positions[in_window]
+    if len(events):
+        last = len(events) - 1
+        in_window = (covering <= last) & (start[np.minimum(covering, last)] <= positions)
+    else:
+        in_window = np.zeros(t_sorted.size, dtype=np.bool_)
     repeat_sorted = in_window & ~is_tp_sorted
     sorted_event[repeat_sorted] = covering[repeat_sorted]
 
     verdict = np.full(n, Verdict.FP, dtype=np.int8)
-    verdict[by_time[is_tp_sorted]] = Verdict.TP
-    verdict[by_time[repeat_sorted]] = Verdict.REPEAT
+    verdict[by_time] = np.where(
+        is_tp_sorted, Verdict.TP, np.where(repeat_sorted, Verdict.REPEAT, Verdict.FP)
+    )
     record_event = np.full(n, -1, dtype=np.int64)
     record_event[by_time] = sorted_event
+    # Gathers with a clipped index plus np.where beat boolean compress/scatter when most
+    # records hit an event, as they do.
     hit = record_event >= 0
-    gt_row = np.full(n, -1, dtype=np.int64)
-    gt_row[hit] = events.first_row[record_event[hit]]
-    difference = np.full(n, np.nan)
-    difference[hit] = canon.t_video_ms[hit] - events.onset_ms[record_event[hit]]
+    if len(events):
+        safe_event = np.maximum(record_event, 0)
+        gt_row = np.where(hit, events.first_row[safe_event], -1)
+        difference = np.where(hit, t - events.onset_ms[safe_event], np.nan)
+    else:
+        gt_row = np.full(n, -1, dtype=np.int64)
+        difference = np.full(n, np.nan)
 
     return Assignment(
-        signals=canon,
+        signals=signals,
+        order=order,
         verdict=verdict,
         gt_row=gt_row,
         difference_ms=difference,

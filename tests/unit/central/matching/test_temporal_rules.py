@@ -185,3 +185,11 @@ def test_ground_truth_without_records_is_all_missed() -> None:
     assert result.results.false_negatives == 2
     assert result.results.recall == 0.0
     assert result.results.precision is None
+
+
+def test_a_missed_event_does_not_shift_the_picks_of_later_events() -> None:
+    # a and b share the one signal at 5 ms (b is missed); c then takes its own first signal.
+    gt = _track("a", 0, 10, 1) + _track("b", 0, 10, 3) + _track("c", 20, 40, 5)
+    result = _run(gt, {1: 5.0, 2: 20.0, 3: 30.0}, tol=0)
+    assert _verdicts(result) == {1: ("TP", 1), 2: ("TP", 5), 3: ("repeat", 5)}
+    assert result.misses.detection_id.tolist() == ["b"]
