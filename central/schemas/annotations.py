@@ -1,0 +1,127 @@
+"""Ground-truth annotation schemas (ROADMAP.md section 1), boxes as ``{x, y, width, height}``.
+
+Static checks live here (types, the VRU enum, signs of the box); checks against the video (frame
+within it, box inside the frame, frame/time agreement) are the service's, in
+:mod:`central.services.annotation_rules`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, model_validator
+
+from central.schemas.base import CamelModel, Page, RequestModel
+from protocol import VruType
+
+__all__ = [
+    "AnnotationCreate",
+    "AnnotationListQuery",
+    "AnnotationPublic",
+    "AnnotationUpdate",
+    "AnnotationValidate",
+    "BoundingBox",
+    "BulkAnnotationCreate",
+    "BulkAnnotationResult",
+]
+
+DETECTION_ID_MAX = 64
+NOTES_MAX = 10_000
+BULK_MAX = 200_000
+LIST_MAX = 100_000
+
+
+class BoundingBox(RequestModel):
+    """Absolute, 0-based pixels of the video frame."""
+
+    x: float = Field(ge=0, allow_inf_nan=False)
+    y: float = Field(ge=0, allow_inf_nan=False)
+    width: float = Field(gt=0, allow_inf_nan=False)
+    height: float = Field(gt=0, allow_inf_nan=False)
+
+
+class AnnotationCreate(RequestModel):
+    """One box. Give ``frameNumber``, ``timestamp`` (seconds) or both; the other is derived."""
+
+    detection_id: str = Field(min_length=1, max_length=DETECTION_ID_MAX)
+    frame_number: int | None = Field(None, ge=0)
+    timestamp: float | None = Field(None, ge=0, allow_inf_nan=False)
+    vru_type: VruType
+    bounding_box: BoundingBox
+    occluded: bool = False
+    truncated: bool = False
+    difficult: bool = False
+    notes: str | None = Field(None, max_length=NOTES_MAX)
+    annotator: str | None = Field(None, max_length=64)
+    validated: bool = False
+
+
+class BulkAnnotationCreate(RequestModel):
+    annotations: list[AnnotationCreate] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class BulkAnnotationResult(CamelModel):
+    video_id: str
+    created: int
+
+
+class AnnotationUpdate(RequestModel):
+    """Only the fields sent change; a new frame without a timestamp re-derives it, and back."""
+
+    detection_id: str | None = Field(None, min_length=1, max_length=DETECTION_ID_MAX)
+    frame_number: int | None = Field(None, ge=0)
+    timestamp: float | None = Field(None, ge=0, allow_inf_nan=False)
+    vru_type: VruType | None = None
+    bounding_box: BoundingBox | None = None
+    occluded: bool | None = None
+    truncated: bool | None = None
+    difficult: bool | None = None
+    notes: str | None = Field(None, max_length=NOTES_MAX)
+    annotator: str | None = Field(None, max_length=64)
+    validated: bool | None = None
+
+
+class AnnotationValidate(RequestModel):
+    validated: bool
+
+
+class AnnotationPublic(CamelModel):
+    id: str
+    video_id: str
+    detection_id: str
+    frame_number: int
+    timestamp: float
+    vru_type: str
+    bounding_box: dict[str, float]
+    occluded: bool
+    truncated: bool
+    difficult: bool
+    notes: str | None
+    annotator: str | None
+    validated: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class AnnotationListQuery(Page):
+    """Filters of a video's annotation list; without ``limit`` every match is returned."""
+
+    frame_start: int | None = Field(None, ge=0)
+    frame_end: int | None = Field(None, ge=0)
+    time_start: float | None = Field(None, ge=0, allow_inf_nan=False, description="seconds")
+    time_end: float | None = Field(None, ge=0, allow_inf_nan=False, description="seconds")
+    vru_type: VruType | None = None
+    validated: bool | None = None
+    limit: int | None = Field(  # type: ignore[assignment]
+        None, ge=1, le=LIST_MAX, description="items per page; default every match"
+    )
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> AnnotationListQuery:
+        if self.frame_start is not None and self.frame_end is not None:
+            if self.frame_start > self.frame_end:
+                raise ValueError("frameStart is after frameEnd")
+        if self.time_start is not None and self.time_end is not None:
+            if self.time_start > self.time_end:
+                raise ValueError("timeStart is after timeEnd")
+        return self

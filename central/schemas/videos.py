@@ -1,0 +1,29 @@
+"""Video schemas: what an upload returns and what the video lists hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from central.schemas.base import CamelModel
+
+__all__ = ["VideoPublic"]
+
+
+class VideoPublic(CamelModel):
+    """A stored video and its probed metadata; ``projectId`` null = ground-truth library."""
+
+    id: str
+    project_id: str | None
+    filename: str
+    """The name the file had on the uploader's machine: display only."""
+    size_bytes: int
+    content_type: str
+    duration_s: float | None
+    fps: float | None
+    frame_count: int | None
+    width: int | None
+    height: int | None
+    codec: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime | None

@@ -1,0 +1,309 @@
+"""Video upload, listing, deletion and streaming through the real app and database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from central.app import create_app
+from central.auth import Role
+from central.config import CentralSettings
+from central.db.models import TestSession, Video
+from central.services.tokens import create_token
+
+Upload = Callable[..., dict[str, Any]]
+
+
+def stored_files(videos_dir: Path) -> list[Path]:
+    return sorted(videos_dir.iterdir()) if videos_dir.exists() else []
+
+
+def video_rows(db_session: Session) -> int:
+    db_session.expire_all()
+    return db_session.scalar(select(func.count()).select_from(Video)) or 0
+
+
+def test_upload_to_the_library_probes_and_stores_under_a_generated_name(
+    client: TestClient, upload: Upload, video_bytes: bytes, videos_dir: Path, viewer: dict
+) -> None:
+    video = upload(filename="my clip.mp4")
+    assert video["projectId"] is None
+    assert video["filename"] == "my clip.mp4"
+    assert video["sizeBytes"] == len(video_bytes)
+    assert video["contentType"] == "video/mp4"
+    assert (video["fps"], video["frameCount"], video["width"], video["height"]) == (10, 12, 64, 48)
+    assert video["codec"] == "mpeg4"
+    assert video["durationS"] == pytest.approx(1.2, abs=0.01)
+    assert stored_files(videos_dir) == [videos_dir / f"{video['id']}.mp4"]
+    assert (videos_dir / f"{video['id']}.mp4").read_bytes() == video_bytes
+
+    assert client.get(f"/api/videos/{video['id']}", headers=viewer).json() == video
+    listed = client.get("/api/videos", headers=viewer)
+    assert listed.json() == [video]
+    assert listed.headers["X-Total-Count"] == "1"
+
+
+def test_upload_with_a_project_id_field_goes_to_that_project(
+    client: TestClient, upload: Upload, make_project: Callable[..., dict], viewer: dict
+) -> None:
+    project = make_project()
+    in_project = upload(project_id=project["id"])
+    in_library = upload()
+    assert in_project["projectId"] == project["id"]
+
+    of_project = client.get(f"/api/projects/{project['id']}/videos", headers=viewer).json()
+    assert [v["id"] for v in of_project] == [in_project["id"]]
+    library = client.get("/api/videos", params={"library": True}, headers=viewer).json()
+    assert [v["id"] for v in library] == [in_library["id"]]
+    by_filter = client.get("/api/videos", params={"projectId": project["id"]}, headers=viewer)
+    assert [v["id"] for v in by_filter.json()] == [in_project["id"]]
+
+
+def test_upload_to_the_project_url(
+    upload: Upload, make_project: Callable[..., dict]
+) -> None:
+    project = make_project()
+    video = upload(url=f"/api/projects/{project['id']}/videos")
+    assert video["projectId"] == project["id"]
+
+
+@pytest.mark.parametrize("where", ["form", "url"])
+def test_upload_to_an_unknown_project_is_404_and_leaves_nothing(
+    client: TestClient, operator: dict, video_bytes: bytes, videos_dir: Path,
+    db_session: Session, where: str,
+) -> None:
+    files = {"file": ("clip.mp4", video_bytes, "video/mp4")}
+    if where == "form":
+        response = client.post(
+            "/api/videos", files=files, data={"projectId": "nope"}, headers=operator
+        )
+    else:
+        response = client.post("/api/projects/nope/videos", files=files, headers=operator)
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
+    assert stored_files(videos_dir) == []
+    assert video_rows(db_session) == 0
+
+
+def test_two_different_projects_in_form_and_url_are_refused(
+    client: TestClient, operator: dict, video_bytes: bytes, videos_dir: Path,
+    make_project: Callable[..., dict],
+) -> None:
+    first, second = make_project(), make_project()
+    response = client.post(
+        f"/api/projects/{first['id']}/videos",
+        files={"file": ("clip.mp4", video_bytes, "video/mp4")},
+        data={"projectId": second["id"]},
+        headers=operator,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "projectId"]
+    assert stored_files(videos_dir) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"just some text, not a video\n" * 40, os.urandom(4096), b""],
+    ids=["text", "random", "empty"],
+)
+def test_a_file_that_is_not_a_video_is_415_and_leaves_nothing(
+    client: TestClient, operator: dict, videos_dir: Path, db_session: Session, content: bytes
+) -> None:
+    response = client.post(
+        "/api/videos", files={"file": ("clip.mp4", content, "video/mp4")}, headers=operator
+    )
+    assert response.status_code == 415
+    assert stored_files(videos_dir) == []
+    assert video_rows(db_session) == 0
+
+
+def test_the_uploaded_file_name_never_reaches_the_filesystem(
+    client: TestClient, upload: Upload, settings: CentralSettings, viewer: dict
+) -> None:
+    video = upload(filename="../../escape.mp4")
+    assert video["filename"] == "escape.mp4"
+    every_file = {p.name for p in settings.data_dir.rglob("*") if p.is_file()}
+    assert f"{video['id']}.mp4" in every_file
+    assert not any("escape" in name for name in every_file)
+    assert not (settings.data_dir.parent / "escape.mp4").exists()
+    windows = upload(filename="C:\\Users\\me\\clip.mp4")
+    assert windows["filename"] == "clip.mp4"
+
+
+def test_a_form_without_the_file_is_422(client: TestClient, operator: dict) -> None:
+    response = client.post("/api/videos", data={"projectId": "x"}, files={"other": ("a", b"a")},
+                           headers=operator)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+    not_multipart = client.post("/api/videos", json={"file": "x"}, headers=operator)
+    assert not_multipart.status_code == 422
+
+
+@pytest.fixture
+def small_limit_client(settings: CentralSettings) -> Iterator[tuple[TestClient, dict, Path]]:
+    """The app with a 1 MiB upload limit, and an operator token for it."""
+    limited = CentralSettings(**{**settings.model_dump(), "max_upload_mb": 1})
+    with TestClient(create_app(limited)) as client:
+        app: Any = client.app
+        with app.state.session_factory() as session:
+            token = create_token(session, Role.OPERATOR)[1]
+        yield client, {"Authorization": f"Bearer {token}"}, limited.data_dir / "videos"
+
+
+def test_an_upload_over_the_limit_is_413_and_leaves_nothing(
+    small_limit_client: tuple[TestClient, dict, Path],
+) -> None:
+    client, headers, videos_dir = small_limit_client
+    big = os.urandom(3 * 1024 * 1024)
+    response = client.post(
+        "/api/videos", files={"file": ("big.mp4", big, "video/mp4")}, headers=headers
+    )
+    assert response.status_code == 413
+    assert stored_files(videos_dir) == []
+
+
+def test_an_upload_without_content_length_is_stopped_at_the_limit(
+    small_limit_client: tuple[TestClient, dict, Path],
+) -> None:
+    client, headers, videos_dir = small_limit_client
+    boundary = "limit-test"
+    sent = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal sent
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        for _ in range(64):  # 4 MiB in 64 KiB chunks, sent chunked
+            sent += 65536
+            yield b"\0" * 65536
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        "/api/videos",
+        content=body(),
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 413
+    assert stored_files(videos_dir) == []
+
+
+def test_get_and_delete_of_an_unknown_video_are_404(
+    client: TestClient, viewer: dict, operator: dict
+) -> None:
+    assert client.get("/api/videos/nope", headers=viewer).status_code == 404
+    assert client.delete("/api/videos/nope", headers=operator).status_code == 404
+    assert client.get("/api/videos/nope/stream", headers=viewer).status_code == 404
+
+
+def test_delete_removes_row_file_and_annotations(
+    client: TestClient, upload: Upload, operator: dict, annotator: dict, viewer: dict,
+    videos_dir: Path,
+) -> None:
+    video = upload()
+    box = {"x": 1, "y": 1, "width": 10, "height": 10}
+    created = client.post(
+        f"/api/videos/{video['id']}/annotations",
+        json={"detectionId": "DET_PED_0001", "frameNumber": 3, "vruType": "pedestrian",
+              "boundingBox": box},
+        headers=annotator,
+    )
+    assert created.status_code == 201, created.text
+
+    assert client.delete(f"/api/videos/{video['id']}", headers=operator).status_code == 204
+    assert client.get(f"/api/videos/{video['id']}", headers=viewer).status_code == 404
+    assert client.get(f"/api/annotations/{created.json()['id']}", headers=viewer).status_code == 404
+    assert stored_files(videos_dir) == []
+
+
+def test_a_video_a_test_session_ran_on_cannot_be_deleted(
+    client: TestClient, upload: Upload, operator: dict, make_project: Callable[..., dict],
+    db_session: Session, videos_dir: Path,
+) -> None:
+    project = make_project()
+    video = upload(project_id=project["id"])
+    db_session.add(
+        TestSession(name="run", project_id=project["id"], video_id=video["id"], rig_id="rig-1")
+    )
+    db_session.commit()
+    response = client.delete(f"/api/videos/{video['id']}", headers=operator)
+    assert response.status_code == 409
+    assert stored_files(videos_dir) == [videos_dir / f"{video['id']}.mp4"]
+
+
+def test_writes_need_the_operator_role_and_reads_a_token(
+    client: TestClient, viewer: dict, annotator: dict, video_bytes: bytes
+) -> None:
+    files = {"file": ("clip.mp4", video_bytes, "video/mp4")}
+    assert client.post("/api/videos", files=files, headers=annotator).status_code == 403
+    assert client.get("/api/videos").status_code == 401
+    assert client.get("/api/videos", headers=viewer).status_code == 200
+
+
+class TestStream:
+    @pytest.fixture
+    def video(self, upload: Upload) -> dict[str, Any]:
+        return upload()
+
+    def test_whole_file(
+        self, client: TestClient, video: dict, viewer: dict, video_bytes: bytes
+    ) -> None:
+        response = client.get(f"/api/videos/{video['id']}/stream", headers=viewer)
+        assert response.status_code == 200
+        assert response.content == video_bytes
+        assert response.headers["content-type"] == "video/mp4"
+        assert response.headers["accept-ranges"] == "bytes"
+
+    @pytest.mark.parametrize(
+        ("header", "start", "end"),
+        [("bytes=0-99", 0, 99), ("bytes=100-", 100, None), ("bytes=-50", -50, None),
+         ("bytes=10-10", 10, 10), ("bytes=0-999999999", 0, None)],
+    )
+    def test_single_ranges_are_206_with_content_range(
+        self, client: TestClient, video: dict, viewer: dict, video_bytes: bytes,
+        header: str, start: int, end: int | None,
+    ) -> None:
+        size = len(video_bytes)
+        first = start % size
+        last = size - 1 if end is None else end
+        response = client.get(
+            f"/api/videos/{video['id']}/stream", headers={**viewer, "Range": header}
+        )
+        assert response.status_code == 206
+        assert response.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        assert response.content == video_bytes[first : last + 1]
+        assert int(response.headers["content-length"]) == last + 1 - first
+
+    @pytest.mark.parametrize("header", ["bytes={size}-", "bytes={size}-{beyond}", "bytes=-0"])
+    def test_unsatisfiable_ranges_are_416(
+        self, client: TestClient, video: dict, viewer: dict, video_bytes: bytes, header: str
+    ) -> None:
+        size = len(video_bytes)
+        response = client.get(
+            f"/api/videos/{video['id']}/stream",
+            headers={**viewer, "Range": header.format(size=size, beyond=size + 10)},
+        )
+        assert response.status_code == 416
+        assert response.headers["content-range"] == f"bytes */{size}"
+
+    def test_head_gives_the_headers_only(
+        self, client: TestClient, video: dict, viewer: dict, video_bytes: bytes
+    ) -> None:
+        response = client.head(f"/api/videos/{video['id']}/stream", headers=viewer)
+        assert response.status_code == 200
+        assert response.headers["content-length"] == str(len(video_bytes))
+        assert response.content == b""
+
+    def test_a_missing_file_is_404_not_500(
+        self, client: TestClient, video: dict, viewer: dict, videos_dir: Path
+    ) -> None:
+        (videos_dir / f"{video['id']}.mp4").unlink()
+        assert client.get(f"/api/videos/{video['id']}/stream", headers=viewer).status_code == 404
