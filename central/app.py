@@ -4,8 +4,10 @@ The lifespan is a stack of parts (:data:`LIFESPAN_PARTS`), each an async context
 the app: the database first, then whatever needs it (MQTT ingest, the embedded broker). A part
 stores what it owns on ``app.state`` and cleans up after the ``yield``; parts stop in reverse order.
 
-``app.state`` after start: ``settings``, ``engine``, ``session_factory``; ``broker_state`` (a
-short string for ``/health``) once ingest sets it.
+``app.state`` after start: ``settings``, ``engine``, ``session_factory``, ``realtime`` (Socket.IO,
+mounted at ``/socket.io``, see :mod:`central.realtime`); with ingest on also ``mqtt_url``,
+``ingestor``, ``commands`` and ``broker_state`` (a short string for ``/health``), see
+:mod:`central.mqtt_lifespan`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from central.api.routes import ROUTERS
 from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
+from central.mqtt_lifespan import mqtt_lifespan
+from central.realtime import install_realtime, realtime_lifespan
 
 __all__ = ["LIFESPAN_PARTS", "LifespanPart", "create_app"]
 
@@ -49,6 +53,8 @@ async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 LIFESPAN_PARTS: list[LifespanPart] = [
     database_lifespan,
+    realtime_lifespan,
+    mqtt_lifespan,
 ]
 
 
@@ -80,4 +86,5 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_realtime(app)
     return app

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from central.api.routes import health, projects, test_sessions, tokens
 from central.api.routes import annotation_sessions, annotations, links, videos
+from central.api.routes import dead_letters, rigs
 
 __all__ = ["ROUTERS"]
 
@@ -20,4 +21,6 @@ ROUTERS: list[APIRouter] = [
     annotations.router,
     annotation_sessions.router,
     links.router,
+    rigs.router,
+    dead_letters.router,
 ]

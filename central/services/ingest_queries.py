@@ -1,0 +1,91 @@
+"""Read side of ingest for the API: rigs with their per-stream loss, and the dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from central.db.models import DeadLetter, Rig, RigStream
+from central.services.errors import NotFound
+
+__all__ = ["RigView", "StreamView", "count_dead_letters", "get_rig", "list_dead_letters", "list_rigs"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamView:
+    """One spool stream of a rig: what arrived, and the gaps in ``seq`` (measured loss)."""
+
+    stream: str
+    first_seq: int
+    last_seq: int
+    received: int
+
+    @property
+    def lost(self) -> int:
+        return max(0, self.last_seq - self.first_seq + 1 - self.received)
+
+
+@dataclass(frozen=True, slots=True)
+class RigView:
+    rig: Rig
+    streams: list[StreamView]
+
+    @property
+    def received(self) -> int:
+        return sum(s.received for s in self.streams)
+
+    @property
+    def lost(self) -> int:
+        return sum(s.lost for s in self.streams)
+
+
+def _streams_by_rig(session: Session, rig_ids: list[str]) -> dict[str, list[StreamView]]:
+    streams: dict[str, list[StreamView]] = {rig_id: [] for rig_id in rig_ids}
+    if not rig_ids:
+        return streams
+    rows = session.scalars(
+        select(RigStream).where(RigStream.rig_id.in_(rig_ids)).order_by(RigStream.created_at)
+    )
+    for row in rows:
+        streams[row.rig_id].append(
+            StreamView(row.stream, row.first_seq, row.last_seq, row.received_count)
+        )
+    return streams
+
+
+def list_rigs(session: Session, *, limit: int, offset: int) -> tuple[list[RigView], int]:
+    total = session.scalar(select(func.count()).select_from(Rig)) or 0
+    rigs = list(session.scalars(select(Rig).order_by(Rig.id).limit(limit).offset(offset)))
+    streams = _streams_by_rig(session, [rig.id for rig in rigs])
+    return [RigView(rig, streams[rig.id]) for rig in rigs], total
+
+
+def get_rig(session: Session, rig_id: str) -> RigView:
+    rig = session.get(Rig, rig_id)
+    if rig is None:
+        raise NotFound("rig", rig_id)
+    return RigView(rig, _streams_by_rig(session, [rig_id])[rig_id])
+
+
+def list_dead_letters(
+    session: Session, *, limit: int, offset: int, rig_id: str | None = None
+) -> tuple[list[DeadLetter], int]:
+    """Newest first."""
+    query = select(DeadLetter)
+    if rig_id is not None:
+        query = query.where(DeadLetter.rig_id == rig_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(DeadLetter.received_at.desc(), DeadLetter.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def count_dead_letters(session: Session) -> dict[str, int]:
+    """Dead letters per reason (the first word of ``reason``)."""
+    counts: dict[str, int] = {}
+    for (reason,) in session.execute(select(DeadLetter.reason)):
+        key = reason.split(":", 1)[0]
+        counts[key] = counts.get(key, 0) + 1
+    return counts

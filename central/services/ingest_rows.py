@@ -1,0 +1,166 @@
+"""Turn wire messages into table rows, and classify what cannot be stored (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from protocol import (
+    MAX_MESSAGE_BYTES,
+    DetectionRecord,
+    LatencyRecord,
+    ProtocolError,
+    Record,
+    RigState,
+    RigStatus,
+    SyncRecord,
+    UnknownTopic,
+    UnsupportedVersion,
+)
+
+from central.db.models import DEAD_LETTER_PAYLOAD_CAP
+from central.db.types import new_id
+
+__all__ = [
+    "DeadLetterReason",
+    "Refusal",
+    "dead_letter_row",
+    "detection_event_row",
+    "latency_measurement_row",
+    "refusal_for",
+    "rig_values",
+]
+
+
+class DeadLetterReason(StrEnum):
+    """Why a message went to the dead-letter table; the first word of ``dead_letters.reason``."""
+
+    MALFORMED = "malformed"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    OVERSIZED = "oversized"
+    UNKNOWN_TOPIC = "unknown_topic"
+    UNKNOWN_RIG = "unknown_rig"
+    RIG_MISMATCH = "rig_mismatch"
+    DATABASE = "database"
+
+
+@dataclass(eq=False)
+class Refusal(Exception):
+    """A message that will not be stored as data; it becomes a dead letter with this reason."""
+
+    reason: DeadLetterReason
+    detail: str
+    rig_id: str | None = field(default=None)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
+
+
+def refusal_for(error: ProtocolError, payload_size: int, rig_id: str | None) -> Refusal:
+    """Classify a protocol error into a dead-letter reason."""
+    if isinstance(error, UnknownTopic):
+        return Refusal(DeadLetterReason.UNKNOWN_TOPIC, str(error), rig_id)
+    if isinstance(error, UnsupportedVersion):
+        return Refusal(DeadLetterReason.UNSUPPORTED_VERSION, str(error), rig_id)
+    if payload_size > MAX_MESSAGE_BYTES:
+        return Refusal(DeadLetterReason.OVERSIZED, str(error), rig_id)
+    return Refusal(DeadLetterReason.MALFORMED, str(error), rig_id)
+
+
+def dead_letter_row(
+    topic: str, payload: bytes, refusal: Refusal, received_at: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "received_at": received_at,
+        "topic": topic,
+        "rig_id": refusal.rig_id,
+        "reason": str(refusal),
+        "payload": bytes(payload[:DEAD_LETTER_PAYLOAD_CAP]),
+        "payload_size": len(payload),
+    }
+
+
+def detection_event_row(
+    rig_id: str,
+    stream: str,
+    record: Record,
+    test_session_id: str | None,
+    received_at: datetime,
+) -> dict[str, Any]:
+    """A ``detection_events`` row for any record kind (sync records are stored too)."""
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "test_session_id": test_session_id,
+        "rig_id": rig_id,
+        "stream": stream,
+        "seq": record.seq,
+        "kind": record.kind,
+        "channel": record.channel,
+        "source": record.source.value,
+        "clock": record.clock.value,
+        "t_mono_ns": record.t_mono_ns,
+        "t_wall_ns": record.t_wall_ns,
+        "t_video_ms": record.t_video_ms,
+        "vru_type": None,
+        "bbox": None,
+        "confidence": None,
+        "frame_number": None,
+        "payload": record.payload.model_dump(mode="json", exclude_defaults=True),
+        "received_at": received_at,
+    }
+    if isinstance(record, DetectionRecord | LatencyRecord):
+        payload = record.payload
+        row["vru_type"] = payload.vru_type.value if payload.vru_type is not None else None
+        row["bbox"] = list(payload.bbox) if payload.bbox is not None else None
+        row["confidence"] = payload.confidence
+        row["frame_number"] = payload.frame
+    if isinstance(record, LatencyRecord):
+        # The stimulus side lives in the payload JSON: the table has no columns of its own for it.
+        row["payload"] = {
+            **row["payload"],
+            "stimulus_channel": record.stimulus_channel,
+            "stimulus_t_mono_ns": record.stimulus_t_mono_ns,
+            "latency_ms": record.latency_ms,
+        }
+    elif isinstance(record, SyncRecord):
+        row["payload"] = row["payload"] or {}
+    return row
+
+
+def latency_measurement_row(
+    record: LatencyRecord,
+    detection_event_id: str,
+    test_session_id: str,
+    max_latency_ms: float,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """A rig-measured latency (stimulus to detection, one rig clock); timestamps in seconds."""
+    return {
+        "id": new_id(),
+        "test_session_id": test_session_id,
+        "detection_event_id": detection_event_id,
+        "detection_timestamp": record.t_mono_ns / 1e9,
+        "signal_timestamp": record.stimulus_t_mono_ns / 1e9,
+        "latency_ms": record.latency_ms,
+        "within_tolerance": record.latency_ms <= max_latency_ms,
+        "created_at": created_at,
+    }
+
+
+def rig_values(status: RigStatus, now: datetime) -> dict[str, Any]:
+    """Columns of ``rigs`` that a status message sets (fields it leaves out keep their value)."""
+    values: dict[str, Any] = {
+        "state": status.state.value,
+        "last_status": status.model_dump(mode="json", exclude_none=True),
+        "updated_at": now,
+    }
+    if status.state is RigState.ONLINE:
+        values["last_seen_at"] = now
+    if status.spool_depth is not None:
+        values["spool_depth"] = status.spool_depth
+    if status.version is not None:
+        values["version"] = status.version
+    return values

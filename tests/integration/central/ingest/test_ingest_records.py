@@ -1,0 +1,146 @@
+"""Records published by a rig end up stored exactly once, mapped to their test session, with seq
+gaps counted as loss; status messages keep the rigs table current."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as paho
+from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
+
+from central.auth import Role
+from central.db.models import DetectionEvent, LatencyMeasurement
+from protocol import RigStatus, encode
+
+Rig = Any  # the FakeRig of conftest.py
+Wait = Callable[..., Any]
+
+
+def test_redelivered_and_overlapping_batches_are_stored_once(
+    client: TestClient, rig: Rig, count_rows: Callable[..., int],
+    auth_headers: dict[Role, dict[str, str]], wait_until: Wait,
+) -> None:
+    rig.status(spool_depth=0)
+    rig.records(range(0, 100))
+    rig.records(range(0, 100))  # a QoS 1 redelivery, or a replay from the rig's spool
+    rig.records(range(50, 150))
+
+    wait_until(lambda: client.app.state.ingestor.stats.messages >= 4, what="four messages")
+    assert count_rows(DetectionEvent) == 150
+    with client.app.state.session_factory() as session:
+        seqs = sorted(session.scalars(select(DetectionEvent.seq)))
+    assert seqs == list(range(150))
+    assert client.app.state.ingestor.stats.duplicates == 150
+    body = client.get("/api/rigs/rig-1", headers=auth_headers[Role.VIEWER]).json()
+    assert body["received"] == 150 and body["lost"] == 0
+
+
+def test_gaps_in_seq_are_measured_loss_until_the_records_arrive(
+    client: TestClient, rig: Rig, auth_headers: dict[Role, dict[str, str]], wait_until: Wait
+) -> None:
+    rig.status()
+    rig.records(range(0, 10))
+    rig.records(range(15, 20))
+    rig.records(range(0, 5), stream="s-2")
+    viewer = auth_headers[Role.VIEWER]
+
+    def rig_view() -> dict[str, Any]:
+        response = client.get("/api/rigs/rig-1", headers=viewer)
+        return dict(response.json()) if response.status_code == 200 else {}
+
+    wait_until(lambda: rig_view().get("received") == 20, what="20 records")
+    view = rig_view()
+    streams = {s["stream"]: s for s in view["streams"]}
+    assert streams["s-1"] == {
+        "stream": "s-1", "firstSeq": 0, "lastSeq": 19, "received": 15, "lost": 5
+    }
+    assert streams["s-2"]["lost"] == 0
+    assert view["lost"] == 5
+
+    rig.records(range(10, 15))  # replayed from the rig's spool after a reconnect
+
+    wait_until(lambda: rig_view().get("received") == 25, what="the late records")
+    assert rig_view()["lost"] == 0
+
+
+def test_records_join_their_test_session_and_latency_records_are_measured(
+    client: TestClient,
+    rig: Rig,
+    count_rows: Callable[..., int],
+    make_test_session: Callable[..., dict[str, Any]],
+    wait_until: Wait,
+) -> None:
+    session_id = make_test_session()["id"]
+    rig.status()
+    rig.records(range(0, 3), session_id=session_id)
+    rig.records(range(3, 5), session_id=session_id, kind="latency")
+    rig.records(range(5, 6), session_id=session_id, kind="sync")
+    rig.records(range(6, 8), session_id="no-such-session")
+
+    wait_until(lambda: count_rows(DetectionEvent) == 8, what="8 records")
+    with client.app.state.session_factory() as session:
+        rows = {e.seq: e for e in session.scalars(select(DetectionEvent))}
+        latencies = list(session.scalars(select(LatencyMeasurement)))
+    assert {seq for seq, e in rows.items() if e.test_session_id == session_id} == set(range(6))
+    assert rows[6].test_session_id is None and rows[7].test_session_id is None
+    assert rows[0].vru_type == "pedestrian" and rows[0].bbox == [10, 20, 30, 40]
+    assert rows[5].kind == "sync"
+    assert rows[3].payload["latency_ms"] == 42.0
+    assert sorted(m.detection_event_id for m in latencies) == sorted([rows[3].id, rows[4].id])
+    assert all(m.latency_ms == 42.0 and m.within_tolerance for m in latencies)
+    assert client.app.state.ingestor.stats.records_of_unknown_sessions == 2
+
+
+def test_status_keeps_the_rigs_table_current(
+    client: TestClient, rig: Rig, auth_headers: dict[Role, dict[str, str]], wait_until: Wait
+) -> None:
+    viewer = auth_headers[Role.VIEWER]
+    rig.status(spool_depth=7, version="1.2.3")
+
+    rigs = wait_until(lambda: client.get("/api/rigs", headers=viewer).json(), what="a rig")
+    assert [r["id"] for r in rigs] == ["rig-1"]
+    assert rigs[0]["state"] == "online"
+    assert rigs[0]["spoolDepth"] == 7 and rigs[0]["version"] == "1.2.3"
+    seen = rigs[0]["lastSeenAt"]
+    assert seen is not None
+
+    rig.status(state="offline")  # what the rig's last will says
+
+    def state() -> str:
+        return str(client.get("/api/rigs/rig-1", headers=viewer).json().get("state"))
+
+    wait_until(lambda: state() == "offline", what="offline")
+    offline = client.get("/api/rigs/rig-1", headers=viewer).json()
+    assert offline["spoolDepth"] == 7, "a status without spool_depth keeps the last known one"
+    assert offline["lastSeenAt"] == seen, "an offline notice is not a sign of life"
+    assert client.get("/api/rigs/rig-2", headers=viewer).status_code == 404
+    assert client.get("/api/rigs").status_code == 401
+
+
+def test_a_rig_that_vanishes_goes_offline_through_its_last_will(
+    client: TestClient, rig: Rig, mqtt_broker: Any, topic_prefix: str,
+    auth_headers: dict[Role, dict[str, str]], wait_until: Wait,
+) -> None:
+    status_topic = rig.topics.status("rig-9")
+    mortal = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"{topic_prefix}-rig-9"
+    )
+    mortal.will_set(status_topic, encode(RigStatus(rig_id="rig-9", state="offline")), qos=1)
+    mortal.connect(mqtt_broker.host, mqtt_broker.port)
+    mortal.loop_start()
+    online = encode(RigStatus(rig_id="rig-9", state="online"))
+    mortal.publish(status_topic, online, qos=1).wait_for_publish(5)
+    viewer = auth_headers[Role.VIEWER]
+
+    def state() -> str | None:
+        response = client.get("/api/rigs/rig-9", headers=viewer)
+        return response.json()["state"] if response.status_code == 200 else None
+
+    wait_until(lambda: state() == "online", what="online")
+    mortal.loop_stop()
+    mortal.socket().close()  # the rig dies without a DISCONNECT: the broker sends its will
+
+    wait_until(lambda: state() == "offline", what="the last will")
