@@ -207,11 +207,13 @@ def _build_default() -> DemoScenario:
         _signal(by_id, fps, 1080.0, Intent.TRUE_POSITIVE, "ped-1", 0.91),
         _signal(by_id, fps, 3620.0, Intent.TRUE_POSITIVE, "cyc-1", 0.84),
         _signal(by_id, fps, 4300.0, Intent.REPEAT, "cyc-1", 0.80),
-        ScriptedSignal(5700.0, Intent.FALSE_POSITIVE, VruType.PEDESTRIAN, 0.42, None,
-                       (120, 10, 12, 30), 57),
+        ScriptedSignal(
+            5700.0, Intent.FALSE_POSITIVE, VruType.PEDESTRIAN, 0.42, None, (120, 10, 12, 30), 57
+        ),
         _signal(by_id, fps, 6150.0, Intent.TRUE_POSITIVE, "moto-1", 0.88),
-        ScriptedSignal(9700.0, Intent.FALSE_POSITIVE, VruType.CYCLIST, 0.37, None,
-                       (5, 5, 20, 20), 97),
+        ScriptedSignal(
+            9700.0, Intent.FALSE_POSITIVE, VruType.CYCLIST, 0.37, None, (5, 5, 20, 20), 97
+        ),
         _signal(by_id, fps, 10090.0, Intent.TRUE_POSITIVE, "scoot-1", 0.79),
     )
     return DemoScenario(

@@ -37,9 +37,9 @@ def _frame_pixels(scenario: DemoScenario, frame: int) -> np.ndarray:
         if not track.first_frame <= frame <= track.last_frame:
             continue
         x, y, w, h = track.box_at(frame)
-        x0, y0 = max(int(round(x)), 0), max(int(round(y)), 0)
-        x1 = min(int(round(x + w)), scenario.width)
-        y1 = min(int(round(y + h)), scenario.height)
+        x0, y0 = max(round(x), 0), max(round(y), 0)
+        x1 = min(round(x + w), scenario.width)
+        y1 = min(round(y + h), scenario.height)
         image[y0:y1, x0:x1] = _COLOURS[track.vru_type]
     return image
 

@@ -103,3 +103,37 @@ def test_box_at_refuses_a_frame_where_the_track_is_not_visible() -> None:
     track = SCENARIO.tracks[0]
     with pytest.raises(ValueError, match="not visible"):
         track.box_at(track.last_frame + 1)
+
+
+def test_the_matcher_gives_the_promised_verdict_even_with_rig_jitter() -> None:
+    from central.services.matching import GroundTruth, MatchConfig, Signals, match
+
+    gt = GroundTruth.from_dicts(
+        {
+            "annotation_id": i,
+            "detection_id": row["detectionId"],
+            "frame": row["frameNumber"],
+            "t_ms": row["timestamp"] * 1000.0,
+            "vru_type": row["vruType"],
+            "bbox": row["boundingBox"],
+        }
+        for i, row in enumerate(SCENARIO.annotations())
+    )
+    config = MatchConfig(
+        tolerance_ms=SCENARIO.tolerance_ms,
+        max_latency_ms=SCENARIO.max_latency_ms,
+        min_accuracy=SCENARIO.min_accuracy,
+    )
+    expected = SCENARIO.expected()
+    for jitter_ms in (0.0, 40.0, -40.0):
+        signals = Signals.from_dicts(
+            {"record_id": i, "t_video_ms": s.at_ms + jitter_ms, "vru_type": s.vru_type}
+            for i, s in enumerate(SCENARIO.signals)
+        )
+        results = match(gt, signals, config).results
+        assert results.true_positives == expected.true_positives
+        assert results.false_positives == expected.false_positives
+        assert results.false_negatives == expected.false_negatives
+        assert results.repeats == expected.repeats
+        assert results.latency.max_ms == pytest.approx(max(expected.latencies_ms) + jitter_ms)
+        assert results.passed

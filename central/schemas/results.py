@@ -1,0 +1,87 @@
+"""Results of a test session: the verdict, comparison rows and latency figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from central.schemas.base import CamelModel, Page
+
+__all__ = [
+    "ComparisonQuery",
+    "DetailedResultsPublic",
+    "DetectionComparisonPublic",
+    "LatencyHistogram",
+    "LatencyMetricsPublic",
+    "MatchTypeFilter",
+]
+
+
+class MatchTypeFilter(StrEnum):
+    TP = "TP"
+    FP = "FP"
+    FN = "FN"
+    REPEAT = "repeat"
+    IGNORED = "ignored"
+
+
+class _SessionHead(CamelModel):
+    test_session_id: str
+    status: str
+    failure_reason: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class DetailedResultsPublic(_SessionHead):
+    final: bool = Field(description="false: provisional figures of a running session")
+    results: dict[str, Any] | None = Field(
+        description="truePositives, falsePositives, falseNegatives, repeats, precision, recall, "
+        "f1, accuracy, ap50, ap, latency, byVruType, byFlag, passed, failedCriteria; "
+        "null before any record was judged"
+    )
+
+
+class DetectionComparisonPublic(CamelModel):
+    id: str
+    test_session_id: str
+    ground_truth_id: str | None
+    detection_event_id: str | None
+    match_type: str
+    vru_type: str | None
+    confidence_score: float | None
+    temporal_difference_ms: float | None
+    spatial_iou: float | None
+    t_video_ms: float | None
+    channel: str | None
+    rig_id: str | None
+    frame_number: int | None
+    created_at: datetime
+
+
+class ComparisonQuery(Page):
+    match_type: MatchTypeFilter | None = Field(None, alias="matchType")
+
+
+class LatencyHistogram(CamelModel):
+    edges_ms: list[float]
+    counts: list[int]
+
+
+class LatencyMetricsPublic(_SessionHead):
+    provisional: bool
+    max_latency_ms: float | None = Field(description="the session's latency budget")
+    within_tolerance: int | None = Field(description="latencies at or under the budget")
+    count: int
+    mean_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    histogram: LatencyHistogram = Field(description="bin i: edgesMs[i] <= latency < edgesMs[i+1]")
+    rig_measured: dict[str, Any] | None = Field(
+        description="stimulus-to-detection latencies the rig paired itself, when any"
+    )
