@@ -145,9 +145,9 @@ def _codes(values: ArrayLike | None, n: int, name: str) -> NDArray[np.int8]:
         return np.full(n, NO_CLASS, dtype=np.int8)
     arr = np.asarray(values)
     if arr.dtype.kind in "iu":
-        codes = arr.astype(np.int8)
-        if ((codes < NO_CLASS) | (codes >= len(VRU_TYPES))).any():
+        if ((arr < NO_CLASS) | (arr >= len(VRU_TYPES))).any():
             raise ValueError(f"{name} codes must be within [-1, {len(VRU_TYPES) - 1}]")
+        codes = arr.astype(np.int8)
     else:
         codes = np.fromiter((vru_code(v) for v in arr.tolist()), dtype=np.int8, count=arr.size)
     if codes.shape != (n,):

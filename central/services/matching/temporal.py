@@ -8,7 +8,8 @@ in time order; each goes to the earliest-onset unmatched event whose window hold
 event's window is a repeat; one in no window at all is a FP, as is a record without video time
 (it came before sync). Events left unmatched are FN.
 
-Flags only feed the breakdowns here (an event is flagged when any of its annotations is):
+A signal's VRU type, if it carries one, takes no part in matching (the rule is about time only);
+it only attributes FPs in the per-type breakdown. Flags only feed the breakdowns here (an event is flagged when any of its annotations is):
 DESIGN.md ignores ``difficult`` ground truth in spatial mode only, so a difficult event still
 counts as TP or FN in temporal mode.
 

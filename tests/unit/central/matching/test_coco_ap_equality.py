@@ -184,3 +184,29 @@ def test_a_perfect_detection_set_scores_ap_one() -> None:
     assert result.ap50 == 1.0
     assert result.false_positives == 0
     assert result.false_negatives == 0
+
+
+def test_only_the_best_hundred_detections_per_frame_and_class_count_as_in_cocoeval() -> None:
+    rng = np.random.default_rng(7)
+    gt_rows, records = _dataset(7)
+    # Frame 0 gets 150 extra pedestrian detections, many of them on its boxes.
+    targets = [g["bbox"] for g in gt_rows if g["frame"] == 0] or [[10.0, 10.0, 30.0, 30.0]]
+    for i in range(150):
+        box = targets[i % len(targets)]
+        records.append(
+            {
+                "record_id": len(records) + i,
+                "frame": 0,
+                "vru_type": "pedestrian",
+                "bbox": [box[0] + rng.normal(0, 3), box[1] + rng.normal(0, 3), box[2], box[3]],
+                "confidence": float(np.round(rng.random() * 20) / 20),
+            }
+        )
+    reference = _pycocotools(gt_rows, records)
+    result = match(
+        GroundTruth.from_dicts(gt_rows),
+        Signals.from_dicts(records),
+        MatchConfig(mode=MatchMode.SPATIAL),
+    ).results
+    assert _none_as_minus_one(result.ap) == reference.stats[0]
+    assert _none_as_minus_one(result.ap50) == reference.stats[1]

@@ -94,3 +94,8 @@ def test_record_ids_must_be_unique_and_of_one_kind() -> None:
 def test_bad_config_is_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         MatchConfig(**kwargs)
+
+
+def test_out_of_range_vru_codes_are_refused_not_wrapped() -> None:
+    with pytest.raises(ValueError, match="vru_type codes"):
+        Signals.from_arrays(record_id=[1], vru_type=np.array([261]))
