@@ -33,13 +33,11 @@ _MATCH_TYPE_NAMES = np.array([MatchType.TP, MatchType.FP, MatchType.REPEAT, Matc
 
 
 def _comparisons(a: Assignment, gt: GroundTruth) -> Comparisons:
-    hit = a.gt_row >= 0
-    annotation_id = np.full(len(a.signals), None, dtype=object)
-    annotation_id[hit] = gt.annotation_id[a.gt_row[hit]]
     return Comparisons(
         record_id=a.signals.record_id[a.order],
         match_type=_MATCH_TYPE_NAMES[a.verdict],
-        annotation_id=annotation_id,
+        gt_row=a.gt_row,
+        gt_annotation_id=gt.annotation_id,
         temporal_difference_ms=a.difference_ms,
         iou=a.iou,
         confidence=a.signals.confidence[a.order],

@@ -44,17 +44,27 @@ def _nan_to_none(values: NDArray[np.float64]) -> list[float | None]:
 class Comparisons:
     """One row per record (the ``detection_comparisons`` table), in record-id order.
 
-    ``annotation_id`` is the matched ground truth (for a temporal event: its first annotation;
-    for a repeat: the earliest-onset event holding it), None for a FP.
+    The matched ground truth is ``gt_row``, a row of the ground truth whose annotation ids are
+    ``gt_annotation_id`` (for a temporal event: its first annotation; for a repeat: the
+    earliest-onset event holding it; -1 for a FP); :attr:`annotation_id` resolves it.
     ``temporal_difference_ms`` is the record's time minus that ground truth's time (NaN if none).
     """
 
     record_id: NDArray[Any]
     match_type: NDArray[np.str_]
-    annotation_id: NDArray[np.object_]
+    gt_row: NDArray[np.int64]
+    gt_annotation_id: NDArray[Any]
     temporal_difference_ms: NDArray[np.float64]
     iou: NDArray[np.float64]
     confidence: NDArray[np.float64]
+
+    @property
+    def annotation_id(self) -> NDArray[np.object_]:
+        """Matched annotation id per row, None for a FP (built on demand: it boxes every id)."""
+        out = np.full(self.gt_row.size, None, dtype=object)
+        hit = self.gt_row >= 0
+        out[hit] = self.gt_annotation_id[self.gt_row[hit]]
+        return out
 
     def __len__(self) -> int:
         return int(self.record_id.size)
