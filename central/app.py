@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from central.api.deps import document_required_roles
 from central.api.errors import install_error_handlers
 from central.api.routes import ROUTERS
 from central.config import CentralSettings
@@ -85,6 +86,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for router in ROUTERS:
+        document_required_roles(router)
         app.include_router(router)
     install_realtime(app)
     return app

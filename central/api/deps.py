@@ -6,10 +6,11 @@ back anything a failed request left uncommitted, so bad input never leaves a hal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,8 @@ __all__ = [
     "get_session_factory",
     "get_settings",
     "require_role",
+    "required_role",
+    "document_required_roles",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `rig-central token create`")
@@ -90,4 +93,38 @@ def require_role(needed: Role) -> Callable[..., Principal]:
             )
         return principal
 
+    check_any: Any = check
+    check_any.required_role = needed
     return check
+
+
+def _roles(dependencies: Iterable[Any]) -> Iterator[Role]:
+    """Roles asked for by ``dependencies`` (``Depends`` markers or resolved ``Dependant``s)."""
+    for dependency in dependencies:
+        call = getattr(dependency, "dependency", None) or getattr(dependency, "call", None)
+        role = getattr(call, "required_role", None)
+        if isinstance(role, Role):
+            yield role
+        yield from _roles(getattr(dependency, "dependencies", ()))
+
+
+def required_role(router: APIRouter, route: APIRoute) -> Role | None:
+    """The highest role that a :func:`require_role` of ``route`` or of its router asks for."""
+    roles = [*_roles(router.dependencies), *_roles(route.dependant.dependencies)]
+    return max(roles, key=lambda role: role.rank, default=None)
+
+
+def document_required_roles(router: APIRouter) -> None:
+    """Write each route's role into its OpenAPI operation (``x-required-role`` and the text).
+
+    Call it before the router is included in the app.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        role = required_role(router, route)
+        if role is None:
+            continue
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-required-role": role.value}
+        note = f"Requires the **{role.value}** role or higher."
+        route.description = f"{route.description}\n\n{note}" if route.description else note

@@ -50,6 +50,21 @@ def test_every_route_needs_its_role(client: TestClient, auth_headers: Headers) -
                 assert status == 403, (method, path, role, status)
 
 
+def test_every_api_route_declares_its_role_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    operations = [(method, path, op) for path, ops in paths.items() for method, op in ops.items()]
+
+    undeclared = [(m, p) for m, p, op in operations if p.startswith("/api/")
+                  and "x-required-role" not in op]
+    assert undeclared == []
+    for method, path, _body, needed in ROUTES:
+        operation = paths[path.replace("nope", "{%s}" % _PATH_PARAMETER[path.split("/")[2]])]
+        assert operation[method.lower()]["x-required-role"] == needed.value
+
+
+_PATH_PARAMETER = {"projects": "project_id", "test-sessions": "test_session_id", "tokens": "token_id"}
+
+
 def test_missing_or_unknown_tokens_are_401_with_a_bearer_challenge(client: TestClient) -> None:
     for headers in ({}, {"Authorization": "Bearer vru_not-a-real-token"},
                     {"Authorization": "Basic dXNlcjpwYXNz"}):

@@ -43,6 +43,11 @@ def test_migrations_create_exactly_the_models(blank_database_url: str) -> None:
     assert tables == set(Base.metadata.tables)
 
 
+def test_the_test_fixture_databases_match_the_models(database_url: str) -> None:
+    # On PostgreSQL the fixture builds each schema from the migrations' offline SQL script.
+    assert model_differences(database_url) == []
+
+
 def test_the_comparison_notices_a_schema_that_drifted(blank_database_url: str) -> None:
     upgrade(blank_database_url)
     engine = make_engine(blank_database_url)
