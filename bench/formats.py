@@ -42,7 +42,11 @@ from central.services.formats import (
 from protocol import VruType
 
 FORMATS = ("json", "coco", "yolo", "pascal_voc")
-DATUMARO_FORMATS = {"coco": "coco_instances", "yolo": "yolo_ultralytics", "pascal_voc": "voc_detection"}
+DATUMARO_FORMATS = {
+    "coco": "coco_instances",
+    "yolo": "yolo_ultralytics",
+    "pascal_voc": "voc_detection",
+}
 WIDTH, HEIGHT, FPS = 1920, 1080, 30.0
 
 
@@ -167,8 +171,10 @@ def main() -> int:
             return b"".join(result.chunks), result.report
 
         export_s, (data, report) = best_time(export, args.repeat)
-        import_s, imported = best_time(
-            lambda: parse_annotations(name, io.BytesIO(data), video), args.repeat)
+        def parse(name: str = name, data: bytes = data) -> object:
+            return parse_annotations(name, io.BytesIO(data), video)
+
+        import_s, imported = best_time(parse, args.repeat)
         exported[name] = data
         ours[name + ".export"], ours[name + ".import"] = export_s, import_s
         goal = "" if export_s <= 1.0 else "  (export goal 1 s missed)"
@@ -182,7 +188,8 @@ def main() -> int:
         return 0
     theirs = run_datumaro(python, exported["json"])
     print(f"\ndatumaro ({python}); dataset build from the same boxes: {theirs['build']:.3f} s")
-    print(f"{'format':<11} {'datumaro export s':>18} {'ratio':>7} {'datumaro import s':>18} {'ratio':>7}")
+    print(f"{'format':<11} {'datumaro export s':>18} {'ratio':>7} "
+          f"{'datumaro import s':>18} {'ratio':>7}")
     for name in DATUMARO_FORMATS:
         export_ratio = theirs[name + ".export"] / ours[name + ".export"]
         if name + ".import" in theirs:

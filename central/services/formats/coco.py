@@ -14,13 +14,11 @@ ignores as COCO does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
-from protocol import VruType
 
 from central.services.formats.categories import VRU_TYPES, category_from_name, coco_category_id
 from central.services.formats.collector import FoundBox, ImportResult, RowCollector
@@ -33,6 +31,7 @@ from central.services.formats.report import ExportReport, Location
 from central.services.formats.source import Source
 from central.services.formats.streaming import rechunk
 from central.services.formats.values import parse_flag, parse_track_id
+from protocol import VruType
 
 __all__ = ["export_coco", "parse_coco"]
 
@@ -98,7 +97,7 @@ def _images(video: VideoInfo, frame_count: int, report: ExportReport) -> Iterato
 
 def _annotations(
     video: VideoInfo, annotations: Iterable[Annotation], report: ExportReport
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, int]:
     """Writes the annotations list; its return value is the last annotated frame (-1 if none)."""
     yield b',"annotations":['
     instance_ids: dict[str, int] = {}
@@ -270,7 +269,10 @@ def _read_annotation(
     if "id" in item:
         element += f" (id {item['id']})"
 
+    problems: list[str] = []
+
     def bad(field_name: str, message: str) -> None:
+        problems.append(field_name)
         collector.issue(Location(label, element=element, field=field_name), message)
 
     frame = frames.get(item.get("image_id"))  # type: ignore[arg-type]
@@ -305,7 +307,7 @@ def _read_annotation(
     track = None if track_value is None else parse_track_id(track_value)
     if track_value is not None and track is None:
         bad("attributes.track_id", "must be a string or an integer")
-    if frame is None or category is None or bbox is None or (track_value is not None and track is None):
+    if problems or frame is None or category is None or bbox is None:
         return None
     where = Location(label, element=element)
     used.add(item["category_id"])
@@ -321,6 +323,9 @@ def _read_annotation(
         width=float(bbox[2]),
         height=float(bbox[3]),
         detection_id=track,
-        **flags,
+        occluded=flags["occluded"],
+        truncated=flags["truncated"],
+        difficult=flags["difficult"],
+        validated=flags["validated"],
     )
 

@@ -13,14 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from protocol import VruType
-
 from central.services.formats.categories import track_prefix
 from central.services.formats.errors import AnnotationImportError
 from central.services.formats.geometry import box_text, fit_to_frame
 from central.services.formats.limits import ImportLimits
 from central.services.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.services.formats.report import Action, ImportReport, Issue, Location
+from protocol import VruType
 
 __all__ = ["MAX_TRACK_ID_LENGTH", "FoundBox", "ImportResult", "RowCollector"]
 

@@ -19,8 +19,6 @@ from typing import Any
 
 import orjson
 
-from protocol import VruType
-
 from central.services.formats.categories import category_from_name
 from central.services.formats.collector import FoundBox, ImportResult, RowCollector
 from central.services.formats.limits import ImportLimits
@@ -29,6 +27,7 @@ from central.services.formats.report import ExportReport, Location
 from central.services.formats.source import Source, read_limited
 from central.services.formats.streaming import rechunk
 from central.services.formats.values import parse_flag, parse_track_id
+from protocol import VruType
 
 __all__ = ["FORMAT_TAG", "export_json", "parse_json"]
 
@@ -105,7 +104,8 @@ def parse_json(
         _check_video_size(document, video, label, collector)
         items = _annotation_list(document, label, collector)
         for index, item in enumerate(items):
-            box = _read_annotation(item, Location(label, element=f"annotations[{index}]"), collector)
+            where = Location(label, element=f"annotations[{index}]")
+            box = _read_annotation(item, where, collector)
             if box is not None:
                 collector.add(box)
     return collector.finish()
@@ -143,8 +143,9 @@ def _check_video_size(
 def _annotation_list(document: Any, label: str, collector: RowCollector) -> list[Any]:
     if isinstance(document, list):
         return document
-    if isinstance(document, dict) and isinstance(document.get("annotations"), list):
-        return document["annotations"]
+    items = document.get("annotations") if isinstance(document, dict) else None
+    if isinstance(items, list):
+        return items
     collector.issue(
         Location(label, field="annotations"),
         "expected a list of annotations or an object with an 'annotations' list",
@@ -211,8 +212,12 @@ def _read_annotation(item: Any, where: Location, collector: RowCollector) -> Fou
         timestamp=None if timestamp is None else float(timestamp),
         created_at=dates["createdAt"],
         updated_at=dates["updatedAt"],
-        **flags,
-        **texts,
+        occluded=flags["occluded"],
+        truncated=flags["truncated"],
+        difficult=flags["difficult"],
+        validated=flags["validated"],
+        notes=texts["notes"],
+        annotator=texts["annotator"],
     )
 
 

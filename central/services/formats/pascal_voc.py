@@ -1,10 +1,13 @@
 """Pascal VOC as a zip archive of one XML per frame.
 
-Export: ``Annotations/frame_{index:06d}.xml`` for every frame of the video (objects or not) and
-``ImageSets/Main/default.txt`` listing them. Corners are integer, 1-based and inclusive: a box at
-x = 0 with width 10 covers pixels 1..10. Each object has ``truncated``, ``occluded`` and
-``difficult``, and the track id and the validated flag under ``attributes`` as CVAT writes them.
-Rounding to whole pixels moves a corner by at most half a pixel.
+Export: ``Annotations/frame_{index:06d}.xml`` for every frame of the video (objects or not),
+``ImageSets/Main/default.txt`` listing them and ``labelmap.txt`` naming the classes (CVAT and
+datumaro need it for classes VOC does not know). Corners are integer, 1-based and inclusive, as
+in the VOC devkit: a box at x = 0 with width 10 covers pixels 1..10 (datumaro reads ``xmin`` as
+a 0-based x, so it sees such boxes one pixel right of where they are). Each object has
+``truncated``, ``occluded`` and ``difficult``, and the track id and the validated flag under
+``attributes`` as CVAT writes them. Rounding to whole pixels moves an edge by at most half a
+pixel.
 
 Import: XML parsed with defusedxml (no DTD, no entities); the frame comes from ``filename`` or
 else the XML's own name; objects of a class that is no VRU type are dropped (reported).
@@ -22,7 +25,7 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
-from central.services.formats.categories import category_from_name
+from central.services.formats.categories import VRU_TYPES, category_from_name
 from central.services.formats.collector import FoundBox, ImportResult, RowCollector
 from central.services.formats.exporting import (
     describe,
@@ -42,6 +45,10 @@ from central.services.formats.values import parse_flag
 __all__ = ["export_pascal_voc", "parse_pascal_voc"]
 
 _FLAGS = ("truncated", "occluded", "difficult")
+#: CVAT's and datumaro's list of the classes, without which they refuse non-VOC class names
+_LABELMAP = (
+    "# label:color_rgb:parts:actions\n" + "".join(f"{vru.value}:::\n" for vru in VRU_TYPES)
+).encode()
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
 
 _OBJECT = """  <object>
@@ -102,7 +109,9 @@ def _voc_entries(
         frames += 1
         yield f"Annotations/{frame_stem(frame)}.xml", "".join(parts).encode()
     report.frames = frames
-    yield "ImageSets/Main/default.txt", "".join(f"{frame_stem(i)}\n" for i in range(frames)).encode()
+    image_set = "".join(f"{frame_stem(index)}\n" for index in range(frames))
+    yield "ImageSets/Main/default.txt", image_set.encode()
+    yield "labelmap.txt", _LABELMAP
     yield report_entry(report)
 
 
@@ -163,7 +172,7 @@ def parse_pascal_voc(
 def _parse_xml(archive: SafeZip, info: zipfile.ZipInfo, collector: RowCollector) -> Element | None:
     data = archive.read(info)
     try:
-        root = SafeElementTree.fromstring(data, forbid_dtd=True)
+        root: Element = SafeElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as exc:
         collector.issue(Location(info.filename), f"refused: {exc}")
         return None
@@ -267,7 +276,10 @@ def _read_object(
         width=width,
         height=height,
         detection_id=attributes.get("track_id"),
-        **flags,
+        occluded=flags["occluded"],
+        truncated=flags["truncated"],
+        difficult=flags["difficult"],
+        validated=flags["validated"],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
+from typing import IO, cast
 
 __all__ = ["CHUNK_SIZE", "rechunk", "stream_zip"]
 
@@ -62,16 +63,17 @@ def stream_zip(
     A name ending in "/" is written as a directory entry.
     """
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
+    writable = cast(IO[bytes], sink)  # zipfile needs only write() and flush()
+    with zipfile.ZipFile(writable, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
         for name, content in entries:
             info = zipfile.ZipInfo(name, _ZIP_EPOCH)
             if name.endswith("/"):
                 info.external_attr = (0o40755 << 16) | 0x10
-                archive.writestr(info, b"")
+                zf.writestr(info, b"")
             else:
                 info.external_attr = _FILE_MODE
                 info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, content, compresslevel=compresslevel)
+                zf.writestr(info, content, compresslevel=compresslevel)
             if sink.size >= size:
                 yield sink.drain()
     yield sink.drain()

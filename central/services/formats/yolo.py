@@ -21,8 +21,6 @@ from typing import Any
 
 import yaml
 
-from protocol import VruType
-
 from central.services.formats.categories import VRU_TYPES, category_from_name, yolo_class_index
 from central.services.formats.collector import FoundBox, ImportResult, RowCollector
 from central.services.formats.exporting import (
@@ -37,6 +35,7 @@ from central.services.formats.report import ExportReport, Location
 from central.services.formats.safe_zip import SafeZip
 from central.services.formats.source import Source
 from central.services.formats.streaming import stream_zip
+from protocol import VruType
 
 __all__ = ["export_yolo", "parse_yolo"]
 
@@ -61,7 +60,7 @@ def _data_yaml(video: VideoInfo) -> bytes:
         "names": {yolo_class_index(vru): vru.value for vru in VRU_TYPES},
     }
     comment = f"# Ground truth of {video.filename}; frame images go in images/\n"
-    return (comment + yaml.safe_dump(config, sort_keys=False)).encode()
+    return (comment + str(yaml.safe_dump(config, sort_keys=False))).encode()
 
 
 def _yolo_entries(

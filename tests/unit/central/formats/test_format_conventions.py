@@ -135,6 +135,8 @@ def test_voc_corners_are_one_based_inclusive_integers(h, video, annotations):
     assert entries["ImageSets/Main/default.txt"].decode().split() == [
         f"frame_{f:06d}" for f in range(6)
     ]
+    assert entries["labelmap.txt"].decode().splitlines()[1:] == [
+        f"{vru.value}:::" for vru in VruType]
     full = ET.fromstring(entries["Annotations/frame_000003.xml"]).find("object/bndbox")
     assert [full.findtext(c) for c in ("xmin", "ymin", "xmax", "ymax")] == ["1", "1", "200", "100"]
 
