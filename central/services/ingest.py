@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from protocol import CommandReply, Topics
 
@@ -246,7 +246,7 @@ class Ingestor:
         decoded = [d for _, d in messages]
         try:
             outcome = self._with_retry(lambda: self._store.write(decoded))
-        except SQLAlchemyError as exc:
+        except Exception as exc:  # noqa: BLE001 - e.g. an int too large for the driver, not wrapped
             if len(messages) > 1:
                 logger.warning("batch of %d refused (%s); storing one by one", len(messages), exc)
                 for one in messages:

@@ -4,11 +4,15 @@ topic prefix; a real paho client plays the rig."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -16,6 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
+from central.broker import free_port
 from central.config import CentralSettings
 from central.services.ingest import central_client_id
 from protocol import (
@@ -137,11 +142,84 @@ def make_record(seq: int, session_id: str | None = None, kind: str = "detection"
 
 
 @pytest.fixture
-def rig(client: Any, mqtt_broker: Any, topic_prefix: str) -> Iterator[FakeRig]:
-    """A fake rig on the test's prefix; ``client`` first, so central is subscribed already."""
-    fake = FakeRig(mqtt_broker, topic_prefix)
-    yield fake
-    fake.close()
+def make_rig(mqtt_broker: Any, topic_prefix: str) -> Iterator[Callable[..., FakeRig]]:
+    """Fake rigs on the test's prefix, disconnected after the test."""
+    rigs: list[FakeRig] = []
+
+    def make(rig_id: str = "rig-1", stream: str = "s-1") -> FakeRig:
+        rigs.append(FakeRig(mqtt_broker, topic_prefix, rig_id, stream))
+        return rigs[-1]
+
+    yield make
+    for fake in rigs:
+        fake.close()
+
+
+@pytest.fixture
+def rig(client: Any, make_rig: Callable[..., FakeRig]) -> FakeRig:
+    """A fake rig; ``client`` first, so central is already subscribed when it publishes."""
+    return make_rig()
+
+
+class CentralProcess:
+    """``rig-central serve`` in a subprocess: the real CLI, killable like a real server."""
+
+    def __init__(self, settings: CentralSettings, log_path: Path) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("CENTRAL_")},
+            "CENTRAL_TOPIC_PREFIX": self.settings.topic_prefix,
+        }
+        command = [
+            str(Path(sys.executable).parent / "rig-central"), "serve",
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-auth",
+            "--database-url", self.settings.database_url,
+            "--data-dir", str(self.settings.data_dir),
+            "--mqtt-url", str(self.settings.mqtt_url),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                health = httpx.get(f"{self.url}/health", timeout=1).json()
+                if str(health.get("broker", "")).startswith("connected"):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"central did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, nothing is flushed or acknowledged."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def central_process(settings: CentralSettings, tmp_path: Path) -> Iterator[CentralProcess]:
+    central = CentralProcess(settings, tmp_path / "central.log")
+    yield central
+    central.kill()
 
 
 def _wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
