@@ -53,12 +53,6 @@ class _Signal:
     signum: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Command:
-    payload: bytes
-    received_ns: int
-
-
 class _Connected:
     pass
 
@@ -67,7 +61,11 @@ class _Alarm:
     pass
 
 
-_Token = _Signal | _Command | _Connected | _Alarm
+class _SessionChanged:
+    pass
+
+
+_Token = _Signal | _Connected | _Alarm | _SessionChanged
 
 
 def _channel_infos(config: AgentConfig) -> dict[str, ChannelInfo]:
@@ -91,6 +89,7 @@ class Daemon:
         self._started = time.monotonic()
         self._last_error: str | None = None
         self._control = SessionControl(config.rig_id, [c.name for c in config.channels])
+        self._control_lock = threading.Lock()
 
     # Entry points for signal handlers, callbacks and tests: they only enqueue.
 
@@ -181,7 +180,17 @@ class Daemon:
         self._tokens.put(_Alarm())
 
     def _on_message(self, topic: str, payload: bytes, received_ns: int) -> None:
-        self._tokens.put(_Command(payload, received_ns))
+        """A command, on paho's thread: handled here, so that no capture stamped after the
+        command's arrival can reach the writer's queue ahead of the session change."""
+        with self._control_lock:
+            reply, event = self._control.handle(
+                payload, received_ns, self._clock.mono_to_wall(received_ns)
+            )
+            if event is not None:
+                self._writer.submit(event)
+        if reply is not None:
+            self._link.publish(self.config.topics.replies(self.config.rig_id), encode(reply))
+        self._tokens.put(_SessionChanged())
 
     # The main loop.
 
@@ -206,17 +215,16 @@ class Daemon:
                     continue
                 logger.info("signal %s: flushing and stopping", signal.Signals(token.signum).name)
                 return True
-            if isinstance(token, _Command):
-                self._handle_command(token)
-                self._publish_status()
-            elif isinstance(token, _Connected | _Alarm):
+            if isinstance(token, _Connected | _Alarm | _SessionChanged):
                 self._publish_status()
             now = time.monotonic()
             if now >= next_supervise:
                 next_supervise = now + _SUPERVISE_EVERY_S
-                expired = self._control.expire(self._clock.now_ns())
+                with self._control_lock:
+                    expired = self._control.expire(self._clock.now_ns())
+                    if expired is not None:
+                        self._writer.submit(expired)
                 if expired is not None:
-                    self._writer.submit(expired)
                     self._publish_status()
                 if not self._workers_alive():
                     return False
@@ -243,15 +251,6 @@ class Daemon:
     def _healthy(self) -> bool:
         """Capture and spool are moving: the writer loop went round recently."""
         return self._writer.alive() and time.monotonic() - self._writer.last_tick < _STALL_S
-
-    def _handle_command(self, token: _Command) -> None:
-        reply, event = self._control.handle(
-            token.payload, token.received_ns, self._clock.mono_to_wall(token.received_ns)
-        )
-        if event is not None:
-            self._writer.submit(event)
-        if reply is not None:
-            self._link.publish(self.config.topics.replies(self.config.rig_id), encode(reply))
 
     def _status_bytes(self, state: RigState = RigState.ONLINE) -> bytes:
         errors = [self._writer.last_error, self._last_error]
@@ -335,7 +334,8 @@ class Daemon:
             self.config = self.config.model_copy(
                 update={"channels": fresh.channels, "pairing": fresh.pairing}
             )
-            self._control.channels = [c.name for c in fresh.channels]
+            with self._control_lock:
+                self._control.channels = [c.name for c in fresh.channels]
             for name, settings in new.items():
                 if old.get(name) != settings:
                     self._start_source(settings)

@@ -38,6 +38,7 @@ class Received:
     records: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[RigStatus] = field(default_factory=list)
     replies: list[CommandReply] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def seqs(self) -> list[int]:
         return [r["seq"] for r in self.records]
@@ -73,6 +74,12 @@ class Subscriber:
         client.subscribe(f"{self.topics.prefix}/rigs/{self.rig_id}/#", qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._store(message)
+        except Exception as exc:  # an exception would end paho's loop: keep it for the test
+            self.received.errors.append(f"{message.topic}: {exc!r}")
+
+    def _store(self, message: mqtt.MQTTMessage) -> None:
         kind = message.topic.rsplit("/", 1)[-1]
         with self._lock:
             if kind == "records":
@@ -104,6 +111,7 @@ class Subscriber:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+        assert not self.received.errors, f"messages that broke the wire contract: {self.received.errors}"
 
 
 @dataclass

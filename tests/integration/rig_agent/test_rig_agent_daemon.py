@@ -101,6 +101,9 @@ def test_commands_start_ping_stop_are_answered_and_shape_the_records(rig: Any) -
     for record in session:
         expected = (record["t_mono_ns"] - start.sync_mono_ns) / 1e6
         assert record["t_video_ms"] == pytest.approx(expected)
+    between = [r for r in records if r["kind"] == "detection"
+               and start.sync_mono_ns <= r["t_mono_ns"] <= session[-1]["t_mono_ns"]]
+    assert all(r["session_id"] == "sess-1" for r in between), "stamped after start: in the session"
     first_in, last_in = records.index(session[0]), records.index(session[-1])
     assert all(r["session_id"] is None for r in records[:first_in] if r["kind"] == "detection")
     assert all(r["session_id"] is None for r in records[last_in + 1 :])
