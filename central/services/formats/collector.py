@@ -4,6 +4,8 @@ Each format's parser reads its file and hands every box it finds to :class:`RowC
 :class:`FoundBox`. The collector checks frame, box, track id and uniqueness of the natural key,
 clips boxes to the frame and drops empty ones (both reported), derives the timestamp from the
 frame rate, generates missing track ids, and refuses the whole import if any issue was found.
+Frame and timestamp follow :mod:`central.services.annotation_rules`, like every other write, so
+rows that pass here also pass there (clipping keeps boxes inside the frame).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from central.services.annotation_rules import VideoGeometry, place_in_video
 from central.services.formats.categories import track_prefix
 from central.services.formats.errors import AnnotationImportError
 from central.services.formats.geometry import box_text, fit_to_frame
@@ -67,6 +70,7 @@ class RowCollector:
         self._boxes: list[FoundBox] = []
         self._keys: dict[tuple[int, str], Location] = {}
         self._missing_fps_reported = False
+        self._geometry = VideoGeometry(video.fps, video.frame_count, video.width, video.height)
         self._foreign: dict[str, int] = {}
         if video.size is None:
             self.report.warn("video width and height unknown: boxes were not clipped to the frame")
@@ -92,19 +96,26 @@ class RowCollector:
             if self.report.boxes_read == self._limits.max_boxes + 1:
                 self.issue(Location(self.label), f"more than {self._limits.max_boxes} boxes")
             return
-        if self._frame_ok(box) and self._box_ok(box) and self._track_ok(box):
-            if box.timestamp is None:
-                self._derive_timestamp(box)
+        if self._placed(box) and self._box_ok(box) and self._track_ok(box):
             self._boxes.append(box)
 
-    def _frame_ok(self, box: FoundBox) -> bool:
-        frame, frame_count = box.frame_number, self.video.frame_count
-        if frame < 0:
-            self.issue(box.location, f"frame index {frame} is negative")
+    def _placed(self, box: FoundBox) -> bool:
+        """Frame and timestamp checked by the same rules as annotations written through the API."""
+        if box.timestamp is None and not (self.video.fps and self.video.fps > 0):
+            if not self._missing_fps_reported:
+                self._missing_fps_reported = True
+                self.issue(
+                    Location(self.label),
+                    "the video's frame rate is unknown, so frame timestamps cannot be derived",
+                )
             return False
-        if frame_count is not None and frame >= frame_count:
-            self.issue(box.location, f"frame {frame} is past the video's {frame_count} frames")
+        placement, problems = place_in_video(box.frame_number, box.timestamp, self._geometry)
+        for path, message in problems:
+            where = box.location
+            self.issue(Location(where.file, where.line, where.element, str(path[-1])), message)
+        if placement is None:
             return False
+        box.timestamp = placement.timestamp
         return True
 
     def _box_ok(self, box: FoundBox) -> bool:
@@ -144,17 +155,6 @@ class RowCollector:
             return False
         self._keys[key] = box.location
         return True
-
-    def _derive_timestamp(self, box: FoundBox) -> None:
-        fps = self.video.fps
-        if fps and fps > 0:
-            box.timestamp = box.frame_number / fps
-        elif not self._missing_fps_reported:
-            self._missing_fps_reported = True
-            self.issue(
-                Location(self.label),
-                "the video's frame rate is unknown, so frame timestamps cannot be derived",
-            )
 
     def finish(self) -> ImportResult:
         """The validated rows, or AnnotationImportError listing every issue found."""

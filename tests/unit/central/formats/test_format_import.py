@@ -7,6 +7,7 @@ import io
 import orjson
 import pytest
 
+from central.services.annotation_rules import VideoGeometry, check_box
 from central.services.formats import AnnotationImportError, VideoInfo, parse_annotations
 from central.services.formats.frames import parse_frame_index
 from protocol import VruType
@@ -104,7 +105,11 @@ def test_import_clips_boxes_and_drops_empty_ones(video):
     result = parse_annotations("coco", upload, video, filename="gt.json")
 
     (row,) = result.rows
-    assert (row.bounding_box.x, row.bounding_box.width, row.bounding_box.height) == (190, 10, 10)
+    box = row.bounding_box
+    assert (box.x, box.width, box.height) == (190, 10, 10)
+    # the clipped box passes the rules every stored annotation meets
+    geometry = VideoGeometry(video.fps, video.frame_count, video.width, video.height)
+    assert check_box(box.x, box.y, box.width, box.height, geometry) == []
     assert (result.report.clipped, result.report.dropped) == (1, 2)
     assert [e.where for e in result.report.entries] == [
         "gt.json annotations[0] (id 1)", "gt.json annotations[1] (id 2)",

@@ -62,14 +62,25 @@ def test_json_field_errors(video):
     messages = _messages(_refusal("json", io.BytesIO(orjson.dumps(items)), video, filename="f"))
 
     assert messages == [
-        "f annotations[0]: frame index -1 is negative",
-        "f annotations[1]: frame 6 is past the video's 6 frames",
+        "f annotations[0] field 'frameNumber': Must be 0 or more.",
+        "f annotations[1] field 'frameNumber': Frame 6 is past the video's last frame (5).",
         "f annotations[2] field 'frameNumber': must be an integer",
         "f annotations[2] field 'vruType': must be one of pedestrian, cyclist, motorcyclist, "
         "wheelchair_user, scooter_rider",
         "f annotations[2] field 'occluded': must be true or false",
         "f annotations[3]: track id is longer than 36 characters",
     ]
+
+
+def test_json_timestamp_must_agree_with_the_frame(video):
+    """The rules of annotations written through the API hold for imported ones too."""
+    box = {"frameNumber": 2, "timestamp": 0.5, "vruType": "pedestrian",
+           "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}}
+
+    error = _refusal("json", io.BytesIO(orjson.dumps([box])), video, filename="f")
+
+    assert _messages(error) == [
+        "f annotations[0] field 'timestamp': Timestamp 0.5 s is frame 5 at 10 fps, not 2."]
 
 
 def test_two_boxes_of_one_track_in_one_frame(video):
