@@ -8,7 +8,7 @@ refuses other versions before these models see them.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -40,7 +40,7 @@ __all__ = [
     "VruType",
 ]
 
-WIRE_VERSION = 1
+WIRE_VERSION: Final = 1
 MAX_BATCH_RECORDS = 1000
 
 
