@@ -1,7 +1,10 @@
 """Exception handlers: every expected failure becomes a clear 4xx, never a 500.
 
     NotFound 404 · Conflict and IntegrityError 409 · TooLarge 413 · Unsupported 415 ·
-    InvalidInput and RequestValidationError 422
+    InvalidInput, RequestValidationError, DataError and OverflowError 422
+
+The last two are safety nets: a value the schemas let through but the database cannot store (a
+number past a column's range) is still the client's error, not the server's.
 
 A 422 body lists one entry per bad field, as FastAPI's own does:
 ``{"detail": [{"loc": ["body", "name"], "msg": "...", "type": "..."}]}``. Every other error body is
@@ -16,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from central.services.errors import (
     Conflict,
@@ -43,7 +46,10 @@ _STATUS: dict[type[ServiceError], int] = {
 def _field_errors(errors: Any) -> list[dict[str, Any]]:
     """FastAPI's error entries without ``input`` and ``ctx``, which may hold unserialisable
     objects (exceptions) or echo large uploads back."""
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
+        for e in errors
+    ]
 
 
 async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -76,7 +82,21 @@ async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
+    """A value out of the database's range: 422, without echoing SQL or parameters."""
+    reason = exc.orig if isinstance(exc, DataError) and exc.orig is not None else exc
+    message = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    logger.info("unstorable value mapped to 422: %s", message)
+    return JSONResponse(
+        {"detail": [{"loc": ["body"], "msg": f"a value cannot be stored: {message}",
+                     "type": "value_error"}]},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(OverflowError, _unstorable_value)

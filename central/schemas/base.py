@@ -8,7 +8,9 @@ query parameters and put the total count in the ``X-Total-Count`` header.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CamelModel", "Page", "RequestModel"]
@@ -28,10 +30,39 @@ class CamelModel(BaseModel):
     )
 
 
+def _unstorable(value: Any) -> str | None:
+    """Why ``value`` (or a string inside it) cannot be stored, if it cannot."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "text must not contain NUL characters"
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return "text must be valid Unicode (it holds a lone surrogate)"
+        return None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        return next((reason for item in value if (reason := _unstorable(item))), None)
+    return None
+
+
 class RequestModel(CamelModel):
-    """A request body: an unknown (say misspelt) field is a 422, not silently ignored."""
+    """A request body: an unknown (say misspelt) field is a 422, not silently ignored.
+
+    Text no database can store (NUL characters, which PostgreSQL refuses, or lone surrogates,
+    which are not UTF-8) is a 422 on its field too, instead of a 500 at insert time.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        reason = _unstorable(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
 
 
 class Page(CamelModel):
@@ -39,4 +70,4 @@ class Page(CamelModel):
     add filters. Unknown query parameters are ignored."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="items per page")
-    offset: int = Field(0, ge=0, description="items to skip")
+    offset: int = Field(0, ge=0, le=2**31 - 1, description="items to skip")

@@ -1,4 +1,5 @@
-"""GET /health and the OpenAPI page: reachable without a token, honest about the database."""
+"""GET /health and the OpenAPI page (reachable without a token, honest about the database), and
+the last-resort error mapping of the app."""
 
 from __future__ import annotations
 
@@ -49,3 +50,15 @@ def test_a_fresh_data_dir_gets_a_migrated_sqlite_database(tmp_path, monkeypatch)
 
     assert created.status_code == 201
     assert (tmp_path / "fresh" / "central.sqlite3").is_file()
+
+
+def test_a_value_past_the_database_range_is_a_422_not_a_500(client: TestClient) -> None:
+    def overflowing() -> None:
+        raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+    client.app.add_api_route("/overflow", overflowing)  # type: ignore[attr-defined]
+
+    response = client.get("/overflow")
+
+    assert response.status_code == 422
+    assert "too large" in response.json()["detail"][0]["msg"]

@@ -161,3 +161,22 @@ def test_delete_removes_the_project_and_its_sessions_but_keeps_its_videos(
     assert client.get(f"/api/test-sessions/{session['id']}", headers=admin).status_code == 404
     video = db_session.get(Video, video_id)
     assert video is not None and video.project_id is None, "the video moved to the library"
+
+
+def test_text_no_database_can_store_is_422_on_its_field(
+    client: TestClient, auth_headers: Headers
+) -> None:
+    # PostgreSQL refuses NUL characters in text: without the check this was a 500 at insert.
+    response = client.post(
+        "/api/projects", json={"name": "front\x00cam"}, headers=auth_headers[Role.OPERATOR]
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "name"]
+    assert "NUL" in response.json()["detail"][0]["msg"]
+
+
+def test_an_offset_past_any_integer_column_is_422(client: TestClient, auth_headers: Headers) -> None:
+    response = client.get(f"/api/projects?offset={2**63}", headers=auth_headers[Role.VIEWER])
+
+    assert response.status_code == 422
