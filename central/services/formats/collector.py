@@ -24,10 +24,19 @@ from central.services.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.services.formats.report import Action, ImportReport, Issue, Location
 from protocol import VruType
 
-__all__ = ["MAX_TRACK_ID_LENGTH", "FoundBox", "ImportResult", "RowCollector"]
+__all__ = [
+    "MAX_ANNOTATOR_LENGTH",
+    "MAX_NOTES_LENGTH",
+    "MAX_TRACK_ID_LENGTH",
+    "FoundBox",
+    "ImportResult",
+    "RowCollector",
+]
 
-#: the database stores track ids (``detection_id``) in 36 characters
-MAX_TRACK_ID_LENGTH = 36
+#: the lengths the database and the annotation API allow
+MAX_TRACK_ID_LENGTH = 64
+MAX_ANNOTATOR_LENGTH = 64
+MAX_NOTES_LENGTH = 10_000
 
 
 @dataclass(slots=True, kw_only=True)
@@ -96,7 +105,12 @@ class RowCollector:
             if self.report.boxes_read == self._limits.max_boxes + 1:
                 self.issue(Location(self.label), f"more than {self._limits.max_boxes} boxes")
             return
-        if self._placed(box) and self._box_ok(box) and self._track_ok(box):
+        if (
+            self._placed(box)
+            and self._box_ok(box)
+            and self._track_ok(box)
+            and self._texts_ok(box)
+        ):
             self._boxes.append(box)
 
     def _placed(self, box: FoundBox) -> bool:
@@ -155,6 +169,19 @@ class RowCollector:
             return False
         self._keys[key] = box.location
         return True
+
+    def _texts_ok(self, box: FoundBox) -> bool:
+        fine = True
+        for name, limit in (("notes", MAX_NOTES_LENGTH), ("annotator", MAX_ANNOTATOR_LENGTH)):
+            text = getattr(box, name)
+            if text is not None and len(text) > limit:
+                where = box.location
+                self.issue(
+                    Location(where.file, where.line, where.element, name),
+                    f"longer than {limit} characters",
+                )
+                fine = False
+        return fine
 
     def finish(self) -> ImportResult:
         """The validated rows, or AnnotationImportError listing every issue found."""

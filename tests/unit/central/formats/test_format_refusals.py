@@ -9,7 +9,9 @@ import zipfile
 import orjson
 import pytest
 
+from central.schemas.annotations import DETECTION_ID_MAX, NOTES_MAX
 from central.services.formats import AnnotationImportError, ImportLimits, parse_annotations
+from central.services.formats.collector import MAX_NOTES_LENGTH, MAX_TRACK_ID_LENGTH
 
 _VOC_HEAD = "<annotation><filename>frame_000000.jpg</filename>"
 _PEDESTRIAN = ("<object><name>pedestrian</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
@@ -56,7 +58,9 @@ def test_json_field_errors(video):
               "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}},
              {"frameNumber": 1.5, "vruType": "truck", "occluded": "maybe",
               "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}},
-             {"frameNumber": 1, "vruType": "cyclist", "detectionId": "X" * 37,
+             {"frameNumber": 1, "vruType": "cyclist", "detectionId": "X" * 65,
+              "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}},
+             {"frameNumber": 1, "vruType": "cyclist", "annotator": "A" * 65,
               "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}}]
 
     messages = _messages(_refusal("json", io.BytesIO(orjson.dumps(items)), video, filename="f"))
@@ -68,8 +72,15 @@ def test_json_field_errors(video):
         "f annotations[2] field 'vruType': must be one of pedestrian, cyclist, motorcyclist, "
         "wheelchair_user, scooter_rider",
         "f annotations[2] field 'occluded': must be true or false",
-        "f annotations[3]: track id is longer than 36 characters",
+        "f annotations[3]: track id is longer than 64 characters",
+        "f annotations[4] field 'annotator': longer than 64 characters",
     ]
+
+
+def test_text_limits_match_the_annotation_api():
+    """An import must not hold a row the annotation API would refuse."""
+    assert MAX_TRACK_ID_LENGTH == DETECTION_ID_MAX
+    assert MAX_NOTES_LENGTH == NOTES_MAX
 
 
 def test_json_timestamp_must_agree_with_the_frame(video):
