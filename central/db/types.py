@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ID_LENGTH", "Timestamp", "new_id", "utcnow"]
+__all__ = ["ID_LENGTH", "Timestamp", "new_id", "new_ids", "utcnow"]
 
 ID_LENGTH = 36
 
@@ -61,12 +60,22 @@ def new_id() -> str:
     millions of rows where random UUIDs slow inserts down several-fold. Within one process the
     ids strictly increase, even within one millisecond (the random bits then count up).
     """
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids as :func:`new_id` makes them, in increasing order; for bulk inserts, where
+    making them one at a time would cost more than a third of the insert itself."""
     global _last_payload
     # 48 bits of Unix milliseconds, then 74 random bits.
     payload = ((time.time_ns() // 1_000_000) << 74) | int.from_bytes(os.urandom(10), "big") >> 6
     with _id_lock:
-        payload = max(payload, _last_payload + 1)
-        _last_payload = payload
+        first = max(payload, _last_payload + 1)
+        _last_payload = first + count - 1
+    return [_uuid7_text(payload) for payload in range(first, first + count)]
+
+
+def _uuid7_text(payload: int) -> str:
     millis, rand_a, rand_b = payload >> 74, (payload >> 62) & 0xFFF, payload & ((1 << 62) - 1)
-    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0x2 << 62) | rand_b
-    return str(uuid.UUID(int=value))
+    text = f"{(millis << 80) | (0x7 << 76) | (rand_a << 64) | (0x2 << 62) | rand_b:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
