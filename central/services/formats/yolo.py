@@ -42,6 +42,9 @@ __all__ = ["export_yolo", "parse_yolo"]
 _DATA_YAML_NAMES = ("data.yaml", "data.yml")
 _CLASS_LIST_NAMES = ("classes.txt", "obj.names")
 _NOT_CARRIED_FLAGS = ("occluded", "truncated", "difficult", "validated")
+#: a class list is a few hundred bytes; YAML parsing is slow enough to bound it tightly
+_MAX_DATA_YAML_BYTES = 1024**2
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def export_yolo(
@@ -144,12 +147,15 @@ def _class_names(archive: SafeZip, collector: RowCollector) -> dict[int, str] | 
 def _names_from_yaml(
     archive: SafeZip, info: zipfile.ZipInfo, collector: RowCollector
 ) -> dict[int, str] | None:
+    where = Location(archive.label, element=info.filename)
+    if info.file_size > _MAX_DATA_YAML_BYTES:
+        collector.issue(where, f"larger than {_MAX_DATA_YAML_BYTES} bytes")
+        return None
     text = _decode(archive, info, collector)
     if text is None:
         return None
-    where = Location(archive.label, element=info.filename)
     try:
-        config = yaml.safe_load(text)
+        config = yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         collector.issue(

@@ -51,6 +51,12 @@ def test_json_syntax_error_names_the_line(video):
     assert (issue.location.file, issue.location.line) == ("gt.json", 3)
 
 
+def test_deeply_nested_json_is_refused(video):
+    (issue,) = _refusal("json", io.BytesIO(b"[" * 5000 + b"]" * 5000), video).issues
+
+    assert issue.message.startswith("not valid JSON")
+
+
 def test_json_field_errors(video):
     items = [{"frameNumber": -1, "vruType": "pedestrian",
               "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}},
@@ -166,6 +172,14 @@ def test_yolo_without_class_names_or_with_bad_yaml(h, video):
         "y.zip: no data.yaml (or classes.txt) naming the classes in the archive"]
     (issue,) = bad_yaml.issues
     assert issue.location.element == "data.yaml" and "not valid YAML" in issue.message
+
+
+def test_yolo_data_yaml_size_is_bounded(h, video):
+    upload = h.zip({"data.yaml": "names: [pedestrian]\n" + "#" * 1024**2, "0.txt": ""})
+
+    error = _refusal("yolo", upload, video, filename="y.zip")
+
+    assert _messages(error) == ["y.zip data.yaml: larger than 1048576 bytes"]
 
 
 def test_voc_errors_name_the_element(h, video):
