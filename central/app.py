@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import document_required_roles
 from central.api.errors import install_error_handlers
+from central.api.execution_state import execution_lifespan
 from central.api.routes import ROUTERS
 from central.config import CentralSettings
 from central.db import migrate
@@ -56,6 +57,7 @@ LIFESPAN_PARTS: list[LifespanPart] = [
     database_lifespan,
     realtime_lifespan,
     mqtt_lifespan,
+    execution_lifespan,
 ]
 
 

@@ -49,7 +49,8 @@ DatabaseUrl = Annotated[
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="database and uploads [env CENTRAL_DATA_DIR; default ./data]",
+        "--data-dir",
+        help="database and uploads [env CENTRAL_DATA_DIR; default ./data]",
         show_default=False,
     ),
 ]
@@ -243,3 +244,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rig-central: database error: {exc}", file=sys.stderr)
         return 3
     return result if isinstance(result, int) else 0
+
+
+from central.demo import demo  # noqa: E402, F401  (registers `rig-central demo`)

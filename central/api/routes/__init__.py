@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from central.api.routes import health, projects, test_sessions, tokens
 from central.api.routes import annotation_sessions, annotations, links, videos
 from central.api.routes import dead_letters, rigs
+from central.api.routes import analytics, execution, results
 
 __all__ = ["ROUTERS"]
 
@@ -23,4 +24,7 @@ ROUTERS: list[APIRouter] = [
     links.router,
     rigs.router,
     dead_letters.router,
+    execution.router,
+    results.router,
+    analytics.router,
 ]
