@@ -88,8 +88,15 @@ async def _unstorable_value(_request: Request, exc: Exception) -> JSONResponse:
     message = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
     logger.info("unstorable value mapped to 422: %s", message)
     return JSONResponse(
-        {"detail": [{"loc": ["body"], "msg": f"a value cannot be stored: {message}",
-                     "type": "value_error"}]},
+        {
+            "detail": [
+                {
+                    "loc": ["body"],
+                    "msg": f"a value cannot be stored: {message}",
+                    "type": "value_error",
+                }
+            ]
+        },
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 

@@ -50,7 +50,9 @@ ChannelName = Annotated[str, AfterValidator(lambda value: validate_id(value, "ch
 
 
 class ExecutionConfigCreate(RequestModel):
-    tolerance_ms: int = Field(100, ge=0, le=60_000, description="window around a ground-truth event")
+    tolerance_ms: int = Field(
+        100, ge=0, le=60_000, description="window around a ground-truth event"
+    )
     signal_type: SignalType
     test_duration: int = Field(300, ge=1, le=86_400, description="seconds")
     enable_realtime_monitoring: bool = True

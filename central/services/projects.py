@@ -54,7 +54,10 @@ def list_projects(session: Session, *, limit: int, offset: int) -> tuple[list[Pr
     """A page of projects, newest first, and the total count."""
     total = session.scalar(select(func.count()).select_from(Project)) or 0
     page = session.scalars(
-        select(Project).order_by(Project.created_at.desc(), Project.id.desc()).limit(limit).offset(offset)
+        select(Project)
+        .order_by(Project.created_at.desc(), Project.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(page), total
 

@@ -45,4 +45,6 @@ def health(request: Request, response: Response) -> HealthPublic:
     broker = str(getattr(request.app.state, "broker_state", None) or BROKER_NOT_RUNNING)
     if database != "ok":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return HealthPublic(status="ok" if database == "ok" else "degraded", database=database, broker=broker)
+    return HealthPublic(
+        status="ok" if database == "ok" else "degraded", database=database, broker=broker
+    )

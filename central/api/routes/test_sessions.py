@@ -54,7 +54,9 @@ def list_test_sessions(
     dependencies=[Depends(require_role(Role.VIEWER))],
 )
 def get_test_session(test_session_id: str, session: SessionDep) -> TestSessionPublic:
-    return TestSessionPublic.model_validate(test_sessions.get_test_session(session, test_session_id))
+    return TestSessionPublic.model_validate(
+        test_sessions.get_test_session(session, test_session_id)
+    )
 
 
 @router.delete(

@@ -19,7 +19,9 @@ router = APIRouter(
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, session: SessionDep) -> TokenCreated:
     row, token = tokens.create_token(session, body.role, body.name)
-    return TokenCreated.model_validate({**TokenPublic.model_validate(row).model_dump(), "token": token})
+    return TokenCreated.model_validate(
+        {**TokenPublic.model_validate(row).model_dump(), "token": token}
+    )
 
 
 @router.get("", response_model=list[TokenPublic])

@@ -49,7 +49,10 @@ def postgres_url(database: str, schema: str | None = None) -> str:
 
 def _postgres_execute(database: str, sql: str) -> None:
     with psycopg.connect(
-        host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, dbname=database,
+        host=POSTGRES_HOST,
+        port=POSTGRES_PORT,
+        user=POSTGRES_USER,
+        dbname=database,
         autocommit=True,
     ) as connection:
         connection.execute(sql)  # type: ignore[arg-type]
@@ -130,9 +133,7 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-def settings(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> CentralSettings:
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CentralSettings:
     # The developer's own CENTRAL_* variables must not leak into tests.
     for key in list(os.environ):
         if key.startswith("CENTRAL_"):

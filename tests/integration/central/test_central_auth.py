@@ -54,20 +54,29 @@ def test_every_api_route_declares_its_role_in_openapi(client: TestClient) -> Non
     paths = client.get("/openapi.json").json()["paths"]
     operations = [(method, path, op) for path, ops in paths.items() for method, op in ops.items()]
 
-    undeclared = [(m, p) for m, p, op in operations if p.startswith("/api/")
-                  and "x-required-role" not in op]
+    undeclared = [
+        (m, p) for m, p, op in operations if p.startswith("/api/") and "x-required-role" not in op
+    ]
     assert undeclared == []
     for method, path, _body, needed in ROUTES:
-        operation = paths[path.replace("nope", "{%s}" % _PATH_PARAMETER[path.split("/")[2]])]
+        parameter = _PATH_PARAMETER[path.split("/")[2]]
+        operation = paths[path.replace("nope", "{" + parameter + "}")]
         assert operation[method.lower()]["x-required-role"] == needed.value
 
 
-_PATH_PARAMETER = {"projects": "project_id", "test-sessions": "test_session_id", "tokens": "token_id"}
+_PATH_PARAMETER = {
+    "projects": "project_id",
+    "test-sessions": "test_session_id",
+    "tokens": "token_id",
+}
 
 
 def test_missing_or_unknown_tokens_are_401_with_a_bearer_challenge(client: TestClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer vru_not-a-real-token"},
-                    {"Authorization": "Basic dXNlcjpwYXNz"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer vru_not-a-real-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ):
         response = client.get("/api/projects", headers=headers)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -84,7 +93,9 @@ def test_a_token_made_through_the_api_works_until_revoked(
     client: TestClient, auth_headers: Headers
 ) -> None:
     created = client.post(
-        "/api/tokens", json={"role": "viewer", "name": "dashboard"}, headers=auth_headers[Role.ADMIN]
+        "/api/tokens",
+        json={"role": "viewer", "name": "dashboard"},
+        headers=auth_headers[Role.ADMIN],
     )
     assert created.status_code == 201
     token, token_id = created.json()["token"], created.json()["id"]
@@ -96,16 +107,20 @@ def test_a_token_made_through_the_api_works_until_revoked(
     assert token_id in [t["id"] for t in listed]
     assert all("token" not in t for t in listed), "the plain token is never shown again"
 
-    assert client.delete(f"/api/tokens/{token_id}", headers=auth_headers[Role.ADMIN]).status_code == 204
+    assert (
+        client.delete(f"/api/tokens/{token_id}", headers=auth_headers[Role.ADMIN]).status_code
+        == 204
+    )
     assert client.get("/api/projects", headers=bearer).status_code == 401
-    revoked = [t for t in client.get("/api/tokens", headers=auth_headers[Role.ADMIN]).json()
-               if t["id"] == token_id]
+    revoked = [
+        t
+        for t in client.get("/api/tokens", headers=auth_headers[Role.ADMIN]).json()
+        if t["id"] == token_id
+    ]
     assert revoked[0]["revokedAt"] is not None
 
 
-def test_tokens_are_stored_only_as_hashes(
-    tokens: dict[Role, str], db_session: Session
-) -> None:
+def test_tokens_are_stored_only_as_hashes(tokens: dict[Role, str], db_session: Session) -> None:
     rows = db_session.scalars(select(ApiToken)).all()
 
     assert len(rows) == len(Role)

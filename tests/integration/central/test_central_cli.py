@@ -85,8 +85,18 @@ def test_db_check_fails_on_a_database_never_migrated(blank_database_url: str) ->
 def test_token_create_prints_a_working_token_last(
     settings: CentralSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["token", "create", "--role", "operator", "--name", "ci",
-                 "--database-url", settings.database_url])
+    code = main(
+        [
+            "token",
+            "create",
+            "--role",
+            "operator",
+            "--name",
+            "ci",
+            "--database-url",
+            settings.database_url,
+        ]
+    )
     token = _last_line(capsys.readouterr().out)
 
     assert code == 0
@@ -96,7 +106,9 @@ def test_token_create_prints_a_working_token_last(
         assert client.delete("/api/projects/x", headers=bearer).status_code == 403
 
 
-def test_token_list_and_revoke(settings: CentralSettings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_list_and_revoke(
+    settings: CentralSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = ["--database-url", settings.database_url]
     main(["token", "create", "--role", "viewer", "--name", "wall screen", *url])
     token = _last_line(capsys.readouterr().out)
@@ -130,8 +142,16 @@ def test_token_create_refuses_a_postgres_database_never_migrated(
 def test_serve_runs_a_working_server(tmp_path: Path) -> None:
     port = free_port()
     environment = {**os.environ, "CENTRAL_INGEST_ENABLED": "false"}
-    command = [sys.executable, "-c", "import sys; from central.cli import main; sys.exit(main())",
-               "serve", "--port", str(port), "--data-dir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from central.cli import main; sys.exit(main())",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+    ]
     server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     try:
         health = None

@@ -87,8 +87,13 @@ def db(database_url: str) -> Iterator[Session]:
 
 
 def _video(db: Session, project: Project | None = None) -> Video:
-    video = Video(project=project, filename="a.mp4", stored_name=f"{uuid.uuid4().hex}.mp4",
-                  size_bytes=1, content_type="video/mp4")
+    video = Video(
+        project=project,
+        filename="a.mp4",
+        stored_name=f"{uuid.uuid4().hex}.mp4",
+        size_bytes=1,
+        content_type="video/mp4",
+    )
     db.add(video)
     db.flush()
     return video
@@ -96,9 +101,17 @@ def _video(db: Session, project: Project | None = None) -> Video:
 
 def _event(db: Session, seq: int, session_id: str | None = None) -> DetectionEvent:
     event = DetectionEvent(
-        test_session_id=session_id, rig_id="rig-1", stream="s1", seq=seq, kind="detection",
-        channel="det0", source="gpio", clock="kernel_monotonic",
-        t_mono_ns=9_000_000_000_123, t_wall_ns=1_764_000_000_123_456_789, payload={"raw_hex": "01"},
+        test_session_id=session_id,
+        rig_id="rig-1",
+        stream="s1",
+        seq=seq,
+        kind="detection",
+        channel="det0",
+        source="gpio",
+        clock="kernel_monotonic",
+        t_mono_ns=9_000_000_000_123,
+        t_wall_ns=1_764_000_000_123_456_789,
+        payload={"raw_hex": "01"},
     )
     db.add(event)
     db.flush()
@@ -155,9 +168,16 @@ def test_one_box_per_track_and_frame(db: Session) -> None:
     video = _video(db)
     box = {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0}
     for _ in range(2):
-        db.add(GroundTruthAnnotation(video_id=video.id, detection_id="DET_PED_0001",
-                                     frame_number=5, timestamp=0.2, vru_type="pedestrian",
-                                     bounding_box=box))
+        db.add(
+            GroundTruthAnnotation(
+                video_id=video.id,
+                detection_id="DET_PED_0001",
+                frame_number=5,
+                timestamp=0.2,
+                vru_type="pedestrian",
+                bounding_box=box,
+            )
+        )
     with pytest.raises(IntegrityError):
         db.flush()
 
@@ -169,13 +189,21 @@ def test_deleting_a_session_keeps_raw_events_and_drops_its_results(db: Session) 
     db.add(session)
     db.flush()
     event = _event(db, seq=1, session_id=session.id)
-    db.add_all([
-        LatencyMeasurement(test_session_id=session.id, detection_event_id=event.id,
-                           detection_timestamp=1.0, signal_timestamp=0.9, latency_ms=100.0,
-                           within_tolerance=True),
-        DetectionComparison(test_session_id=session.id, detection_event_id=event.id,
-                            match_type="TP"),
-    ])
+    db.add_all(
+        [
+            LatencyMeasurement(
+                test_session_id=session.id,
+                detection_event_id=event.id,
+                detection_timestamp=1.0,
+                signal_timestamp=0.9,
+                latency_ms=100.0,
+                within_tolerance=True,
+            ),
+            DetectionComparison(
+                test_session_id=session.id, detection_event_id=event.id, match_type="TP"
+            ),
+        ]
+    )
     db.commit()
 
     db.execute(TestSession.__table__.delete().where(TestSession.id == session.id))
@@ -191,17 +219,30 @@ def test_deleting_a_video_deletes_its_annotations_sessions_and_links(db: Session
     project = Project(name="p")
     db.add(project)
     video = _video(db)
-    annotation = GroundTruthAnnotation(video_id=video.id, detection_id="D1", frame_number=0,
-                                       timestamp=0.0, vru_type="cyclist",
-                                       bounding_box={"x": 0, "y": 0, "width": 1, "height": 1})
-    db.add_all([annotation, AnnotationSession(video_id=video.id),
-                VideoProjectLink(video_id=video.id, project_id=project.id)])
+    annotation = GroundTruthAnnotation(
+        video_id=video.id,
+        detection_id="D1",
+        frame_number=0,
+        timestamp=0.0,
+        vru_type="cyclist",
+        bounding_box={"x": 0, "y": 0, "width": 1, "height": 1},
+    )
+    db.add_all(
+        [
+            annotation,
+            AnnotationSession(video_id=video.id),
+            VideoProjectLink(video_id=video.id, project_id=project.id),
+        ]
+    )
     db.flush()
     session = TestSession(name="r", project=project, video=_video(db, project), rig_id="rig-1")
     db.add(session)
     db.flush()
-    db.add(DetectionComparison(test_session_id=session.id, ground_truth_id=annotation.id,
-                               match_type="FN"))
+    db.add(
+        DetectionComparison(
+            test_session_id=session.id, ground_truth_id=annotation.id, match_type="FN"
+        )
+    )
     db.commit()
 
     db.execute(Video.__table__.delete().where(Video.id == video.id))
@@ -214,8 +255,12 @@ def test_deleting_a_video_deletes_its_annotations_sessions_and_links(db: Session
 
 
 def test_deleting_a_rig_deletes_its_streams(db: Session) -> None:
-    db.add(Rig(id="rig-1", streams=[RigStream(stream="s1", first_seq=1, last_seq=10,
-                                              received_count=10)]))
+    db.add(
+        Rig(
+            id="rig-1",
+            streams=[RigStream(stream="s1", first_seq=1, last_seq=10, received_count=10)],
+        )
+    )
     db.commit()
 
     db.execute(Rig.__table__.delete())

@@ -74,10 +74,15 @@ def test_update_changes_only_the_fields_sent(
     assert response.status_code == 200
     body = response.json()
     assert (body["description"], body["status"], body["cameraModel"]) == (
-        "new", "archived", "IMX490",
+        "new",
+        "archived",
+        "IMX490",
     )
     assert body["updatedAt"] is not None
-    assert client.get(f"/api/projects/{project['id']}", headers=auth_headers[Role.VIEWER]).json() == body
+    assert (
+        client.get(f"/api/projects/{project['id']}", headers=auth_headers[Role.VIEWER]).json()
+        == body
+    )
 
 
 def test_unknown_ids_are_404(client: TestClient, auth_headers: Headers) -> None:
@@ -176,7 +181,9 @@ def test_text_no_database_can_store_is_422_on_its_field(
     assert "NUL" in response.json()["detail"][0]["msg"]
 
 
-def test_an_offset_past_any_integer_column_is_422(client: TestClient, auth_headers: Headers) -> None:
+def test_an_offset_past_any_integer_column_is_422(
+    client: TestClient, auth_headers: Headers
+) -> None:
     response = client.get(f"/api/projects?offset={2**63}", headers=auth_headers[Role.VIEWER])
 
     assert response.status_code == 422

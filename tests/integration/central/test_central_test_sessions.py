@@ -42,7 +42,10 @@ def test_create_with_an_execution_config_fills_its_defaults(
     assert response.status_code == 201
     body = response.json()
     assert (body["name"], body["projectId"], body["videoId"], body["rigId"]) == (
-        "night run", project["id"], video.id, "rig-7",
+        "night run",
+        project["id"],
+        video.id,
+        "rig-7",
     )
     assert body["status"] == "pending"
     assert body["startedAt"] is None and body["results"] is None
@@ -50,8 +53,16 @@ def test_create_with_an_execution_config_fills_its_defaults(
     assert config["signalType"] == "gpio", "stored under the protocol's source name"
     assert config["toleranceMs"] == 150
     assert config["channels"] == ["det0"]
-    assert (config["testDuration"], config["maxLatencyMs"], config["minAccuracy"]) == (300, 200, 0.9)
-    assert (config["mode"], config["iouThreshold"], config["syncChannel"]) == ("temporal", 0.5, None)
+    assert (config["testDuration"], config["maxLatencyMs"], config["minAccuracy"]) == (
+        300,
+        200,
+        0.9,
+    )
+    assert (config["mode"], config["iouThreshold"], config["syncChannel"]) == (
+        "temporal",
+        0.5,
+        None,
+    )
     fetched = client.get(f"/api/test-sessions/{body['id']}", headers=auth_headers[Role.VIEWER])
     assert fetched.json() == body
 
@@ -70,8 +81,13 @@ def test_an_unknown_project_or_video_is_404_and_stores_nothing(
     missing: str,
 ) -> None:
     project = make_project()
-    body = {"name": "r", "projectId": project["id"], "videoId": make_video(project["id"]).id,
-            "rigId": "rig-1", "executionConfig": {"signalType": "can"}}
+    body = {
+        "name": "r",
+        "projectId": project["id"],
+        "videoId": make_video(project["id"]).id,
+        "rigId": "rig-1",
+        "executionConfig": {"signalType": "can"},
+    }
     body[missing] = "does-not-exist"
 
     response = client.post("/api/test-sessions", json=body, headers=auth_headers[Role.OPERATOR])
@@ -107,8 +123,11 @@ def test_bad_fields_are_422_each_with_its_location(
 
 
 def test_list_filters_by_project_and_status_and_pages(
-    client: TestClient, auth_headers: Headers, make_project: MakeProject,
-    make_test_session: MakeSession, db_session: Session,
+    client: TestClient,
+    auth_headers: Headers,
+    make_project: MakeProject,
+    make_test_session: MakeSession,
+    db_session: Session,
 ) -> None:
     project = make_project()
     ours = [make_test_session(projectId=project["id"])["id"] for _ in range(3)]
@@ -118,13 +137,17 @@ def test_list_filters_by_project_and_status_and_pages(
     viewer = auth_headers[Role.VIEWER]
 
     everything = client.get("/api/test-sessions", headers=viewer)
-    of_project = client.get("/api/test-sessions", params={"projectId": project["id"]}, headers=viewer)
+    of_project = client.get(
+        "/api/test-sessions", params={"projectId": project["id"]}, headers=viewer
+    )
     completed = client.get(
-        "/api/test-sessions", params={"projectId": project["id"], "status": "completed"},
+        "/api/test-sessions",
+        params={"projectId": project["id"], "status": "completed"},
         headers=viewer,
     )
     page = client.get(
-        "/api/test-sessions", params={"projectId": project["id"], "limit": 1, "offset": 1},
+        "/api/test-sessions",
+        params={"projectId": project["id"], "limit": 1, "offset": 1},
         headers=viewer,
     )
 
@@ -155,11 +178,18 @@ def test_a_running_session_cannot_be_deleted(
     db_session.get(TestSession, session["id"]).status = "running"  # type: ignore[union-attr]
     db_session.commit()
 
-    response = client.delete(f"/api/test-sessions/{session['id']}", headers=auth_headers[Role.ADMIN])
+    response = client.delete(
+        f"/api/test-sessions/{session['id']}", headers=auth_headers[Role.ADMIN]
+    )
 
     assert response.status_code == 409
     assert "running" in response.json()["detail"]
-    assert client.get(f"/api/test-sessions/{session['id']}", headers=auth_headers[Role.ADMIN]).status_code == 200
+    assert (
+        client.get(
+            f"/api/test-sessions/{session['id']}", headers=auth_headers[Role.ADMIN]
+        ).status_code
+        == 200
+    )
 
 
 def test_a_video_a_session_ran_on_cannot_be_deleted_under_it(
