@@ -246,4 +246,4 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-from central.demo import demo  # noqa: E402, F401  (registers `rig-central demo`)
+from central.demo import demo  # noqa: F401  (registers `rig-central demo`)

@@ -93,12 +93,16 @@ def make_scenario_session(api: Api, scenario_video: Path) -> Callable[..., dict[
         project = api.ok("POST", "/api/projects", 201, json={"name": f"p-{time.monotonic_ns()}"})
         with scenario_video.open("rb") as handle:
             video = api.ok(
-                "POST", f"/api/projects/{project['id']}/videos", 201,
+                "POST",
+                f"/api/projects/{project['id']}/videos",
+                201,
                 files={"file": ("scenario.mp4", handle, "video/mp4")},
             )
         if with_ground_truth:
             api.ok(
-                "POST", f"/api/videos/{video['id']}/annotations/bulk", 201,
+                "POST",
+                f"/api/videos/{video['id']}/annotations/bulk",
+                201,
                 json={"annotations": SCENARIO.annotations()},
             )
         body = {"name": "run", "projectId": project["id"], "videoId": video["id"], "rigId": rig_id}
@@ -138,7 +142,10 @@ class CommandedRig:
 
     def accept(self, command: Any) -> CommandReply:
         return CommandReply(
-            command_id=command.command_id, ok=True, rig_id=self.rig_id, command=command.command,
+            command_id=command.command_id,
+            ok=True,
+            rig_id=self.rig_id,
+            command=command.command,
             session_id=command.session_id,
             sync_mono_ns=self.sync_mono_ns if command.command == "start" else None,
         )
@@ -152,7 +159,9 @@ class CommandedRig:
 
     def status(self, session_id: str | None) -> None:
         status = RigStatus(rig_id=self.rig_id, state="online", session_id=session_id)
-        self.client.publish(self.topics.status(self.rig_id), encode(status), qos=1).wait_for_publish(5)
+        self.client.publish(
+            self.topics.status(self.rig_id), encode(status), qos=1
+        ).wait_for_publish(5)
 
     def close(self) -> None:
         self.client.disconnect()

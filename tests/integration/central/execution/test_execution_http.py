@@ -36,7 +36,8 @@ def test_http_session_runs_from_start_to_a_reproducible_verdict(
     assert started["executionConfig"]["toleranceMs"] == 100
 
     verdicts = api.ok(
-        "POST", f"/api/test-sessions/{session['id']}/detection-comparison",
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
         json={"detections": scenario_detections()},
     )
     assert [v["matchType"] for v in verdicts] == ["TP", "TP", "repeat", "FP", "TP", "FP", "TP"]
@@ -53,7 +54,9 @@ def test_http_session_runs_from_start_to_a_reproducible_verdict(
     assert stopped["status"] == "stopped"
     results = stopped["results"]
     assert (results["truePositives"], results["falsePositives"], results["falseNegatives"]) == (
-        4, 2, 1,
+        4,
+        2,
+        1,
     )
     assert results["repeats"] == 1
     assert results["precision"] == pytest.approx(4 / 6)
@@ -101,8 +104,11 @@ def test_comparisons_page_and_filter_by_match_type(
 ) -> None:
     session = make_scenario_session()
     _start(api, session["id"])
-    api.ok("POST", f"/api/test-sessions/{session['id']}/detection-comparison",
-           json={"detections": scenario_detections()})
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
     api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
     path = f"/api/test-sessions/{session['id']}/detection-comparison"
 
@@ -120,7 +126,10 @@ def test_comparisons_page_and_filter_by_match_type(
     tps = api.call("GET", path, params={"matchType": "TP"})
     assert tps.headers["X-Total-Count"] == "4"
     assert {row["vruType"] for row in tps.json()} == {
-        "pedestrian", "cyclist", "motorcyclist", "scooter_rider",
+        "pedestrian",
+        "cyclist",
+        "motorcyclist",
+        "scooter_rider",
     }
     (miss,) = api.ok("GET", path, params={"matchType": "FN"})
     assert miss["vruType"] == "wheelchair_user" and miss["detectionEventId"] is None
@@ -138,8 +147,11 @@ def test_latency_metrics_live_then_final(
     empty = api.ok("GET", path)
     assert empty["provisional"] is True and empty["count"] == 0 and empty["p95Ms"] is None
 
-    api.ok("POST", f"/api/test-sessions/{session['id']}/detection-comparison",
-           json={"detections": scenario_detections()})
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
     live = api.ok("GET", path)
     assert live["provisional"] is True
     assert live["count"] == 4 and live["maxMs"] == pytest.approx(150.0)
@@ -149,7 +161,10 @@ def test_latency_metrics_live_then_final(
     final = api.ok("GET", path, role=Role.VIEWER)
     assert final["provisional"] is False
     assert (final["count"], final["meanMs"], final["p50Ms"], final["p95Ms"], final["p99Ms"]) == (
-        4, pytest.approx(110.0), pytest.approx(105.0), pytest.approx(145.5),
+        4,
+        pytest.approx(110.0),
+        pytest.approx(105.0),
+        pytest.approx(145.5),
         pytest.approx(149.1),
     )
     assert final["withinTolerance"] == 2 and final["maxLatencyMs"] == 100.0
@@ -166,7 +181,8 @@ def test_a_detection_placed_by_frame_number_uses_the_video_frame_rate(
     session = make_scenario_session()
     _start(api, session["id"])
     (verdict,) = api.ok(
-        "POST", f"/api/test-sessions/{session['id']}/detection-comparison",
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
         json={"frameNumber": 82, "vruType": "wheelchair_user"},
     )
     assert verdict["tVideoMs"] == pytest.approx(8200.0)
@@ -178,8 +194,11 @@ def test_a_session_ends_by_itself_when_its_duration_elapses(
 ) -> None:
     session = make_scenario_session()
     _start(api, session["id"], testDuration=1)
-    api.ok("POST", f"/api/test-sessions/{session['id']}/detection-comparison",
-           json={"detections": scenario_detections()[:2]})
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": scenario_detections()[:2]},
+    )
 
     def finished() -> dict[str, Any] | None:
         row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
@@ -188,8 +207,11 @@ def test_a_session_ends_by_itself_when_its_duration_elapses(
     row = wait_until(finished, timeout=10, what="the duration to end the session")
     assert row["status"] == "completed"
     assert row["results"]["truePositives"] == 2 and row["results"]["falseNegatives"] == 3
-    late = api.call("POST", f"/api/test-sessions/{session['id']}/detection-comparison",
-                    json=scenario_detections()[0])
+    late = api.call(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json=scenario_detections()[0],
+    )
     assert late.status_code == 409
 
 
@@ -207,11 +229,13 @@ def test_start_refuses_what_cannot_run(
     session = make_scenario_session()
     no_config = api.call("POST", f"/api/test-sessions/{session['id']}/start")
     assert no_config.status_code == 422, "no body and no stored config"
-    bad = api.call("POST", f"/api/test-sessions/{session['id']}/start",
-                   json=config_body(mode="sideways"))
+    bad = api.call(
+        "POST", f"/api/test-sessions/{session['id']}/start", json=config_body(mode="sideways")
+    )
     assert bad.status_code == 422
-    viewer = api.call("POST", f"/api/test-sessions/{session['id']}/start", Role.VIEWER,
-                      json=config_body())
+    viewer = api.call(
+        "POST", f"/api/test-sessions/{session['id']}/start", Role.VIEWER, json=config_body()
+    )
     assert viewer.status_code == 403
 
     _start(api, session["id"])
@@ -247,12 +271,19 @@ def test_spatial_mode_scores_boxes_and_average_precision(
     session = make_scenario_session()
     _start(api, session["id"], mode="spatial", iouThreshold=0.5)
     boxes = [
-        {"frameNumber": s.frame, "vruType": str(s.vru_type), "confidence": s.confidence,
-         "boundingBox": dict(zip(("x", "y", "width", "height"), s.bbox, strict=True))}
+        {
+            "frameNumber": s.frame,
+            "vruType": str(s.vru_type),
+            "confidence": s.confidence,
+            "boundingBox": dict(zip(("x", "y", "width", "height"), s.bbox, strict=True)),
+        }
         for s in SCENARIO.signals
     ]
-    verdicts = api.ok("POST", f"/api/test-sessions/{session['id']}/detection-comparison",
-                      json={"detections": boxes})
+    verdicts = api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": boxes},
+    )
     # Each box lies exactly on a ground-truth box of its frame, except the two false alarms.
     assert [v["matchType"] for v in verdicts] == ["TP", "TP", "TP", "FP", "TP", "FP", "TP"]
     results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
@@ -269,21 +300,41 @@ def test_project_analytics_summarise_sessions_per_rig_and_video(
     first = make_scenario_session()
     project_id = first["projectId"]
     _start(api, first["id"])
-    api.ok("POST", f"/api/test-sessions/{first['id']}/detection-comparison",
-           json={"detections": scenario_detections()})
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{first['id']}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
     api.ok("POST", f"/api/test-sessions/{first['id']}/stop")
     second = api.ok(
-        "POST", "/api/test-sessions", 201,
-        json={"name": "strict", "projectId": project_id, "videoId": first["videoId"],
-              "rigId": "http"},
+        "POST",
+        "/api/test-sessions",
+        201,
+        json={
+            "name": "strict",
+            "projectId": project_id,
+            "videoId": first["videoId"],
+            "rigId": "http",
+        },
     )
     _start(api, second["id"], minAccuracy=0.9)
-    api.ok("POST", f"/api/test-sessions/{second['id']}/detection-comparison",
-           json={"detections": scenario_detections()})
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{second['id']}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
     api.ok("POST", f"/api/test-sessions/{second['id']}/stop")
-    api.ok("POST", "/api/test-sessions", 201,
-           json={"name": "later", "projectId": project_id, "videoId": first["videoId"],
-                 "rigId": "rig-7"})
+    api.ok(
+        "POST",
+        "/api/test-sessions",
+        201,
+        json={
+            "name": "later",
+            "projectId": project_id,
+            "videoId": first["videoId"],
+            "rigId": "rig-7",
+        },
+    )
 
     analytics = api.ok("GET", f"/api/projects/{project_id}/analytics", role=Role.VIEWER)
     totals = analytics["totals"]
@@ -315,6 +366,11 @@ def test_detailed_results_of_a_pending_session_are_empty(
     session = make_scenario_session()
     detail = api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")
     assert detail == {
-        "testSessionId": session["id"], "status": "pending", "failureReason": None,
-        "startedAt": None, "completedAt": None, "final": False, "results": None,
+        "testSessionId": session["id"],
+        "status": "pending",
+        "failureReason": None,
+        "startedAt": None,
+        "completedAt": None,
+        "final": False,
+        "results": None,
     }
