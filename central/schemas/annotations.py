@@ -8,13 +8,25 @@ within it, box inside the frame, frame/time agreement) are the service's, in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+    with_config,
+)
+from pydantic.alias_generators import to_camel
+from typing_extensions import NotRequired, TypedDict
 
-from central.schemas.base import CamelModel, Page, RequestModel
+from central.schemas.base import CamelModel, Page, RequestModel, _unstorable
 from protocol import VruType
 
 __all__ = [
+    "BULK_ANNOTATIONS",
     "AnnotationCreate",
     "AnnotationListQuery",
     "AnnotationPublic",
@@ -26,38 +38,74 @@ __all__ = [
 ]
 
 DETECTION_ID_MAX = 64
+ANNOTATOR_MAX = 64
 NOTES_MAX = 10_000
 BULK_MAX = 200_000
 LIST_MAX = 100_000
 
 
-class BoundingBox(RequestModel):
+def _camel_or_snake(name: str) -> AliasChoices:
+    return AliasChoices(to_camel(name), name)
+
+
+def _storable(text: str) -> str:
+    """The check :class:`RequestModel` gives its fields, for the TypedDicts below."""
+    reason = _unstorable(text)
+    if reason is not None:
+        raise ValueError(reason)
+    return text
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class BoundingBox(TypedDict):
     """Absolute, 0-based pixels of the video frame."""
 
-    x: float = Field(ge=0, allow_inf_nan=False)
-    y: float = Field(ge=0, allow_inf_nan=False)
-    width: float = Field(gt=0, allow_inf_nan=False)
-    height: float = Field(gt=0, allow_inf_nan=False)
+    x: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    y: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    width: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    height: Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-class AnnotationCreate(RequestModel):
-    """One box. Give ``frameNumber``, ``timestamp`` (seconds) or both; the other is derived."""
+@with_config(ConfigDict(extra="forbid"))
+class AnnotationCreate(TypedDict):
+    """One box. Give ``frameNumber``, ``timestamp`` (seconds) or both; the other is derived.
 
-    detection_id: str = Field(min_length=1, max_length=DETECTION_ID_MAX)
-    frame_number: int | None = Field(None, ge=0)
-    timestamp: float | None = Field(None, ge=0, allow_inf_nan=False)
-    vru_type: VruType
-    bounding_box: BoundingBox
-    occluded: bool = False
-    truncated: bool = False
-    difficult: bool = False
-    notes: str | None = Field(None, max_length=NOTES_MAX)
-    annotator: str | None = Field(None, max_length=64)
-    validated: bool = False
+    A TypedDict rather than a model: a bulk request validates 100,000 of these, and plain dicts
+    validate several times faster than model instances are built.
+    """
+
+    detection_id: Annotated[
+        StorableText,
+        Field(
+            min_length=1,
+            max_length=DETECTION_ID_MAX,
+            validation_alias=_camel_or_snake("detection_id"),
+        ),
+    ]
+    frame_number: NotRequired[
+        Annotated[int | None, Field(ge=0, validation_alias=_camel_or_snake("frame_number"))]
+    ]
+    timestamp: NotRequired[Annotated[float | None, Field(ge=0, allow_inf_nan=False)]]
+    vru_type: Annotated[VruType, Field(validation_alias=_camel_or_snake("vru_type"))]
+    bounding_box: Annotated[BoundingBox, Field(validation_alias=_camel_or_snake("bounding_box"))]
+    occluded: NotRequired[bool]
+    truncated: NotRequired[bool]
+    difficult: NotRequired[bool]
+    notes: NotRequired[Annotated[StorableText | None, Field(max_length=NOTES_MAX)]]
+    annotator: NotRequired[Annotated[StorableText | None, Field(max_length=ANNOTATOR_MAX)]]
+    validated: NotRequired[bool]
 
 
-class BulkAnnotationCreate(RequestModel):
-    annotations: list[AnnotationCreate] = Field(min_length=1, max_length=BULK_MAX)
+@with_config(ConfigDict(extra="forbid"))
+class BulkAnnotationCreate(TypedDict):
+    annotations: Annotated[list[AnnotationCreate], Field(min_length=1, max_length=BULK_MAX)]
+
+
+BULK_ANNOTATIONS = TypeAdapter(BulkAnnotationCreate)
+"""Validates a bulk request straight from its JSON bytes."""
 
 
 class BulkAnnotationResult(CamelModel):
@@ -77,7 +125,7 @@ class AnnotationUpdate(RequestModel):
     truncated: bool | None = None
     difficult: bool | None = None
     notes: str | None = Field(None, max_length=NOTES_MAX)
-    annotator: str | None = Field(None, max_length=64)
+    annotator: str | None = Field(None, max_length=ANNOTATOR_MAX)
     validated: bool | None = None
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.db.models import GroundTruthAnnotation, Video
-from central.db.types import new_id, utcnow
+from central.db.types import new_id, new_ids, utcnow
 from central.schemas.annotations import AnnotationCreate, AnnotationListQuery, AnnotationUpdate
 from central.services.annotation_rules import (
     FieldProblem,
@@ -64,23 +64,25 @@ def _checked_row(
     item: AnnotationCreate, geometry: VideoGeometry, where: tuple[str | int, ...]
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     """The column values of one new annotation, or its problems (paths prefixed by ``where``)."""
-    placement, problems = place_in_video(item.frame_number, item.timestamp, geometry)
-    box = item.bounding_box
-    problems += check_box(box.x, box.y, box.width, box.height, geometry)
+    placement, problems = place_in_video(
+        item.get("frame_number"), item.get("timestamp"), geometry
+    )
+    box = item["bounding_box"]
+    problems += check_box(box["x"], box["y"], box["width"], box["height"], geometry)
     if problems or placement is None:
         return None, [((*where, *path), message) for path, message in problems]
     row = {
-        "detection_id": item.detection_id,
+        "detection_id": item["detection_id"],
         "frame_number": placement.frame_number,
         "timestamp": placement.timestamp,
-        "vru_type": item.vru_type.value,
-        "bounding_box": {"x": box.x, "y": box.y, "width": box.width, "height": box.height},
-        "occluded": item.occluded,
-        "truncated": item.truncated,
-        "difficult": item.difficult,
-        "notes": item.notes,
-        "annotator": item.annotator,
-        "validated": item.validated,
+        "vru_type": item["vru_type"].value,
+        "bounding_box": box,
+        "occluded": item.get("occluded", False),
+        "truncated": item.get("truncated", False),
+        "difficult": item.get("difficult", False),
+        "notes": item.get("notes"),
+        "annotator": item.get("annotator"),
+        "validated": item.get("validated", False),
     }
     return row, []
 
@@ -128,13 +130,14 @@ def bulk_create_annotations(
                 f"{key[1]!r} on frame {key[0]}"
             )
         first_of[key] = index
-        row["id"] = new_id()
         row["video_id"] = video_id
         row["created_at"] = created_at
         row["updated_at"] = None
         rows.append(row)
     if problems:
         raise InvalidAnnotations(problems)
+    for row, annotation_id in zip(rows, new_ids(len(rows)), strict=True):
+        row["id"] = annotation_id
     try:
         session.execute(insert(_ANNOTATION), rows)
         session.commit()
@@ -216,8 +219,8 @@ def update_annotation(
             annotation.timestamp = placement.timestamp
     if changes.bounding_box is not None:
         box = changes.bounding_box
-        problems += check_box(box.x, box.y, box.width, box.height, geometry)
-        annotation.bounding_box = box.model_dump()
+        problems += check_box(box["x"], box["y"], box["width"], box["height"], geometry)
+        annotation.bounding_box = dict(box)
     for name in ("detection_id", "vru_type", "occluded", "truncated", "difficult", "validated"):
         if name in sent:
             value = getattr(changes, name)

@@ -21,12 +21,12 @@ from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
 from central.schemas.annotations import (
+    BULK_ANNOTATIONS,
     AnnotationCreate,
     AnnotationListQuery,
     AnnotationPublic,
     AnnotationUpdate,
     AnnotationValidate,
-    BulkAnnotationCreate,
     BulkAnnotationResult,
 )
 from central.services import annotations
@@ -42,7 +42,7 @@ _PUBLIC_LIST = TypeAdapter(list[AnnotationPublic])
 _BULK_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": BulkAnnotationCreate.model_json_schema()}},
+        "content": {"application/json": {"schema": BULK_ANNOTATIONS.json_schema()}},
     }
 }
 
@@ -91,12 +91,12 @@ async def bulk_create_annotations(
     (409). The body is parsed and validated by pydantic straight from JSON, the fast path for
     requests of many thousand rows."""
     try:
-        body = BulkAnnotationCreate.model_validate_json(await request.body())
+        body = BULK_ANNOTATIONS.validate_json(await request.body())
     except ValidationError as exc:
         raise _request_errors([(e["loc"], e["msg"], e["type"]) for e in exc.errors()]) from exc
     try:
         created = await run_in_threadpool(
-            annotations.bulk_create_annotations, session, video_id, body.annotations
+            annotations.bulk_create_annotations, session, video_id, body["annotations"]
         )
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc

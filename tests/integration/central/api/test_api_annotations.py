@@ -112,6 +112,13 @@ class TestCreate:
     def test_unknown_vru_type_is_422(self, post: Callable[..., Any]) -> None:
         assert locs(post(vruType="horse")) == [["body", "vruType"]]
 
+    def test_text_no_database_can_store_is_422_on_its_field(
+        self, post: Callable[..., Any]
+    ) -> None:
+        assert locs(post(detectionId="DET\x00", notes="a\x00b")) == [
+            ["body", "detectionId"], ["body", "notes"]
+        ]
+
     def test_unknown_field_is_422(self, post: Callable[..., Any]) -> None:
         assert locs(post(colour="red")) == [["body", "colour"]]
 
