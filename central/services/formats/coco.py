@@ -26,7 +26,7 @@ from central.services.formats.exporting import usable_box
 from central.services.formats.frames import frame_file_name, parse_frame_index
 from central.services.formats.json_format import load_json_document
 from central.services.formats.limits import ImportLimits
-from central.services.formats.model import Annotation, VideoInfo
+from central.services.formats.model import Annotation, BoundingBox, VideoInfo
 from central.services.formats.report import ExportReport, Location
 from central.services.formats.source import Source
 from central.services.formats.streaming import rechunk
@@ -318,10 +318,7 @@ def _read_annotation(
         location=where,
         frame_number=frame,
         vru_type=category.vru_type,
-        x=float(bbox[0]),
-        y=float(bbox[1]),
-        width=float(bbox[2]),
-        height=float(bbox[3]),
+        box=BoundingBox(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
         detection_id=track,
         occluded=flags["occluded"],
         truncated=flags["truncated"],

@@ -10,7 +10,6 @@ rows that pass here also pass there (clipping keeps boxes inside the frame).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from datetime import datetime
 from central.services.annotation_rules import VideoGeometry, place_in_video
 from central.services.formats.categories import track_prefix
 from central.services.formats.errors import AnnotationImportError
-from central.services.formats.geometry import box_text, fit_to_frame
+from central.services.formats.geometry import box_text, fit_to_frame, is_finite
 from central.services.formats.limits import ImportLimits
 from central.services.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.services.formats.report import Action, ImportReport, Issue, Location
@@ -46,10 +45,7 @@ class FoundBox:
     location: Location
     frame_number: int
     vru_type: VruType
-    x: float
-    y: float
-    width: float
-    height: float
+    box: BoundingBox
     detection_id: str | None = None
     timestamp: float | None = None
     occluded: bool = False
@@ -132,21 +128,21 @@ class RowCollector:
         box.timestamp = placement.timestamp
         return True
 
-    def _box_ok(self, box: FoundBox) -> bool:
-        found = BoundingBox(box.x, box.y, box.width, box.height)
-        if not all(math.isfinite(v) for v in (box.x, box.y, box.width, box.height)):
-            self.issue(box.location, f"box {box_text(found)} is not made of finite numbers")
+    def _box_ok(self, found: FoundBox) -> bool:
+        box = found.box
+        if not is_finite(box):
+            self.issue(found.location, f"box {box_text(box)} is not made of finite numbers")
             return False
-        fitted = fit_to_frame(found, self.video.size)
+        fitted = fit_to_frame(box, self.video.size)
         if isinstance(fitted, str):
-            self.drop(box.location, fitted)
+            self.drop(found.location, fitted)
             return False
-        if fitted is not found:
-            box.x, box.y, box.width, box.height = fitted.x, fitted.y, fitted.width, fitted.height
+        if fitted is not box:
+            found.box = fitted
             self.report.record(
                 Action.CLIPPED,
-                str(box.location),
-                f"box {box_text(found)} clipped to {box_text(fitted)} to fit the frame",
+                str(found.location),
+                f"box {box_text(box)} clipped to {box_text(fitted)} to fit the frame",
             )
         return True
 
@@ -171,6 +167,8 @@ class RowCollector:
         return True
 
     def _texts_ok(self, box: FoundBox) -> bool:
+        if box.notes is None and box.annotator is None:
+            return True
         fine = True
         for name, limit in (("notes", MAX_NOTES_LENGTH), ("annotator", MAX_ANNOTATOR_LENGTH)):
             text = getattr(box, name)
@@ -224,7 +222,7 @@ def _to_row(box: FoundBox) -> AnnotationRow:
         frame_number=box.frame_number,
         timestamp=box.timestamp,
         vru_type=box.vru_type,
-        bounding_box=BoundingBox(box.x, box.y, box.width, box.height),
+        bounding_box=box.box,
         occluded=box.occluded,
         truncated=box.truncated,
         difficult=box.difficult,

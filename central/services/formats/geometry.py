@@ -6,7 +6,7 @@ import math
 
 from central.services.formats.model import BoundingBox
 
-__all__ = ["box_text", "fit_to_frame"]
+__all__ = ["box_text", "fit_to_frame", "is_finite"]
 
 
 def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox | str:
@@ -14,7 +14,7 @@ def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox 
 
     An unchanged box is returned as is; without a size only the area is checked.
     """
-    if not all(math.isfinite(v) for v in (box.x, box.y, box.width, box.height)):
+    if not is_finite(box):
         return f"box {box_text(box)} is not made of finite numbers"
     if box.width <= 0 or box.height <= 0:
         return f"box {box_text(box)} has no area"
@@ -27,6 +27,11 @@ def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox 
     if (left, top, right, bottom) == (box.x, box.y, box.right, box.bottom):
         return box
     return BoundingBox(left, top, right - left, bottom - top)
+
+
+def is_finite(box: BoundingBox) -> bool:
+    isfinite = math.isfinite
+    return isfinite(box.x) and isfinite(box.y) and isfinite(box.width) and isfinite(box.height)
 
 
 def box_text(box: BoundingBox) -> str:

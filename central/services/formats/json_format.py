@@ -22,7 +22,7 @@ import orjson
 from central.services.formats.categories import category_from_name
 from central.services.formats.collector import FoundBox, ImportResult, RowCollector
 from central.services.formats.limits import ImportLimits
-from central.services.formats.model import Annotation, VideoInfo
+from central.services.formats.model import Annotation, BoundingBox, VideoInfo
 from central.services.formats.report import ExportReport, Location
 from central.services.formats.source import Source, read_limited
 from central.services.formats.streaming import rechunk
@@ -204,10 +204,7 @@ def _read_annotation(item: Any, where: Location, collector: RowCollector) -> Fou
         location=where,
         frame_number=frame,
         vru_type=vru_type,
-        x=box[0],
-        y=box[1],
-        width=box[2],
-        height=box[3],
+        box=box,
         detection_id=detection_id,
         timestamp=None if timestamp is None else float(timestamp),
         created_at=dates["createdAt"],
@@ -229,11 +226,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _box(value: Any) -> tuple[float, float, float, float] | None:
+def _box(value: Any) -> BoundingBox | None:
     if isinstance(value, dict):
-        value = [value.get(k) for k in ("x", "y", "width", "height")]
+        value = [value.get("x"), value.get("y"), value.get("width"), value.get("height")]
     if isinstance(value, list) and len(value) == 4 and all(_is_number(v) for v in value):
-        return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
+        return BoundingBox(float(value[0]), float(value[1]), float(value[2]), float(value[3]))
     return None
 
 

@@ -30,7 +30,7 @@ from central.services.formats.exporting import (
 )
 from central.services.formats.frames import frame_stem, parse_frame_index
 from central.services.formats.limits import ImportLimits
-from central.services.formats.model import Annotation, VideoInfo
+from central.services.formats.model import Annotation, BoundingBox, VideoInfo
 from central.services.formats.report import ExportReport, Location
 from central.services.formats.safe_zip import SafeZip
 from central.services.formats.source import Source
@@ -275,10 +275,12 @@ def _read_row(
         location=where,
         frame_number=frame,
         vru_type=vru_type,
-        x=_pixels((cx - w / 2) * width),
-        y=_pixels((cy - h / 2) * height),
-        width=_pixels(w * width),
-        height=_pixels(h * height),
+        box=BoundingBox(
+            _pixels((cx - w / 2) * width),
+            _pixels((cy - h / 2) * height),
+            _pixels(w * width),
+            _pixels(h * height),
+        ),
     )
 
 
