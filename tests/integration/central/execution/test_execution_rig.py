@@ -1,0 +1,243 @@
+"""Sessions on a rig over the real broker: the start handshake, stops, results for MQTT subscribers.
+
+Central runs with ingest on; the rig is a real MQTT client (CommandedRig) that answers commands
+as the rig agent does, so each outcome of the handshake can be forced. Records reach central as
+real record batches on the rig's records topic.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from central.config import CentralSettings
+from central.services.execution import ExecutionTimings
+from central.services.ingest import central_client_id
+from protocol import (
+    CommandReply,
+    DetectionPayload,
+    DetectionRecord,
+    SyncRecord,
+    assemble_batch,
+    encode_record,
+)
+
+from .conftest import (
+    SCENARIO,
+    Api,
+    CommandedRig,
+    ResultsSubscriber,
+    config_body,
+    wait_until,
+)
+
+pytestmark = pytest.mark.network
+
+RIG_ID = "rig-exec"
+SYNC_NS = 5_000_000_000
+"""Video time zero of the rig in these tests, on its monotonic clock."""
+
+
+def _forget_central_session(broker: Any, prefix: str) -> None:
+    """Central keeps a persistent MQTT session; a test must not leave it on the shared broker."""
+    mqtt5 = broker.kind == "mosquitto"
+    client = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=central_client_id(prefix),
+        protocol=paho.MQTTv5 if mqtt5 else paho.MQTTv311,
+        clean_session=None if mqtt5 else True,
+    )
+    if mqtt5:
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 0
+        client.connect(broker.host, broker.port, clean_start=True, properties=properties)
+    else:
+        client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mqtt_broker: Any,
+    topic_prefix: str,
+) -> Iterator[CentralSettings]:
+    for key in list(os.environ):
+        if key.startswith("CENTRAL_"):
+            monkeypatch.delenv(key)
+    yield CentralSettings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        ingest_enabled=True,
+        mqtt_url=mqtt_broker.url,
+        topic_prefix=topic_prefix,
+    )
+    _forget_central_session(mqtt_broker, topic_prefix)
+
+
+@pytest.fixture
+def rig(client: Any, mqtt_broker: Any, topic_prefix: str) -> Iterator[CommandedRig]:
+    """The rig, online (central knows rigs from their status); short timings for the tests."""
+    client.app.state.executor.timings = ExecutionTimings(
+        ack_timeout_s=1.0, quiet_s=0.2, max_settle_s=2.0
+    )
+    commanded = CommandedRig(mqtt_broker, topic_prefix, RIG_ID)
+    commanded.sync_mono_ns = SYNC_NS
+    commanded.status(None)
+    yield commanded
+    commanded.close()
+
+
+def _records(rig: CommandedRig, session_id: str, first_seq: int = 0) -> bytes:
+    """The scenario's signals as the rig would send them: a sync record, then detections."""
+    records: list[Any] = [
+        SyncRecord(
+            seq=first_seq,
+            session_id=session_id,
+            channel="command",
+            source="network",
+            t_mono_ns=SYNC_NS,
+            t_wall_ns=time.time_ns(),
+            clock="user_monotonic",
+            t_video_ms=0.0,
+        )
+    ]
+    for i, signal in enumerate(SCENARIO.signals, start=first_seq + 1):
+        t_mono = SYNC_NS + int(signal.at_ms * 1e6)
+        records.append(
+            DetectionRecord(
+                seq=i,
+                session_id=session_id,
+                channel="det",
+                source="simulated",
+                t_mono_ns=t_mono,
+                t_wall_ns=time.time_ns(),
+                clock="user_monotonic",
+                t_video_ms=signal.at_ms,
+                payload=DetectionPayload(vru_type=signal.vru_type, raw_line="det"),
+            )
+        )
+    return assemble_batch(rig.rig_id, "stream-1", [encode_record(r) for r in records])
+
+
+def test_start_waits_for_the_rig_and_runs_on_its_acknowledgement(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    started = api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/start",
+        json=config_body(signalType="GPIO", testDuration=30, channels=["det"]),
+    )
+    assert started["status"] == "running"
+    assert started["syncMonoNs"] == SYNC_NS
+    (command,) = rig.commands
+    assert command.command == "start" and command.session_id == session["id"]
+    assert command.channels == ["det"] and command.duration_s == 30
+    assert command.sync_channel is None
+
+    other = make_scenario_session(RIG_ID)
+    busy = api.call("POST", f"/api/test-sessions/{other['id']}/start", json=config_body())
+    assert busy.status_code == 409 and "is running" in busy.text
+
+
+def test_a_rig_that_does_not_answer_fails_the_session_with_the_reason(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    rig.answer = lambda _command: None
+    session = make_scenario_session(RIG_ID)
+    started = api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    assert started["status"] == "failed"
+    assert "did not answer start" in started["failureReason"]
+    assert started["completedAt"] is not None
+
+
+def test_a_rig_that_refuses_fails_the_session_with_its_error(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    rig.answer = lambda command: CommandReply(
+        command_id=command.command_id, ok=False, error="unknown channels: det"
+    )
+    session = make_scenario_session(RIG_ID)
+    started = api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    assert started["status"] == "failed"
+    assert started["failureReason"] == f"rig {RIG_ID} refused to start: unknown channels: det"
+
+
+def test_records_over_mqtt_are_judged_and_stop_publishes_the_results(
+    api: Api,
+    rig: CommandedRig,
+    make_scenario_session: Callable[..., dict[str, Any]],
+    results_subscriber: ResultsSubscriber,
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
+
+    def live_score() -> dict[str, Any] | None:
+        detail = api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")
+        results = detail["results"] or {}
+        return results if results.get("records") == len(SCENARIO.signals) else None
+
+    live = wait_until(live_score, what="the records to be judged live")
+    assert (live["truePositives"], live["falsePositives"], live["repeats"]) == (4, 2, 1)
+
+    stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
+    assert stopped["status"] == "stopped"
+    assert [c.command for c in rig.commands] == ["start", "stop"]
+    assert rig.commands[1].session_id == session["id"]
+    results = stopped["results"]
+    assert (results["truePositives"], results["falsePositives"], results["falseNegatives"]) == (
+        4,
+        2,
+        1,
+    )
+    assert results["latency"]["maxMs"] == pytest.approx(150.0)
+
+    published = wait_until(lambda: results_subscriber.received, what="results on MQTT")
+    (message,) = published
+    assert message.session_id == session["id"] and message.status == "stopped"
+    assert message.passed is True and message.failed_criteria == []
+    assert message.metrics["truePositives"] == 4 and message.metrics["falseNegatives"] == 1
+
+
+def test_a_rig_reporting_the_session_over_completes_it(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
+    rig.status(session["id"])
+    rig.status(None)
+
+    def finished() -> dict[str, Any] | None:
+        row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
+        return row if row["status"] != "running" else None
+
+    row = wait_until(finished, what="the rig's status to end the session")
+    assert row["status"] == "completed"
+    assert row["results"]["truePositives"] == 4
+    assert [c.command for c in rig.commands] == ["start"], "the rig ended it: no stop needed"
+
+
+def test_a_status_from_before_the_start_does_not_end_the_session(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.status(None)
+    time.sleep(0.5)
+    assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "running"
