@@ -227,9 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         result = command.main(args=argv, prog_name="rig-central", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors; typer gives them show() and exit_code
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"rig-central: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     except typer.Abort:
         print("rig-central: aborted", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from central.db.models import Project, TestExecutionConfig, TestSession, Video
@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Every answer about a session carries its execution config: load it in the same round trip.
+_CONFIG = selectinload(TestSession.execution_config)
 
 
 def create_test_session(
@@ -45,10 +48,6 @@ def create_test_session(
     return test_session
 
 
-def _with_config(query: Select[tuple[TestSession]]) -> Select[tuple[TestSession]]:
-    return query.options(selectinload(TestSession.execution_config))
-
-
 def list_test_sessions(
     session: Session,
     *,
@@ -66,17 +65,18 @@ def list_test_sessions(
     total = session.scalar(select(func.count()).select_from(TestSession).where(*conditions)) or 0
     query = (
         select(TestSession)
+        .options(_CONFIG)
         .where(*conditions)
         .order_by(TestSession.created_at.desc(), TestSession.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    return list(session.scalars(_with_config(query))), total
+    return list(session.scalars(query)), total
 
 
 def get_test_session(session: Session, test_session_id: str) -> TestSession:
     row = session.scalars(
-        _with_config(select(TestSession).where(TestSession.id == test_session_id))
+        select(TestSession).options(_CONFIG).where(TestSession.id == test_session_id)
     ).first()
     if row is None:
         raise NotFound("test session", test_session_id)
