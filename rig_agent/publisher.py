@@ -49,7 +49,8 @@ class Publisher:
         self._linger_s = linger_s
         self._max_inflight = max_inflight
         self._cursor = spool.first_seq
-        self._inflight: dict[int, tuple[int, int]] = {}
+        self._inflight: dict[int, tuple[int, int, int]] = {}
+        """mid -> (first seq, last seq, encoded bytes) of each unacknowledged batch."""
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._halt = threading.Event()
@@ -138,18 +139,19 @@ class Publisher:
         if not rows:
             return False
         first, last = rows[0][0], rows[-1][0]
-        payload = assemble_batch(self._rig_id, self._spool.stream, [data for _, data in rows])
+        records = [data for _, data in rows]
+        payload = assemble_batch(self._rig_id, self._spool.stream, records)
         info = self._link.publish(self._topic, payload)
         if not publish_ok(info):
             logger.warning("paho refused batch %d..%d (rc %s); retrying", first, last, info.rc)
             return False
-        self._inflight[info.mid] = (first, last)
+        self._inflight[info.mid] = (first, last, sum(len(data) for data in records))
         self._cursor = last + 1
         self.published_batches += 1
         return True
 
     def _handle_acks(self) -> None:
-        ranges: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, int]] = []
         while True:
             try:
                 mid = self._acks.get_nowait()
@@ -157,7 +159,7 @@ class Publisher:
                 break
             span = self._inflight.pop(mid, None)
             if span is not None:  # status and replies share the connection; their mids are not ours
-                ranges.append(span)
-        if ranges:
-            self._spool.remove(ranges)
-            self.acked_records += sum(last - first + 1 for first, last in ranges)
+                spans.append(span)
+        if spans:
+            self._spool.remove(spans)
+            self.acked_records += sum(last - first + 1 for first, last, _ in spans)

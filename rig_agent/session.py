@@ -209,6 +209,8 @@ def _raw(capture: Capture) -> dict[str, str]:
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` if JSON can carry it, else its repr: a source's odd value never loses a record."""
+    if not values:
+        return values
     try:
         orjson.dumps(values)
     except TypeError:
@@ -218,9 +220,11 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _detection_payload(capture: Capture) -> DetectionPayload:
     decoded = capture.decoded
+    raw = _raw(capture)
+    if not decoded:  # a bare edge or frame: the common case on the hot path
+        return DetectionPayload(**raw)
     known = {key: decoded[key] for key in _KNOWN_FIELDS if key in decoded}
     rest = _jsonable({key: value for key, value in decoded.items() if key not in _KNOWN_FIELDS})
-    raw = _raw(capture)
     try:
         return DetectionPayload(**raw, **known, fields=rest)
     except ValidationError as exc:

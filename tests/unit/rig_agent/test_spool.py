@@ -28,9 +28,9 @@ def test_append_read_remove_in_seq_order(tmp_path: Path) -> None:
     spool.append(rows(5, 3))
     assert [seq for seq, _ in spool.read(0, 100)] == list(range(8))
     assert [seq for seq, _ in spool.read(6, 100)] == [6, 7]
-    spool.remove([(0, 2), (3, 4)])
+    spool.remove([(0, 2, 30), (3, 4, 20)])
     assert spool.depth == 3 and spool.bytes == 30 and spool.first_seq == 5
-    spool.remove([(5, 7)])
+    spool.remove([(5, 7, 30)])
     assert spool.depth == 0 and spool.first_seq == 8
     spool.close()
 
@@ -48,7 +48,7 @@ def test_stream_seq_and_records_survive_reopen(tmp_path: Path) -> None:
     spool = Spool(path, 1 << 20)
     stream = spool.stream
     spool.append(rows(0, 10))
-    spool.remove([(0, 9)])
+    spool.remove([(0, 9, 100)])
     spool.append(rows(10, 2))
     spool.close()
     again = Spool(path, 1 << 20)

@@ -93,7 +93,7 @@ def test_full_spool_accepts_again_once_drained(tmp_path: Path) -> None:
         deadline = time.monotonic() + 5
         while not h.writer.full and time.monotonic() < deadline:
             time.sleep(0.01)
-        h.spool.remove([(0, h.spool.next_seq - 1)])
+        h.spool.remove([(0, h.spool.next_seq - 1, h.spool.bytes)])
         refused = h.writer.refused_total
         h.writer.sink(capture(1000))
         h.writer.shutdown()
@@ -117,7 +117,7 @@ def test_seq_continues_after_reopening(tmp_path: Path) -> None:
     for i in range(3):
         first.writer.sink(capture(i))
     first.writer.shutdown()
-    first.spool.remove([(0, 2)])
+    first.spool.remove([(0, 2, first.spool.bytes)])
     first.spool.close()
     second = Harness(tmp_path / "spool.db", 1 << 20)
     second.writer.sink(capture(3))
