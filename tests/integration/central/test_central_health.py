@@ -3,11 +3,13 @@ the last-resort error mapping of the app."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from central.app import create_app
 from central.config import CentralSettings
+from central.db.migrate import DatabaseNotMigrated
 
 
 def test_health_reports_database_and_broker_without_a_token(client: TestClient) -> None:
@@ -62,3 +64,17 @@ def test_a_value_past_the_database_range_is_a_422_not_a_500(client: TestClient) 
 
     assert response.status_code == 422
     assert "too large" in response.json()["detail"][0]["msg"]
+
+
+def test_a_postgres_database_behind_the_code_stops_the_server_starting(
+    blank_database_url: str, tmp_path, monkeypatch
+) -> None:
+    if blank_database_url.startswith("sqlite"):
+        pytest.skip("an embedded SQLite file is migrated on start instead")
+    monkeypatch.delenv("CENTRAL_DATABASE_URL", raising=False)
+    settings = CentralSettings(
+        database_url=blank_database_url, data_dir=tmp_path, ingest_enabled=False
+    )
+
+    with pytest.raises(DatabaseNotMigrated, match="db upgrade"), TestClient(create_app(settings)):
+        pass
