@@ -17,10 +17,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from central.auth import Principal, Role
@@ -31,6 +31,7 @@ __all__ = [
     "DASHBOARD_ROOM",
     "Authenticator",
     "Realtime",
+    "RealtimeDep",
     "connect_ingest",
     "create_socketio_server",
     "detection_message",
@@ -320,9 +321,16 @@ async def realtime_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def get_realtime(request: Request) -> Realtime:
-    """FastAPI dependency: the app's :class:`Realtime` (routes emit after their commit)."""
+    """FastAPI dependency: the app's :class:`Realtime`.
+
+    A route emits after its commit as a background task, which also works from a sync route:
+    ``background.add_task(realtime.emit_project_created, project.id, project.name)``.
+    """
     realtime: Realtime = request.app.state.realtime
     return realtime
+
+
+RealtimeDep = Annotated[Realtime, Depends(get_realtime)]
 
 
 def detection_message(event: Mapping[str, Any]) -> dict[str, Any]:

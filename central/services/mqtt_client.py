@@ -38,6 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 __all__ = [
     "BrokerAddress",
+    "discard_session",
     "ConnectionState",
     "InboundMessage",
     "MqttClient",
@@ -136,6 +137,7 @@ class MqttClient:
     """One broker connection with manual QoS 1 acknowledgement, usable from asyncio.
 
     Under MQTT 5 a subscription never delivers this client's own publications (no-local).
+    ``persistent=False`` starts clean and keeps no session (for throwaway clients).
     ``protocol`` is ``auto`` (MQTT 5, or 3.1.1 when the broker does not answer MQTT 5), ``5`` or
     ``3.1.1`` (skips the probe, e.g. for the embedded amqtt broker).
 
@@ -157,6 +159,7 @@ class MqttClient:
         backoff_cap_s: float = 30.0,
         receive_maximum: int | None = None,
         protocol: str = "auto",
+        persistent: bool = True,
     ) -> None:
         if protocol not in ("auto", "5", "3.1.1"):
             raise ValueError(f"MQTT protocol {protocol!r} must be 'auto', '5' or '3.1.1'")
@@ -168,6 +171,7 @@ class MqttClient:
         self._connect_timeout_s = connect_timeout_s
         self._backoff = _Backoff(backoff_initial_s, backoff_cap_s)
         self._receive_maximum = receive_maximum
+        self._persistent = persistent
         self._subscriptions: dict[str, int] = {}
         self._mqtt5 = protocol != "3.1.1"
         self._mqtt5_confirmed = protocol == "5"
@@ -309,7 +313,7 @@ class MqttClient:
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=paho.MQTTv5 if self._mqtt5 else paho.MQTTv311,
-            clean_session=None if self._mqtt5 else False,
+            clean_session=None if self._mqtt5 else not self._persistent,
             manual_ack=True,
             reconnect_on_failure=False,
         )
@@ -328,7 +332,7 @@ class MqttClient:
         if not self._mqtt5:
             return None
         properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = self._session_expiry_s
+        properties.SessionExpiryInterval = self._session_expiry_s if self._persistent else 0
         if self._receive_maximum is not None:
             properties.ReceiveMaximum = self._receive_maximum
         return properties
@@ -339,7 +343,7 @@ class MqttClient:
                 self.address.host,
                 self.address.port,
                 keepalive=self._keepalive_s,
-                clean_start=False,
+                clean_start=not self._persistent,
                 properties=self._connect_properties(),
             )
         else:
@@ -541,3 +545,18 @@ _UNSUPPORTED_PROTOCOL_VERSION = 0x84
 def _is_unsupported_version(reason: ReasonCode) -> bool:
     """paho 2 reports a 3.1.1 CONNACK return code 1 as this MQTT 5 reason code too."""
     return reason.value == _UNSUPPORTED_PROTOCOL_VERSION
+
+
+async def discard_session(
+    url: str, client_id: str, *, protocol: str = "auto", timeout_s: float = 10.0
+) -> None:
+    """Drop the persistent session of ``client_id`` and whatever the broker queued for it.
+
+    For a central taken out of service (or a test done with its prefix): connecting with a clean
+    start and no session expiry makes the broker forget the old session.
+    """
+    client = MqttClient(url, client_id, protocol=protocol, persistent=False)
+    try:
+        await client.start(wait_connected_s=timeout_s)
+    finally:
+        await client.close()

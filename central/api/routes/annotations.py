@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
+from central.realtime import Realtime, RealtimeDep
 from central.schemas.annotations import (
     BULK_ANNOTATIONS,
     AnnotationCreate,
@@ -60,6 +61,13 @@ def _annotation_errors(exc: InvalidAnnotations) -> RequestValidationError:
     return _request_errors([(where, message, "value_error") for where, message in exc.problems])
 
 
+async def _emit_update(realtime: Realtime, action: str, annotation: AnnotationPublic) -> None:
+    """``annotation_update`` to room ``video_{id}``; the annotation as the REST API shows it."""
+    await realtime.emit_annotation_update(
+        annotation.video_id, action, annotation.model_dump(mode="json")
+    )
+
+
 @router.post(
     "/api/videos/{video_id}/annotations",
     response_model=AnnotationPublic,
@@ -67,14 +75,20 @@ def _annotation_errors(exc: InvalidAnnotations) -> RequestValidationError:
     dependencies=_ANNOTATOR,
 )
 def create_annotation(
-    video_id: str, body: AnnotationCreate, session: SessionDep
+    video_id: str,
+    body: AnnotationCreate,
+    session: SessionDep,
+    background: BackgroundTasks,
+    realtime: RealtimeDep,
 ) -> AnnotationPublic:
     """One box; give ``frameNumber``, ``timestamp`` (s) or both (they must agree)."""
     try:
         created = annotations.create_annotation(session, video_id, body)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
-    return AnnotationPublic.model_validate(created)
+    public = AnnotationPublic.model_validate(created)
+    background.add_task(_emit_update, realtime, "created", public)
+    return public
 
 
 @router.post(
@@ -146,14 +160,20 @@ def get_annotation(annotation_id: str, session: SessionDep) -> AnnotationPublic:
     "/api/annotations/{annotation_id}", response_model=AnnotationPublic, dependencies=_ANNOTATOR
 )
 def update_annotation(
-    annotation_id: str, body: AnnotationUpdate, session: SessionDep
+    annotation_id: str,
+    body: AnnotationUpdate,
+    session: SessionDep,
+    background: BackgroundTasks,
+    realtime: RealtimeDep,
 ) -> AnnotationPublic:
     """Change the fields sent (the others stay)."""
     try:
         updated = annotations.update_annotation(session, annotation_id, body)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
-    return AnnotationPublic.model_validate(updated)
+    public = AnnotationPublic.model_validate(updated)
+    background.add_task(_emit_update, realtime, "updated", public)
+    return public
 
 
 @router.patch(
@@ -164,6 +184,8 @@ def update_annotation(
 def validate_annotation(
     annotation_id: str,
     session: SessionDep,
+    background: BackgroundTasks,
+    realtime: RealtimeDep,
     validated: Annotated[bool | None, Query()] = None,
     body: Annotated[AnnotationValidate | None, Body()] = None,
 ) -> AnnotationPublic:
@@ -173,8 +195,11 @@ def validate_annotation(
     wanted = body.validated if body is not None else validated
     if wanted is None:
         raise _request_errors([(("validated",), "Give validated in the query or body.", "missing")])
-    updated = annotations.set_validated(session, annotation_id, wanted)
-    return AnnotationPublic.model_validate(updated)
+    public = AnnotationPublic.model_validate(
+        annotations.set_validated(session, annotation_id, wanted)
+    )
+    background.add_task(_emit_update, realtime, "updated", public)
+    return public
 
 
 @router.delete(
@@ -182,5 +207,9 @@ def validate_annotation(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=_ANNOTATOR,
 )
-def delete_annotation(annotation_id: str, session: SessionDep) -> None:
+def delete_annotation(
+    annotation_id: str, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
+) -> None:
+    public = AnnotationPublic.model_validate(annotations.get_annotation(session, annotation_id))
     annotations.delete_annotation(session, annotation_id)
+    background.add_task(_emit_update, realtime, "deleted", public)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
+from central.realtime import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectUpdate
 from central.services import projects
@@ -24,8 +25,12 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(Role.OPERATOR))],
 )
-def create_project(body: ProjectCreate, session: SessionDep) -> ProjectPublic:
-    return ProjectPublic.model_validate(projects.create_project(session, body.model_dump()))
+def create_project(
+    body: ProjectCreate, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
+) -> ProjectPublic:
+    project = projects.create_project(session, body.model_dump())
+    background.add_task(realtime.emit_project_created, project.id, project.name)
+    return ProjectPublic.model_validate(project)
 
 
 @router.get(

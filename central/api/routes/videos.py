@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from central.api.deps import SessionDep, SettingsDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
+from central.realtime import get_realtime
 from central.schemas.base import Page
 from central.schemas.videos import VideoPublic
 from central.services import videos
@@ -58,6 +59,7 @@ async def _upload(
         project_id=project_id or sent,
         data_dir=settings.data_dir,
     )
+    await get_realtime(request).emit_video_uploaded(video.id, video.filename, video.project_id)
     return VideoPublic.model_validate(video)
 
 

@@ -3,6 +3,7 @@ topic prefix; a real paho client plays the rig."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,13 +17,12 @@ import httpx
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from sqlalchemy import func, select
 
 from central.broker import free_port
 from central.config import CentralSettings
 from central.services.ingest import central_client_id
+from central.services.mqtt_client import discard_session
 from protocol import (
     DetectionPayload,
     DetectionRecord,
@@ -34,26 +34,6 @@ from protocol import (
     encode,
     encode_record,
 )
-
-
-def end_mqtt_session(broker: Any, client_id: str) -> None:
-    """Remove a persistent session a test left on the shared broker."""
-    mqtt5 = broker.kind == "mosquitto"
-    client = paho.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=paho.MQTTv5 if mqtt5 else paho.MQTTv311,
-        clean_session=None if mqtt5 else True,
-    )
-    if mqtt5:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = 0
-        client.connect(broker.host, broker.port, clean_start=True, properties=properties)
-    else:
-        client.connect(broker.host, broker.port)
-    client.loop_start()
-    client.disconnect()
-    client.loop_stop()
 
 
 @pytest.fixture
@@ -76,7 +56,8 @@ def settings(
         topic_prefix=topic_prefix,
         no_auth=False,
     )
-    end_mqtt_session(mqtt_broker, central_client_id(topic_prefix))
+    protocol = "auto" if mqtt_broker.kind == "mosquitto" else "3.1.1"
+    asyncio.run(discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol))
 
 
 class FakeRig:
