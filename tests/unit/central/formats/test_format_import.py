@@ -183,3 +183,18 @@ def test_video_without_fps_needs_timestamps(video):
 
     with pytest.raises(AnnotationImportError, match="frame rate is unknown"):
         parse_annotations("coco", upload, no_fps)
+
+
+@pytest.mark.parametrize("format_name", ["json", "coco", "yolo", "pascal_voc"])
+def test_import_from_a_spooled_file_path(format_name, h, video, annotations, tmp_path):
+    """Uploads are spooled to disk first; errors then name the file by its base name."""
+    path = tmp_path / f"upload.{format_name}"
+    path.write_bytes(h.export(format_name, video, annotations))
+
+    result = parse_annotations(format_name, path, video)
+    assert len(result.rows) == len(annotations)
+
+    path.write_bytes(b"\x00garbage")
+    with pytest.raises(AnnotationImportError) as caught:
+        parse_annotations(format_name, str(path), video)
+    assert caught.value.issues[0].location.file == path.name
