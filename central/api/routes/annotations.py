@@ -64,7 +64,7 @@ def _annotation_errors(exc: InvalidAnnotations) -> RequestValidationError:
 async def _emit_update(realtime: Realtime, action: str, annotation: AnnotationPublic) -> None:
     """``annotation_update`` to room ``video_{id}``; the annotation as the REST API shows it."""
     await realtime.emit_annotation_update(
-        annotation.video_id, action, annotation.model_dump(mode="json")
+        annotation.video_id, action, annotation.model_dump(mode="json", by_alias=True)
     )
 
 
