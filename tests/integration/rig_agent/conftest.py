@@ -120,9 +120,11 @@ class AgentProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> AgentProcess:
+    def start(self, extra_env: dict[str, str] | None = None) -> AgentProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("NOTIFY_SOCKET", None)
+        env.pop("WATCHDOG_USEC", None)
+        env.update(extra_env or {})
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "rig_agent", "run", "--config", str(self.config_path)],
@@ -215,8 +217,8 @@ class RigHarness:
             **options,
         )
 
-    def agent(self) -> AgentProcess:
-        agent = AgentProcess(self.config_path, self.tmp_path / "agent.log").start()
+    def agent(self, extra_env: dict[str, str] | None = None) -> AgentProcess:
+        agent = AgentProcess(self.config_path, self.tmp_path / "agent.log").start(extra_env)
         self._agents.append(agent)
         return agent
 
