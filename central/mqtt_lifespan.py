@@ -69,5 +69,7 @@ async def mqtt_lifespan(app: FastAPI) -> AsyncIterator[None]:
             logger.warning(
                 "no MQTT broker at %s yet; ingest keeps trying", ingestor.client.address.url
             )
-        logger.info("MQTT ingest on %s under %s/", ingestor.client.address.url, settings.topic_prefix)
+        logger.info(
+            "MQTT ingest on %s under %s/", ingestor.client.address.url, settings.topic_prefix
+        )
         yield

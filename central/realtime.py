@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import socketio
+import socketio  # type: ignore[import-untyped]
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -151,7 +151,9 @@ class _Coalescer:
     """Per-key buffers flushed with a leading-edge throttle (see the module docstring)."""
 
     def __init__(
-        self, flush: Callable[[str, list[dict[str, Any]]], Awaitable[None]], interval_s: float
+        self,
+        flush: Callable[[str, list[dict[str, Any]]], Coroutine[Any, Any, None]],
+        interval_s: float,
     ) -> None:
         self._flush = flush
         self._interval_s = interval_s
@@ -224,7 +226,9 @@ class Realtime:
         )
 
     async def emit_project_created(self, project_id: str, name: str) -> None:
-        await self._emit("project_created", {"project_id": project_id, "name": name}, DASHBOARD_ROOM)
+        await self._emit(
+            "project_created", {"project_id": project_id, "name": name}, DASHBOARD_ROOM
+        )
 
     async def emit_test_completed(self, test_session_id: str, results: Mapping[str, Any]) -> None:
         """To the dashboard and the session's room; ``results`` carries ``metrics`` and more."""
@@ -259,7 +263,9 @@ class Realtime:
         """A rig came online, went offline or reported its spool; to the dashboard."""
         await self._emit("rig_status", dict(status), DASHBOARD_ROOM)
 
-    async def emit_session_progress(self, test_session_id: str, progress: Mapping[str, Any]) -> None:
+    async def emit_session_progress(
+        self, test_session_id: str, progress: Mapping[str, Any]
+    ) -> None:
         """Provisional results of a running session; to its room and the dashboard."""
         await self._emit(
             "session_progress",

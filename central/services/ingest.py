@@ -36,12 +36,11 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from protocol import CommandReply, Topics
-
 from central.services.ingest_decode import Decoded, decode_message
 from central.services.ingest_rows import DeadLetterReason, Refusal
 from central.services.ingest_store import BatchOutcome, IngestStore
 from central.services.mqtt_client import InboundMessage, MqttClient
+from protocol import CommandReply, Topics
 
 __all__ = [
     "IngestStats",
@@ -99,8 +98,13 @@ class IngestStats:
     def snapshot(self) -> dict[str, Any]:
         lags = np.fromiter(self.lag_ms, dtype=float)
         percentiles = (
-            dict(zip(("p50", "p95", "p99", "max"), np.percentile(lags, [50, 95, 99, 100]).tolist(),
-                     strict=True))
+            dict(
+                zip(
+                    ("p50", "p95", "p99", "max"),
+                    np.percentile(lags, [50, 95, 99, 100]).tolist(),
+                    strict=True,
+                )
+            )
             if lags.size
             else {}
         )
@@ -169,7 +173,9 @@ class Ingestor:
 
     async def start(self, *, wait_connected_s: float | None = None) -> None:
         self._loop = asyncio.get_running_loop()
-        self._writer = threading.Thread(target=self._write_forever, name="ingest-writer", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_forever, name="ingest-writer", daemon=True
+        )
         self._writer.start()
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="ingest-dispatch")
         await self.client.start(wait_connected_s=wait_connected_s)
@@ -253,7 +259,9 @@ class Ingestor:
                     self._commit_and_ack([one])
                 return
             item = decoded[0]
-            refusal = Refusal(DeadLetterReason.DATABASE, str(exc).splitlines()[0][:500], item.rig_id)
+            refusal = Refusal(
+                DeadLetterReason.DATABASE, str(exc).splitlines()[0][:500], item.rig_id
+            )
             logger.error("database refused a message from %s: %s", item.topic, refusal)
             self._with_retry(lambda: self._store.write_dead_letter(item, refusal))
             outcome = BatchOutcome(refusals=[refusal])

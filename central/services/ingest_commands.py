@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from protocol import Command, CommandReply, encode
-
 from central.services.ingest import Ingestor
+from protocol import Command, CommandReply, encode
 
 __all__ = ["CommandChannel", "CommandTimeout"]
 
@@ -51,7 +50,9 @@ class CommandChannel:
     def _on_reply(self, rig_id: str, reply: CommandReply) -> None:
         future = self._waiting.get(reply.command_id)
         if future is None:
-            logger.info("reply from rig %s to command %s nobody waits for", rig_id, reply.command_id)
+            logger.info(
+                "reply from rig %s to command %s nobody waits for", rig_id, reply.command_id
+            )
             return
         if not future.done():
             future.set_result(reply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from central.services.ingest_rows import DeadLetterReason, Refusal, refusal_for
 from protocol import (
     CommandReply,
     ProtocolError,
@@ -15,8 +16,6 @@ from protocol import (
     decode_reply,
     decode_status,
 )
-
-from central.services.ingest_rows import DeadLetterReason, Refusal, refusal_for
 
 __all__ = ["Decoded", "decode_message"]
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.db.models import DeadLetter, Rig, RigStream
 from central.services.errors import NotFound
 
-__all__ = ["RigView", "StreamView", "count_dead_letters", "get_rig", "list_dead_letters", "list_rigs"]
+__all__ = [
+    "RigView",
+    "StreamView",
+    "count_dead_letters",
+    "get_rig",
+    "list_dead_letters",
+    "list_rigs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +85,9 @@ def list_dead_letters(
         query = query.where(DeadLetter.rig_id == rig_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
-        query.order_by(DeadLetter.received_at.desc(), DeadLetter.id.desc()).limit(limit).offset(offset)
+        query.order_by(DeadLetter.received_at.desc(), DeadLetter.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from central.db.models import DEAD_LETTER_PAYLOAD_CAP
+from central.db.types import new_id
 from protocol import (
     MAX_MESSAGE_BYTES,
     DetectionRecord,
@@ -19,9 +21,6 @@ from protocol import (
     UnknownTopic,
     UnsupportedVersion,
 )
-
-from central.db.models import DEAD_LETTER_PAYLOAD_CAP
-from central.db.types import new_id
 
 __all__ = [
     "DeadLetterReason",

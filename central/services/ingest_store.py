@@ -14,10 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, Table, case, select
+from sqlalchemy import Connection, Engine, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
-
-from protocol import CommandReply, LatencyRecord
 
 from central.db.models import (
     DeadLetter,
@@ -38,6 +36,7 @@ from central.services.ingest_rows import (
     latency_measurement_row,
     rig_values,
 )
+from protocol import CommandReply, LatencyRecord
 
 __all__ = ["DEFAULT_MAX_LATENCY_MS", "BatchOutcome", "IngestStore"]
 
@@ -74,7 +73,8 @@ class IngestStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        dialects: dict[str, Callable[[Table], Insert]] = {
+        # The dialect's own insert, for ON CONFLICT (the generic Insert has none).
+        dialects: dict[str, Callable[[Table], Any]] = {
             "sqlite": sqlite.insert,
             "postgresql": postgresql.insert,
         }
@@ -139,7 +139,8 @@ class IngestStore:
         """Keep one message that the database refused to take as data."""
         with self._engine.begin() as conn:
             conn.execute(
-                _dead_letters.insert(), [dead_letter_row(item.topic, item.payload, refusal, utcnow())]
+                _dead_letters.insert(),
+                [dead_letter_row(item.topic, item.payload, refusal, utcnow())],
             )
 
     # ---------------------------------------------------------------------------------- steps

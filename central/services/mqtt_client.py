@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
@@ -38,12 +38,12 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 __all__ = [
     "BrokerAddress",
-    "discard_session",
     "ConnectionState",
     "InboundMessage",
     "MqttClient",
     "MqttError",
     "MqttNotConnected",
+    "discard_session",
 ]
 
 logger = logging.getLogger(__name__)
@@ -233,9 +233,7 @@ class MqttClient:
                 f"no connection to {self.address.url} within {timeout_s:.1f} s"
             ) from None
 
-    async def publish(
-        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
-    ) -> None:
+    async def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         """Publish and, for QoS 1, return once the broker's PUBACK arrived.
 
         While disconnected, paho keeps a QoS 1 message and sends it after reconnecting; wrap the
@@ -294,7 +292,7 @@ class MqttClient:
             await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
         self._fail_pending(MqttError("client closed"))
 
-    async def __aenter__(self) -> MqttClient:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -386,10 +384,11 @@ class MqttClient:
         # A 3.1.1-only broker may close the connection or, as amqtt does, wait forever for the
         # rest of an MQTT 5 CONNECT it misreads: until MQTT 5 worked once, a silence means 3.1.1.
         probing = self._mqtt5 and not self._mqtt5_confirmed
-        lost = asyncio.ensure_future(self._lost.wait())
+        lost: asyncio.Future[Any] = asyncio.ensure_future(self._lost.wait())
         try:
             async with asyncio.timeout(_PROBE_TIMEOUT_S if probing else self._connect_timeout_s):
-                await asyncio.wait([self._connack, lost], return_when=asyncio.FIRST_COMPLETED)
+                waits: list[asyncio.Future[Any]] = [self._connack, lost]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         except TimeoutError:
             client.disconnect()
             if probing:
@@ -424,7 +423,9 @@ class MqttClient:
         self._state = ConnectionState.CONNECTED
         self._connected.set()
         logger.info(
-            "connected to MQTT broker %s as %s (MQTT %s)", self.address.url, self.client_id,
+            "connected to MQTT broker %s as %s (MQTT %s)",
+            self.address.url,
+            self.client_id,
             self.protocol,
         )
         return "connected"
@@ -494,7 +495,7 @@ class MqttClient:
             return
         message = InboundMessage(
             topic=msg.topic,
-            payload=msg.payload,
+            payload=bytes(msg.payload),
             qos=msg.qos,
             retain=bool(msg.retain),
             mid=msg.mid,

@@ -33,8 +33,11 @@ def _public(view: RigView) -> RigPublic:
         lost=view.lost,
         streams=[
             RigStreamPublic(
-                stream=s.stream, first_seq=s.first_seq, last_seq=s.last_seq,
-                received=s.received, lost=s.lost,
+                stream=s.stream,
+                first_seq=s.first_seq,
+                last_seq=s.last_seq,
+                received=s.received,
+                lost=s.lost,
             )
             for s in view.streams
         ],

@@ -57,7 +57,9 @@ def settings(
         no_auth=False,
     )
     protocol = "auto" if mqtt_broker.kind == "mosquitto" else "3.1.1"
-    asyncio.run(discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol))
+    asyncio.run(
+        discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol)
+    )
 
 
 class FakeRig:
@@ -85,8 +87,13 @@ class FakeRig:
         status = RigStatus(rig_id=self.rig_id, state=state, **fields)
         self.publish(self.topics.status(self.rig_id), encode(status))
 
-    def batch(self, seqs: range | list[int], session_id: str | None = None, kind: str = "detection",
-              stream: str | None = None) -> bytes:
+    def batch(
+        self,
+        seqs: range | list[int],
+        session_id: str | None = None,
+        kind: str = "detection",
+        stream: str | None = None,
+    ) -> bytes:
         records = [encode_record(make_record(seq, session_id, kind)) for seq in seqs]
         return assemble_batch(self.rig_id, stream or self.stream, records)
 
@@ -114,8 +121,11 @@ def make_record(seq: int, session_id: str | None = None, kind: str = "detection"
     )
     if kind == "latency":
         return LatencyRecord(
-            **common, payload=payload, stimulus_channel="stim",
-            stimulus_t_mono_ns=common["t_mono_ns"] - 42_000_000, latency_ms=42.0,
+            **common,
+            payload=payload,
+            stimulus_channel="stim",
+            stimulus_t_mono_ns=common["t_mono_ns"] - 42_000_000,
+            latency_ms=42.0,
         )
     if kind == "sync":
         return SyncRecord(**common)
@@ -161,11 +171,19 @@ class CentralProcess:
             "CENTRAL_TOPIC_PREFIX": self.settings.topic_prefix,
         }
         command = [
-            str(Path(sys.executable).parent / "rig-central"), "serve",
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-auth",
-            "--database-url", self.settings.database_url,
-            "--data-dir", str(self.settings.data_dir),
-            "--mqtt-url", str(self.settings.mqtt_url),
+            str(Path(sys.executable).parent / "rig-central"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-auth",
+            "--database-url",
+            self.settings.database_url,
+            "--data-dir",
+            str(self.settings.data_dir),
+            "--mqtt-url",
+            str(self.settings.mqtt_url),
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)

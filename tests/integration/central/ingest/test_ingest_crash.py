@@ -59,8 +59,9 @@ def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(
 
     with engine.connect() as connection:
         seqs = sorted(connection.scalars(select(DetectionEvent.seq)))
-        stream = connection.execute(select(RigStream.received_count, RigStream.first_seq,
-                                           RigStream.last_seq)).one()
+        stream = connection.execute(
+            select(RigStream.received_count, RigStream.first_seq, RigStream.last_seq)
+        ).one()
     engine.dispose()
     assert seqs == list(range(total)), "every record exactly once"
     assert tuple(stream) == (total, 0, total - 1), "no loss and no double count in rig_streams"

@@ -24,13 +24,13 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
 ) -> None:
     rig.status()
     records = rig.topics.records("rig-1")
-    good = orjson.loads(rig.batch(range(0, 3)))
+    good = orjson.loads(rig.batch(range(3)))
     bad: list[tuple[str, bytes]] = [
         (records, b'{"v": 1, "rig_id": "rig-1", "stream": "s-1", "records": ['),
         (records, orjson.dumps({**good, "v": 2})),
         (records, orjson.dumps({**good, "records": [{**good["records"][0], "t_mono_ns": -1}]})),
         (records, b'{"pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}'),
-        (records, rig.batch(range(0, 3)).replace(b'"rig-1"', b'"rig-2"', 1)),
+        (records, rig.batch(range(3)).replace(b'"rig-1"', b'"rig-2"', 1)),
         (rig.topics.records("rig-7"), orjson.dumps({**good, "rig_id": "rig-7"})),
         (f"{rig.topics.prefix}/rigs/rig-1/telemetry", b"{}"),
     ]
@@ -45,10 +45,17 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
     letters = client.get("/api/dead-letters", headers=operator).json()
     assert len(letters) == len(bad)
     reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
-    assert reasons == sorted([
-        "malformed", "unsupported_version", "malformed", "oversized", "rig_mismatch",
-        "unknown_rig", "unknown_topic",
-    ])
+    assert reasons == sorted(
+        [
+            "malformed",
+            "unsupported_version",
+            "malformed",
+            "oversized",
+            "rig_mismatch",
+            "unknown_rig",
+            "unknown_topic",
+        ]
+    )
     by_reason = {letter["reason"].split(":")[0]: letter for letter in letters}
     assert any(  # the reason names the offending field
         letter["reason"].startswith("malformed: records.0.") and "t_mono_ns" in letter["reason"]
@@ -62,8 +69,12 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
 
     counts = client.get("/api/dead-letters/counts", headers=operator).json()
     assert counts == {
-        "malformed": 2, "unsupported_version": 1, "oversized": 1, "rig_mismatch": 1,
-        "unknown_rig": 1, "unknown_topic": 1,
+        "malformed": 2,
+        "unsupported_version": 1,
+        "oversized": 1,
+        "rig_mismatch": 1,
+        "unknown_rig": 1,
+        "unknown_topic": 1,
     }
     assert client.app.state.ingestor.stats.dead_letters == counts  # type: ignore[attr-defined]
     page = client.get("/api/dead-letters?limit=2&offset=0", headers=operator)
@@ -84,7 +95,7 @@ def test_a_record_the_database_refuses_is_kept_as_a_dead_letter(
     huge = orjson.loads(rig.batch(range(10, 11)))
     huge["records"][0]["t_mono_ns"] = 2**63  # valid on the wire, one past the BIGINT range
     rig.publish(rig.topics.records("rig-1"), orjson.dumps(huge))
-    rig.records(range(0, 5))
+    rig.records(range(5))
 
     wait_until(lambda: count_rows(DetectionEvent) == 5, what="the good records")
     wait_until(lambda: count_rows(DeadLetter) == 1, what="the dead letter")

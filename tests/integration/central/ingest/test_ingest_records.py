@@ -20,12 +20,15 @@ Wait = Callable[..., Any]
 
 
 def test_redelivered_and_overlapping_batches_are_stored_once(
-    client: TestClient, rig: Rig, count_rows: Callable[..., int],
-    auth_headers: dict[Role, dict[str, str]], wait_until: Wait,
+    client: TestClient,
+    rig: Rig,
+    count_rows: Callable[..., int],
+    auth_headers: dict[Role, dict[str, str]],
+    wait_until: Wait,
 ) -> None:
     rig.status(spool_depth=0)
-    rig.records(range(0, 100))
-    rig.records(range(0, 100))  # a QoS 1 redelivery, or a replay from the rig's spool
+    rig.records(range(100))
+    rig.records(range(100))  # a QoS 1 redelivery, or a replay from the rig's spool
     rig.records(range(50, 150))
 
     wait_until(lambda: client.app.state.ingestor.stats.messages >= 4, what="four messages")
@@ -42,9 +45,9 @@ def test_gaps_in_seq_are_measured_loss_until_the_records_arrive(
     client: TestClient, rig: Rig, auth_headers: dict[Role, dict[str, str]], wait_until: Wait
 ) -> None:
     rig.status()
-    rig.records(range(0, 10))
+    rig.records(range(10))
     rig.records(range(15, 20))
-    rig.records(range(0, 5), stream="s-2")
+    rig.records(range(5), stream="s-2")
     viewer = auth_headers[Role.VIEWER]
 
     def rig_view() -> dict[str, Any]:
@@ -55,7 +58,11 @@ def test_gaps_in_seq_are_measured_loss_until_the_records_arrive(
     view = rig_view()
     streams = {s["stream"]: s for s in view["streams"]}
     assert streams["s-1"] == {
-        "stream": "s-1", "firstSeq": 0, "lastSeq": 19, "received": 15, "lost": 5
+        "stream": "s-1",
+        "firstSeq": 0,
+        "lastSeq": 19,
+        "received": 15,
+        "lost": 5,
     }
     assert streams["s-2"]["lost"] == 0
     assert view["lost"] == 5
@@ -75,7 +82,7 @@ def test_records_join_their_test_session_and_latency_records_are_measured(
 ) -> None:
     session_id = make_test_session()["id"]
     rig.status()
-    rig.records(range(0, 3), session_id=session_id)
+    rig.records(range(3), session_id=session_id)
     rig.records(range(3, 5), session_id=session_id, kind="latency")
     rig.records(range(5, 6), session_id=session_id, kind="sync")
     rig.records(range(6, 8), session_id="no-such-session")
@@ -121,8 +128,12 @@ def test_status_keeps_the_rigs_table_current(
 
 
 def test_a_rig_that_vanishes_goes_offline_through_its_last_will(
-    client: TestClient, rig: Rig, mqtt_broker: Any, topic_prefix: str,
-    auth_headers: dict[Role, dict[str, str]], wait_until: Wait,
+    client: TestClient,
+    rig: Rig,
+    mqtt_broker: Any,
+    topic_prefix: str,
+    auth_headers: dict[Role, dict[str, str]],
+    wait_until: Wait,
 ) -> None:
     status_topic = rig.topics.status("rig-9")
     mortal = paho.Client(

@@ -29,7 +29,10 @@ from central.services.tokens import create_token
 
 @pytest.fixture
 def settings(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mqtt_broker: Any,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mqtt_broker: Any,
     topic_prefix: str,
 ) -> CentralSettings:
     for key in list(os.environ):

@@ -29,14 +29,36 @@ from protocol import (
 )
 
 EVENTS = (
-    "video_uploaded", "project_created", "test_completed", "detection_event", "annotation_update",
-    "annotation_progress_update", "rig_status", "session_progress", "import_progress",
+    "video_uploaded",
+    "project_created",
+    "test_completed",
+    "detection_event",
+    "annotation_update",
+    "annotation_progress_update",
+    "rig_status",
+    "session_progress",
+    "import_progress",
     "export_progress",
 )
 DETECTION_FIELDS = {
-    "id", "test_session_id", "rig_id", "stream", "seq", "kind", "channel", "source", "clock",
-    "t_mono_ns", "t_wall_ns", "t_video_ms", "vru_type", "bbox", "confidence", "frame_number",
-    "latency_ms", "timestamp",
+    "id",
+    "test_session_id",
+    "rig_id",
+    "stream",
+    "seq",
+    "kind",
+    "channel",
+    "source",
+    "clock",
+    "t_mono_ns",
+    "t_wall_ns",
+    "t_video_ms",
+    "vru_type",
+    "bbox",
+    "confidence",
+    "frame_number",
+    "latency_ms",
+    "timestamp",
 }
 
 
@@ -110,14 +132,18 @@ def test_rest_changes_reach_the_dashboard_and_the_video_room(
         clip = write_synthetic_video(tmp_path / "clip.mp4", frame_count=10)
         with clip.open("rb") as file:
             upload = await asyncio.to_thread(
-                http.post, "/api/videos", files={"file": ("clip.mp4", file, "video/mp4")},
+                http.post,
+                "/api/videos",
+                files={"file": ("clip.mp4", file, "video/mp4")},
                 data={"projectId": project.json()["id"]},
             )
         assert upload.status_code == 201, upload.text
         video_id = upload.json()["id"]
         uploaded = (await dashboard.wait_for("video_uploaded"))[0]
         assert uploaded == {
-            "video_id": video_id, "filename": "clip.mp4", "project_id": project.json()["id"],
+            "video_id": video_id,
+            "filename": "clip.mp4",
+            "project_id": project.json()["id"],
             "timestamp": uploaded["timestamp"],
         }
 
@@ -208,12 +234,19 @@ def test_detection_records_stream_coalesced_to_the_session_room(
     clip = write_synthetic_video(tmp_path / "clip.mp4", frame_count=10)
     with clip.open("rb") as file:
         video = http.post(
-            "/api/videos", files={"file": ("clip.mp4", file, "video/mp4")},
+            "/api/videos",
+            files={"file": ("clip.mp4", file, "video/mp4")},
             data={"projectId": project["id"]},
         ).json()
-    session = http.post("/api/test-sessions", json={
-        "name": "run", "projectId": project["id"], "videoId": video["id"], "rigId": "rig-1",
-    }).json()
+    session = http.post(
+        "/api/test-sessions",
+        json={
+            "name": "run",
+            "projectId": project["id"],
+            "videoId": video["id"],
+            "rigId": "rig-1",
+        },
+    ).json()
     topics = Topics(settings.topic_prefix)
     messages, per_message = 40, 5
 
@@ -231,12 +264,21 @@ def test_detection_records_stream_coalesced_to_the_session_room(
 
         for n in range(messages):
             records = [
-                encode_record(DetectionRecord(
-                    seq=seq, session_id=session["id"], channel="det", source="simulated",
-                    t_mono_ns=seq, t_wall_ns=time.time_ns(), clock="user_monotonic",
-                    t_video_ms=float(seq), payload=DetectionPayload(
-                        vru_type="cyclist", bbox=(1, 2, 3, 4), confidence=0.5, raw_hex="aa"),
-                ))
+                encode_record(
+                    DetectionRecord(
+                        seq=seq,
+                        session_id=session["id"],
+                        channel="det",
+                        source="simulated",
+                        t_mono_ns=seq,
+                        t_wall_ns=time.time_ns(),
+                        clock="user_monotonic",
+                        t_video_ms=float(seq),
+                        payload=DetectionPayload(
+                            vru_type="cyclist", bbox=(1, 2, 3, 4), confidence=0.5, raw_hex="aa"
+                        ),
+                    )
+                )
                 for seq in range(n * per_message, (n + 1) * per_message)
             ]
             batch = assemble_batch("rig-1", "s-1", records)
