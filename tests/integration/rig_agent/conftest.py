@@ -263,18 +263,20 @@ def free_port() -> int:
 class PrivateMosquitto:
     """A Mosquitto of the test's own, which the test may stop and restart; persistence on."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, config_text: str | None = None) -> None:
+        """``config_text`` replaces the default config; ``{port}`` and ``{dir}`` are filled in."""
         directory.mkdir()
         self.port = free_port()
         self.directory = directory
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {directory}/\nautosave_interval 1\n"
+        text = config_text or (
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            "persistence_location {dir}/\nautosave_interval 1\n"
             "max_queued_messages 100000\nmax_inflight_messages 100\n"
-            # Started as root, mosquitto drops to its own user, which cannot write in tmp_path.
-            + ("user root\n" if os.geteuid() == 0 else "")
         )
+        # Started as root, mosquitto drops to its own user, which cannot write in tmp_path.
+        text += "\nuser root\n" if os.geteuid() == 0 else ""
+        self.config.write_text(text.replace("{port}", str(self.port)).replace("{dir}", str(directory)))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -297,3 +299,20 @@ class PrivateMosquitto:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(5)
+
+
+@pytest.fixture
+def make_mosquitto(tmp_path: Path) -> Iterator[Callable[[str], PrivateMosquitto]]:
+    """Private Mosquittos from a config text (not yet started); all stopped after the test."""
+    if not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto binary not installed")
+    made: list[PrivateMosquitto] = []
+
+    def make(config_text: str) -> PrivateMosquitto:
+        broker = PrivateMosquitto(tmp_path / f"broker-{len(made)}", config_text)
+        made.append(broker)
+        return broker
+
+    yield make
+    for broker in made:
+        broker.stop()
