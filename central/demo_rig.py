@@ -15,6 +15,7 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,10 @@ def rig_config_toml(
     topic_prefix: str,
     spool_path: Path,
     start_delay_ms: float,
+    extra_channels: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The agent's config: a sync channel and a detection channel that plays the scenario."""
+    """The agent's config: a sync channel and a detection channel that plays the scenario, then
+    ``extra_channels`` (each a ``[[channels]]`` table of scalar and list values)."""
     lines = [f"rig_id = {_toml(rig_id)}"]
     lines += _table(
         "[mqtt]",
@@ -92,6 +95,8 @@ def rig_config_toml(
         if step.frame is not None:
             values["frame"] = step.frame
         lines += _table("[[channels.steps]]", values)
+    for channel in extra_channels:
+        lines += _table("[[channels]]", dict(channel))
     return "\n".join(lines) + "\n"
 
 

@@ -107,6 +107,7 @@ class SessionExecutor:
         self._running: dict[str, str] = {}
         """Running sessions of this process and their rigs."""
         self._rig_seen_running: set[str] = set()
+        live.on_sync = self._store_sync
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -211,6 +212,13 @@ class SessionExecutor:
                 None,
             )
         return None, reply.sync_mono_ns
+
+    def _store_sync(self, session_id: str, sync_mono_ns: int) -> None:
+        """Keep video time zero on the session as soon as its sync record arrives."""
+        self._spawn(
+            self._db(lambda db: _set_sync(db, session_id, sync_mono_ns)),
+            name=f"sync-{session_id}",
+        )
 
     # ------------------------------------------------------------------------ HTTP detections
 
@@ -470,6 +478,13 @@ def _live_inputs(db: Session, session_id: str) -> tuple[Any, ...]:
         raise ValueError(f"running session {session_id!r} has no execution config")
     rules = match_config(config, session.video.fps)
     return session, load_ground_truth(db, session.video_id), rules
+
+
+def _set_sync(db: Session, session_id: str, sync_mono_ns: int) -> None:
+    session = load_session(db, session_id)
+    if session.sync_mono_ns is None:
+        session.sync_mono_ns = sync_mono_ns
+        db.commit()
 
 
 def _mark(

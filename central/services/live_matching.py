@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,8 @@ class LiveMatching:
     def __init__(self, realtime: Realtime | None) -> None:
         self._realtime = realtime
         self._sessions: dict[str, LiveSession] = {}
+        self.on_sync: Callable[[str, int], None] | None = None
+        """Called when a sync record sets a session's video time zero."""
 
     def open(
         self,
@@ -138,8 +140,11 @@ class LiveMatching:
         if live.sync_mono_ns is None:
             syncs = [r for r in rows if r["kind"] == "sync" and r["rig_id"] == live.rig_id]
             if syncs:
-                live.sync_mono_ns = min(syncs, key=lambda r: r["seq"])["t_mono_ns"]
-                logger.info("session %s: video time zero at %d ns", session_id, live.sync_mono_ns)
+                sync_ns = int(min(syncs, key=lambda r: r["seq"])["t_mono_ns"])
+                live.sync_mono_ns = sync_ns
+                logger.info("session %s: video time zero at %d ns", session_id, sync_ns)
+                if self.on_sync is not None:
+                    self.on_sync(session_id, sync_ns)
         matched = [r for r in rows if is_judged(r)]
         if not matched:
             return []
@@ -190,14 +195,20 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 
 def _event(row: Mapping[str, Any], t_video_ms: float, verdict: Mapping[str, Any]) -> dict[str, Any]:
-    """One ``detection_event`` entry: the record as stored plus its provisional verdict."""
+    """One ``detection_event`` entry: the record as stored (the fields of every detection
+    message) with its video time as matched and its provisional verdict."""
     return {
         "id": row["id"],
+        "test_session_id": row.get("test_session_id"),
         "rig_id": row["rig_id"],
         "stream": row.get("stream"),
         "seq": row.get("seq"),
         "kind": row["kind"],
         "channel": row.get("channel"),
+        "source": row.get("source"),
+        "clock": row.get("clock"),
+        "t_mono_ns": row.get("t_mono_ns"),
+        "t_wall_ns": row.get("t_wall_ns"),
         "t_video_ms": None if np.isnan(t_video_ms) else t_video_ms,
         "vru_type": row.get("vru_type"),
         "bbox": row.get("bbox"),
