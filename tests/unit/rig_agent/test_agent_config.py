@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,16 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "absent.toml")
     assert caught.value.problems[0].startswith("cannot read the file")
+
+
+def test_commented_hardware_examples_are_valid_when_uncommented() -> None:
+    text = EXAMPLE.read_text()
+    head, _, tail = text.partition("# ---- Hardware channels")
+    uncommented = [
+        line[2:] for line in tail.splitlines()[2:] if line.startswith("# ") or line == "#"
+    ]
+    config = parse_config(tomllib.loads(head + "\n".join(uncommented)))
+    sources = {c.name: c.source for c in config.channels}
+    assert {sources[name] for name in ("photodiode", "ecu-can", "pc-serial", "pc-udp")} == {
+        "gpio", "can", "serial", "network"
+    }
