@@ -14,6 +14,9 @@ __all__ = ["ProjectCreate", "ProjectPublic", "ProjectStatus", "ProjectUpdate"]
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+Resolution = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+FrameRate = Annotated[float, Field(gt=0, le=1000, description="frames per second")]
 
 
 class ProjectStatus(StrEnum):
@@ -26,7 +29,10 @@ class ProjectCreate(RequestModel):
     name: ProjectName
     description: str | None = Field(None, max_length=10_000)
     camera_model: ShortText | None = None
-    camera_view: Annotated[str, StringConstraints(max_length=64)] | None = None
+    camera_view: Label | None = None
+    lens_type: Label | None = None
+    resolution: Resolution | None = None
+    frame_rate: FrameRate | None = None
     signal_type: Annotated[str, StringConstraints(max_length=32)] | None = None
     status: ProjectStatus = ProjectStatus.ACTIVE
 
@@ -37,7 +43,10 @@ class ProjectUpdate(RequestModel):
     name: ProjectName | None = None
     description: str | None = Field(None, max_length=10_000)
     camera_model: ShortText | None = None
-    camera_view: Annotated[str, StringConstraints(max_length=64)] | None = None
+    camera_view: Label | None = None
+    lens_type: Label | None = None
+    resolution: Resolution | None = None
+    frame_rate: FrameRate | None = None
     signal_type: Annotated[str, StringConstraints(max_length=32)] | None = None
     status: ProjectStatus | None = None
 
@@ -48,6 +57,9 @@ class ProjectPublic(CamelModel):
     description: str | None
     camera_model: str | None
     camera_view: str | None
+    lens_type: str | None
+    resolution: str | None
+    frame_rate: float | None
     signal_type: str | None
     status: str
     created_at: datetime

@@ -19,7 +19,14 @@ def test_create_answers_camel_case_and_accepts_snake_case(
 ) -> None:
     response = client.post(
         "/api/projects",
-        json={"name": "Front camera", "camera_model": "IMX490", "cameraView": "front"},
+        json={
+            "name": "Front camera",
+            "camera_model": "IMX490",
+            "cameraView": "front",
+            "lensType": "wide",
+            "resolution": "1920x1080",
+            "frame_rate": 30,
+        },
         headers=auth_headers[Role.OPERATOR],
     )
 
@@ -28,6 +35,7 @@ def test_create_answers_camel_case_and_accepts_snake_case(
     assert body["name"] == "Front camera"
     assert body["cameraModel"] == "IMX490"
     assert body["cameraView"] == "front"
+    assert (body["lensType"], body["resolution"], body["frameRate"]) == ("wide", "1920x1080", 30)
     assert body["status"] == "active"
     assert body["createdAt"].endswith("Z") or body["createdAt"].endswith("+00:00")
     assert "camera_model" not in body
@@ -116,13 +124,18 @@ def test_bad_bodies_are_422_with_one_entry_per_field(
 ) -> None:
     response = client.post(
         "/api/projects",
-        json={"name": "  ", "status": "sleeping", "camraModel": "typo"},
+        json={"name": "  ", "status": "sleeping", "camraModel": "typo", "frameRate": -5},
         headers=auth_headers[Role.OPERATOR],
     )
 
     assert response.status_code == 422
     locations = {tuple(error["loc"]) for error in response.json()["detail"]}
-    assert locations == {("body", "name"), ("body", "status"), ("body", "camraModel")}
+    assert locations == {
+        ("body", "name"),
+        ("body", "status"),
+        ("body", "camraModel"),
+        ("body", "frameRate"),
+    }
     assert client.get("/api/projects", headers=auth_headers[Role.VIEWER]).json() == []
 
 
