@@ -9,6 +9,10 @@ Beside them, a naive baseline reads the same traffic on that event loop (asyncio
 protocol, ``loop.add_reader`` on a second pty, python-can's ``Notifier`` + ``AsyncBufferedReader``)
 and stamps with ``time.monotonic_ns()`` after the read.
 
+A third pty is read by a floor reader: a process of its own with nothing else to do (real-time
+priority where allowed), stamping as ours does. It shows what the kernel's pty path and the
+machine's load cost before any agent code runs.
+
 Figures are stamp minus send time, per source: p50, p99 and max in microseconds, and the ratio of
 the baseline's p99 to ours. Goals: UDP p99 <= 50 us and >= 10x better than the baseline; serial
 p99 <= 300 us. The exit status is 1 when a goal is missed.
@@ -22,6 +26,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import select
 import socket
 import struct
 import sys
@@ -52,19 +57,24 @@ GOAL_SERIAL_P99_US = 300.0
 # The generator process --------------------------------------------------------------------------
 
 
+def realtime_priority() -> str:
+    """Ask for SCHED_FIFO where allowed; say what this process got."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (AttributeError, PermissionError, OSError):
+        return "normal"
+    return "SCHED_FIFO"
+
+
 def generator(conn: Connection) -> None:
-    """Runs in its own process: makes the ptys, then sends every signal to ours and the baseline.
+    """Runs in its own process: makes the ptys, then sends every signal to every reader.
 
     It plays the system under test, whose send instant is exact: where allowed it runs with
     real-time priority, so a preemption between its clock read and its send does not count
-    against the agent.
+    against the agent. The third pty goes to the floor reader.
     """
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
-        priority = "SCHED_FIFO"
-    except (AttributeError, PermissionError, OSError):
-        priority = "normal"
-    ptys = [os.openpty(), os.openpty()]
+    priority = realtime_priority()
+    ptys = [os.openpty(), os.openpty(), os.openpty()]
     conn.send(([os.ttyname(slave) for _, slave in ptys], priority))
     udp_ours, udp_base, count, rate = conn.recv()
     masters = [master for master, _ in ptys]
@@ -82,6 +92,32 @@ def generator(conn: Connection) -> None:
     time.sleep(0.2)
     conn.send("done")
     conn.recv()
+
+
+def floor_reader(path: str, conn: Connection) -> None:
+    """Runs in its own process with nothing else to do: how fast the pty path itself delivers.
+
+    Stamps like ours (right after the read that brings the first byte of a line), with no GIL to
+    share and real-time priority where allowed; what it measures is the kernel's and the
+    machine's share of the serial figures.
+    """
+    conn.send(realtime_priority())
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    tty.setraw(fd)
+    errors_ns: list[int] = []
+    pending = bytearray()
+    while not conn.poll():
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            continue
+        data = os.read(fd, 4096)
+        stamp = time.monotonic_ns()
+        pending.extend(data)
+        while (end := pending.find(b"\n")) >= 0:
+            errors_ns.append(stamp - int(pending[:end]))
+            del pending[: end + 1]
+    os.close(fd)
+    conn.send(errors_ns)
 
 
 # Ours -------------------------------------------------------------------------------------------
@@ -209,7 +245,7 @@ async def busy_loop(stall_s: float, every_s: float, spin: bool, stop: asyncio.Ev
 # The run ----------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]], str]:
+async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]], Series, str]:
     clock = RigClock()
     ours = {name: Series() for name in ("udp", "serial", "can")}
     naive = {name: Series() for name in ("udp", "serial", "can")}
@@ -217,7 +253,11 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]
     here, there = ctx.Pipe()
     process = ctx.Process(target=generator, args=(there,), daemon=True)
     process.start()
-    (serial_ours, serial_naive), generator_priority = here.recv()
+    (serial_ours, serial_naive, serial_floor), generator_priority = here.recv()
+    floor_here, floor_there = ctx.Pipe()
+    floor = ctx.Process(target=floor_reader, args=(serial_floor, floor_there), daemon=True)
+    floor.start()
+    floor_priority = floor_here.recv()
     can_channel = f"bench-{uuid.uuid4().hex[:8]}"
 
     def sent_in_text(capture: Capture) -> int:
@@ -249,8 +289,9 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]
     if args.switch_interval_us is not None:
         sys.setswitchinterval(args.switch_interval_us / 1e6)
     conditions = (
-        f"GIL switch interval {sys.getswitchinterval() * 1e6:.0f} us; generator "
-        f"priority {generator_priority}; load average before {os.getloadavg()[0]:.2f}"
+        f"GIL switch interval {sys.getswitchinterval() * 1e6:.0f} us; generator priority "
+        f"{generator_priority}, floor reader {floor_priority}; "
+        f"load average before {os.getloadavg()[0]:.2f}"
     )
 
     baseline = NaiveBaseline(naive)
@@ -277,8 +318,11 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]
         source.stop()
     here.send("bye")
     process.join(5)
+    floor_here.send("stop")
+    floor_series = Series(floor_here.recv())
+    floor.join(5)
     conditions += f", after {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
-    return {name: (ours[name], naive[name]) for name in ours}, conditions
+    return {name: (ours[name], naive[name]) for name in ours}, floor_series, conditions
 
 
 def stats_us(series: Series) -> tuple[int, float, float, float]:
@@ -293,8 +337,18 @@ def stats_us(series: Series) -> tuple[int, float, float, float]:
     )
 
 
+def row(label: str, stamp: str, series: Series, ratio: str = "") -> tuple[float, float]:
+    """Print one line of the table; return (p50, p99) in us."""
+    n, p50, p99, worst = stats_us(series)
+    print(f"{label:<8}{stamp:<38}{n:>6}{p50:>10.1f}{p99:>10.1f}{worst:>10.1f}{ratio:>22}")
+    return p50, p99
+
+
 def report(
-    results: dict[str, tuple[Series, Series]], conditions: str, args: argparse.Namespace
+    results: dict[str, tuple[Series, Series]],
+    floor: Series,
+    conditions: str,
+    args: argparse.Namespace,
 ) -> bool:
     stamp_kind = {
         "udp": "kernel SO_TIMESTAMPNS",
@@ -308,22 +362,18 @@ def report(
     )
     print(conditions)
     print(
-        f"{'source':<8}{'stamp':<34}{'n':>6}{'p50 us':>10}{'p99 us':>10}{'max us':>10}"
+        f"{'source':<8}{'stamp':<38}{'n':>6}{'p50 us':>10}{'p99 us':>10}{'max us':>10}"
         f"{'baseline p99 / ours':>22}"
     )
     p99: dict[str, tuple[float, float]] = {}
     for name, (ours, naive) in results.items():
-        n, p50, q99, worst = stats_us(ours)
-        bn, bp50, bq99, bworst = stats_us(naive)
-        p99[name] = (q99, bq99)
-        print(
-            f"{name:<8}{'ours: ' + stamp_kind[name]:<34}{n:>6}{p50:>10.1f}{q99:>10.1f}"
-            f"{worst:>10.1f}{bq99 / q99:>21.1f}x"
-        )
-        print(
-            f"{'':<8}{'baseline: after an asyncio read':<34}{bn:>6}{bp50:>10.1f}{bq99:>10.1f}"
-            f"{bworst:>10.1f}"
-        )
+        ours_p99 = stats_us(ours)[2]
+        naive_p99 = stats_us(naive)[2]
+        p99[name] = (ours_p99, naive_p99)
+        row(name, f"ours: {stamp_kind[name]}", ours, f"{naive_p99 / ours_p99:.1f}x")
+        row("", "baseline: after an asyncio read", naive)
+        if name == "serial":
+            row("", "floor: pty read in an idle process", floor)
     udp, udp_naive = p99["udp"]
     checks = [
         (f"UDP p99 <= {GOAL_UDP_P99_US:g} us", udp <= GOAL_UDP_P99_US),
@@ -369,8 +419,8 @@ def main() -> int:
         parser.error("--every-ms must be at least --stall-ms")
     if args.count <= WARMUP:
         parser.error(f"--count must be above {WARMUP}")
-    results, conditions = asyncio.run(run(args))
-    return 0 if report(results, conditions, args) else 1
+    results, floor, conditions = asyncio.run(run(args))
+    return 0 if report(results, floor, conditions, args) else 1
 
 
 if __name__ == "__main__":
