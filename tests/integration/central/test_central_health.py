@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.config import CentralSettings
 from central.db.migrate import DatabaseNotMigrated
+from central.db.models import Rig
 
 
 def test_health_reports_database_and_broker_without_a_token(client: TestClient) -> None:
@@ -78,3 +80,20 @@ def test_a_postgres_database_behind_the_code_stops_the_server_starting(
 
     with pytest.raises(DatabaseNotMigrated, match="db upgrade"), TestClient(create_app(settings)):
         pass
+
+
+def test_a_constraint_a_service_did_not_foresee_is_a_409_naming_it(
+    client: TestClient, db_session: Session
+) -> None:
+    def duplicate_rig() -> None:
+        # Two inserts of one primary key: what a lost race between two requests looks like.
+        for _ in range(2):
+            db_session.add(Rig(id="rig-1"))
+            db_session.flush()
+
+    client.app.add_api_route("/race", duplicate_rig)  # type: ignore[attr-defined]
+
+    response = client.get("/race")
+
+    assert response.status_code == 409
+    assert "rigs" in response.json()["detail"]
