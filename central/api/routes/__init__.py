@@ -10,6 +10,7 @@ from central.api.routes import health, projects, test_sessions, tokens
 from central.api.routes import annotation_sessions, annotations, links, videos
 from central.api.routes import dead_letters, rigs
 from central.api.routes import analytics, execution, results
+from central.api.routes import annotation_io, datasets
 
 __all__ = ["ROUTERS"]
 
@@ -18,6 +19,7 @@ ROUTERS: list[APIRouter] = [
     projects.router,
     test_sessions.router,
     tokens.router,
+    datasets.router,  # before videos: /api/videos/statistics is not a video id
     videos.router,
     annotations.router,
     annotation_sessions.router,
@@ -27,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     execution.router,
     results.router,
     analytics.router,
+    annotation_io.router,
 ]
