@@ -74,10 +74,9 @@ def test_tcp_stream_lines_are_stamped_at_their_first_byte(sink: Any, clock: RigC
         assert source.bound_address is not None
         with socket.create_connection(source.bound_address) as sender:
             sender.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            time.sleep(0.02)
             first_sent = clock.now_ns()
             sender.sendall(b'{"frame": 1}\n{"fra')
-            time.sleep(0.05)
+            sink.wait_for(1)  # the segment with the second line's first bytes has been read
             rest_sent = clock.now_ns()
             sender.sendall(b'me": 2}\n')
             one, two = sink.wait_for(2)
