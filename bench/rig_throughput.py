@@ -61,7 +61,7 @@ class _ReadyClock(Notifier):
 def _sample_batches(records: int, rig_id: str) -> tuple[str, list[bytes]]:
     """The records the agent would send, encoded as it encodes them, joined into batches."""
     builder = RecordBuilder({"det": ChannelInfo(ChannelRole.DETECTION, Source.SIMULATED)}, 10**9, 0)
-    encoded = []
+    encoded: list[bytes] = []
     now = time.monotonic_ns()
     for i in range(records):
         capture = Capture("det", now + i, now + i, Clock.USER_MONOTONIC, str(i).encode(), True)
@@ -156,19 +156,27 @@ def _toml(value: object) -> str:
 
 def agent_idle_cpu(url: str, prefix: str, seconds: float, workdir: Path) -> float:
     """Share of one core used by an idle daemon process with every channel armed."""
-    channels = [
+    channels: list[dict[str, object]] = [
         {"name": "sync", "role": "sync", "source": "simulated"},
         {"name": "marker", "role": "stimulus", "source": "simulated"},
         {"name": "det-sim", "source": "simulated"},
         {"name": "det-gpio", "source": "gpio", "pin": 17, "pin_factory": "mock"},
         {"name": "det-can", "source": "can", "interface": "virtual", "channel": "bench"},
         {"name": "det-serial", "source": "serial", "port": "loop://"},
-        {"name": "det-udp", "source": "network", "protocol": "udp",
-         "listen": f"127.0.0.1:{_free_udp_port()}"},
+        {
+            "name": "det-udp",
+            "source": "network",
+            "protocol": "udp",
+            "listen": f"127.0.0.1:{_free_udp_port()}",
+        },
     ]
     lines = [
-        'rig_id = "bench-idle"', "[mqtt]", f"url = {_toml(url)}", f"topic_prefix = {_toml(prefix)}",
-        "[spool]", f"path = {_toml(str(workdir / 'idle.db'))}",
+        'rig_id = "bench-idle"',
+        "[mqtt]",
+        f"url = {_toml(url)}",
+        f"topic_prefix = {_toml(prefix)}",
+        "[spool]",
+        f"path = {_toml(str(workdir / 'idle.db'))}",
     ]
     for channel in channels:
         lines += ["[[channels]]"] + [f"{key} = {_toml(value)}" for key, value in channel.items()]
@@ -237,16 +245,20 @@ def main() -> int:
         raw = baseline_paho(host, port, prefix, args.records)
         print(f"baseline  raw paho, pre-encoded batches:  {raw:>10,.0f} records/s")
         agent, refused = agent_throughput(args.broker, prefix, args.records, workdir)
-        print(f"agent     capture -> spool -> PUBACK:     {agent:>10,.0f} records/s"
-              f"  ({agent / raw:.2f} x baseline; goal >= 50,000/s: "
-              f"{'met' if agent >= 50_000 else 'NOT met'}; refused {refused})")
+        print(
+            f"agent     capture -> spool -> PUBACK:     {agent:>10,.0f} records/s"
+            f"  ({agent / raw:.2f} x baseline; goal >= 50,000/s: "
+            f"{'met' if agent >= 50_000 else 'NOT met'}; refused {refused})"
+        )
         bare = baseline_idle_cpu(args.broker, args.idle_seconds)
         idle = agent_idle_cpu(args.broker, prefix, args.idle_seconds, workdir)
         print(f"baseline  idle bare paho client:          {bare * 100:>9.3f} % of a core")
         # /proc counts CPU in clock ticks (10 ms): over 10 s, 0.1 % is the resolution.
         ratio = f"{idle / bare:.1f} x baseline" if bare else "baseline below resolution"
-        print(f"agent     idle, 7 channels armed:         {idle * 100:>9.3f} % of a core"
-              f"  ({ratio}; goal < 1 %: {'met' if idle < 0.01 else 'NOT met'})")
+        print(
+            f"agent     idle, 7 channels armed:         {idle * 100:>9.3f} % of a core"
+            f"  ({ratio}; goal < 1 %: {'met' if idle < 0.01 else 'NOT met'})"
+        )
     return 0
 
 

@@ -73,8 +73,9 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
     outcome: list[ReasonCode] = []
     answered = threading.Event()
 
-    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode,
-                   properties: object) -> None:
+    def on_connect(
+        client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, properties: object
+    ) -> None:
         outcome.append(reason)
         answered.set()
 

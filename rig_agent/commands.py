@@ -73,7 +73,9 @@ class SessionControl:
         self, command: StartCommand, received_ns: int, received_wall_ns: int
     ) -> tuple[CommandReply, StartSession | None]:
         def refuse(error: str) -> tuple[CommandReply, None]:
-            return self._remember(self._reply(command.command_id, "start", ok=False, error=error)), None
+            return self._remember(
+                self._reply(command.command_id, "start", ok=False, error=error)
+            ), None
 
         if self.current is not None:
             return refuse(f"session {self.current.session_id} is running; stop it first")
@@ -114,14 +116,18 @@ class SessionControl:
         )
         return self._remember(reply), StartSession(spec)
 
-    def _stop(self, command: StopCommand, received_ns: int) -> tuple[CommandReply, StopSession | None]:
+    def _stop(
+        self, command: StopCommand, received_ns: int
+    ) -> tuple[CommandReply, StopSession | None]:
         spec = self.current
         if spec is None:
             reply = self._reply(command.command_id, "stop", ok=False, error="no session is running")
             return self._remember(reply), None
         if command.session_id is not None and command.session_id != spec.session_id:
             error = f"session {command.session_id} is not running (running: {spec.session_id})"
-            return self._remember(self._reply(command.command_id, "stop", ok=False, error=error)), None
+            return self._remember(
+                self._reply(command.command_id, "stop", ok=False, error=error)
+            ), None
         self.current = None
         logger.info("session %s stopped by command", spec.session_id)
         reply = self._reply(command.command_id, "stop", ok=True, session_id=spec.session_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -124,7 +124,9 @@ class MqttConfig(_Section):
 
 class SpoolConfig(_Section):
     path: Path = DEFAULT_SPOOL_PATH
-    max_mb: float = Field(default=512.0, gt=0, description="records held before new ones are refused")
+    max_mb: float = Field(
+        default=512.0, gt=0, description="records held before new ones are refused"
+    )
     durability: Literal["normal", "full"] = Field(
         default="normal",
         description="normal survives a crash of the daemon; full also survives power loss (slower)",
@@ -169,11 +171,16 @@ def _channel_union() -> Any:
         message += "; not available on this machine: " + ", ".join(missing)
     return Annotated[
         Union[tuple(members)],  # noqa: UP007 - built at run time from the registry
-        Discriminator(_source_tag, custom_error_type="unknown_source", custom_error_message=message),
+        Discriminator(
+            _source_tag, custom_error_type="unknown_source", custom_error_message=message
+        ),
     ]
 
 
-ChannelConfig = _channel_union()
+if TYPE_CHECKING:
+    ChannelConfig = ChannelSettings
+else:
+    ChannelConfig = _channel_union()
 
 
 class AgentConfig(_Section):
@@ -182,7 +189,7 @@ class AgentConfig(_Section):
     spool: SpoolConfig = SpoolConfig()
     pairing: PairingConfig = PairingConfig()
     status: StatusConfig = StatusConfig()
-    channels: list[ChannelConfig] = Field(min_length=1)  # type: ignore[valid-type]
+    channels: list[ChannelConfig] = Field(min_length=1)
 
     @field_validator("rig_id")
     @classmethod

@@ -145,7 +145,10 @@ class Daemon:
             self._notifier.ready(f"capturing {len(self._sources)} channels")
             logger.info(
                 "rig %s running: %d channels, stream %s, broker %s",
-                self.config.rig_id, len(self.config.channels), spool.stream, mqtt_config.url,
+                self.config.rig_id,
+                len(self.config.channels),
+                spool.stream,
+                mqtt_config.url,
             )
             healthy = self._loop()
         finally:
@@ -243,8 +246,9 @@ class Daemon:
         for name, worker in (("spool writer", self._writer), ("publisher", self._publisher)):
             if not worker.alive():
                 self._last_error = f"the {name} thread died: {worker.failure!r}"
-                logger.critical("%s; stopping so the service manager restarts the daemon",
-                                self._last_error)
+                logger.critical(
+                    "%s; stopping so the service manager restarts the daemon", self._last_error
+                )
                 return False
         return True
 

@@ -161,8 +161,10 @@ class MqttLink:
         else:
             logger.debug("%s", message)
 
-    def _handle_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        self._on_message(message.topic, message.payload, self._clock.now_ns())
+    def _handle_message(
+        self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
+        self._on_message(message.topic, bytes(message.payload), self._clock.now_ns())
 
     def _handle_publish(
         self,

@@ -2,10 +2,11 @@
 
 It reads the spool in ``seq`` order from an in-memory cursor that starts at the oldest record
 still held, so after a restart everything not acknowledged is sent again, in order. A batch holds
-up to ``batch_max_records`` records and leaves when full or once the oldest waiting record has
-lingered ``batch_linger_ms``. At most ``max_inflight_batches`` are unacknowledged at a time;
-while the broker is away nothing new is handed to paho (whose queue is memory only), capture and
-spooling go on, and after the reconnect paho resends what was in flight and the cursor moves on.
+up to ``batch_max_records`` records, within the protocol's message size limit, and leaves when
+full or once the oldest waiting record has lingered ``batch_linger_ms``. At most
+``max_inflight_batches`` are unacknowledged at a time; while the broker is away nothing new is
+handed to paho (whose queue is memory only), capture and spooling go on, and after the reconnect
+paho resends what was in flight and the cursor moves on.
 
 PUBACKs arrive on paho's thread; they are queued and handled here, after the batch's mid was
 recorded, so an acknowledgement can never race the bookkeeping of its own publish.
@@ -18,7 +19,7 @@ import queue
 import threading
 import time
 
-from protocol import assemble_batch
+from protocol import MAX_MESSAGE_BYTES, assemble_batch
 from rig_agent.link import MqttLink, publish_ok
 from rig_agent.spool import Spool
 
@@ -27,6 +28,18 @@ __all__ = ["Publisher"]
 logger = logging.getLogger(__name__)
 
 _IDLE_WAKE_S = 0.5
+_BATCH_BYTES = MAX_MESSAGE_BYTES - 4096
+"""Room for the batch envelope: a bigger message would be refused whole by central."""
+
+
+def _within_message_limit(rows: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """The leading rows whose batch fits in one message (at least one row)."""
+    size = 0
+    for index, (_, data) in enumerate(rows):
+        size += len(data) + 1
+        if index and size > _BATCH_BYTES:
+            return rows[:index]
+    return rows
 
 
 class Publisher:
@@ -135,10 +148,14 @@ class Publisher:
         return _IDLE_WAKE_S
 
     def _publish_next(self) -> bool:
-        rows = self._spool.read(self._cursor, self._batch_max)
+        rows = _within_message_limit(self._spool.read(self._cursor, self._batch_max))
         if not rows:
             return False
         first, last = rows[0][0], rows[-1][0]
+        if len(rows[0][1]) > _BATCH_BYTES:
+            logger.warning(
+                "record %d alone exceeds the message limit; central will refuse it", first
+            )
         records = [data for _, data in rows]
         payload = assemble_batch(self._rig_id, self._spool.stream, records)
         info = self._link.publish(self._topic, payload)

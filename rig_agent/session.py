@@ -40,7 +40,7 @@ from protocol import (
 )
 from rig_agent.sources import Capture, ChannelRole
 
-__all__ = ["COMMAND_SYNC_CHANNEL", "ChannelInfo", "RecordBuilder", "SessionSpec"]
+__all__ = ["COMMAND_SYNC_CHANNEL", "MAX_RAW_BYTES", "ChannelInfo", "RecordBuilder", "SessionSpec"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ COMMAND_SYNC_CHANNEL = "command"
 """Channel named by the sync record emitted when the start command itself is video time zero."""
 
 _KNOWN_FIELDS = ("vru_type", "bbox", "confidence", "frame")
+MAX_RAW_BYTES = 64 * 1024
+"""Raw bytes kept per record; the full length goes to ``fields.raw_bytes`` when cut."""
 _STIMULUS_MEMORY = 256
 
 
@@ -142,6 +144,10 @@ class RecordBuilder:
     def build(self, capture: Capture) -> list[tuple[int, bytes]]:
         """The records of one capture; raises ``KeyError`` for a channel that is not configured."""
         info = self.channels[capture.channel]
+        if len(capture.raw) > MAX_RAW_BYTES:
+            # A runaway line (no newline for minutes) must not make an undeliverable record.
+            decoded = {**capture.decoded, "raw_bytes": len(capture.raw)}
+            capture = replace(capture, raw=capture.raw[:MAX_RAW_BYTES], decoded=decoded)
         active = self._session_of(capture)
         if (
             active is not None
@@ -164,7 +170,10 @@ class RecordBuilder:
         }
         self.counts[capture.channel] = self.counts.get(capture.channel, 0) + 1
         if info.role is ChannelRole.SYNC:
-            payload = SyncPayload(**_raw(capture), fields=_jsonable(capture.decoded))
+            raw_hex, raw_line = _raw(capture)
+            payload = SyncPayload(
+                raw_hex=raw_hex, raw_line=raw_line, fields=_jsonable(capture.decoded)
+            )
             return [self._number(SyncRecord(seq=self.next_seq, payload=payload, **common))]
         payload_obj = _detection_payload(capture)
         if info.role is ChannelRole.STIMULUS:
@@ -201,10 +210,11 @@ class RecordBuilder:
         return None
 
 
-def _raw(capture: Capture) -> dict[str, str]:
+def _raw(capture: Capture) -> tuple[str | None, str | None]:
+    """``(raw_hex, raw_line)``: text sources keep their line, binary ones their bytes."""
     if capture.raw_is_text:
-        return {"raw_line": capture.raw.decode("utf-8", errors="replace")}
-    return {"raw_hex": capture.raw.hex()}
+        return None, capture.raw.decode("utf-8", errors="replace")
+    return capture.raw.hex(), None
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
@@ -220,18 +230,22 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _detection_payload(capture: Capture) -> DetectionPayload:
     decoded = capture.decoded
-    raw = _raw(capture)
+    raw_hex, raw_line = _raw(capture)
     if not decoded:  # a bare edge or frame: the common case on the hot path
-        return DetectionPayload(**raw)
+        return DetectionPayload(raw_hex=raw_hex, raw_line=raw_line)
     known = {key: decoded[key] for key in _KNOWN_FIELDS if key in decoded}
     rest = _jsonable({key: value for key, value in decoded.items() if key not in _KNOWN_FIELDS})
     try:
-        return DetectionPayload(**raw, **known, fields=rest)
+        return DetectionPayload.model_validate(
+            {"raw_hex": raw_hex, "raw_line": raw_line, **known, "fields": rest}
+        )
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in problem["loc"])
         message = f"{where}: {problem['msg']}" if where else problem["msg"]
         logger.debug("channel %s: decoded fields rejected (%s)", capture.channel, message)
         return DetectionPayload(
-            **raw, fields={**rest, **_jsonable({"decoded": known}), "decode_error": message}
+            raw_hex=raw_hex,
+            raw_line=raw_line,
+            fields={**rest, **_jsonable({"decoded": known}), "decode_error": message},
         )

@@ -64,7 +64,10 @@ class Spool:
         self._first_seq: int = row[2] if row[2] is not None else self._next_seq
         logger.info(
             "spool %s: stream %s, next seq %d, %d records waiting",
-            self.path, self.stream, self._next_seq, self._depth,
+            self.path,
+            self.stream,
+            self._next_seq,
+            self._depth,
         )
 
     def _load_meta(self) -> tuple[str, int]:
@@ -100,7 +103,7 @@ class Spool:
         return self._depth
 
     @property
-    def bytes(self) -> int:
+    def held_bytes(self) -> int:
         return self._bytes
 
     def has_room(self, size: int = 0) -> bool:

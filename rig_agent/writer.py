@@ -136,7 +136,7 @@ class SpoolWriter:
             if isinstance(item, Capture):
                 # The record that crosses the limit is kept: at most one capture's records over.
                 if self.full or not self._spool.has_room(pending_bytes):
-                    self._refuse(item.channel, self._spool.bytes + pending_bytes)
+                    self._refuse(item.channel, self._spool.held_bytes + pending_bytes)
                     continue
                 try:
                     records = self._builder.build(item)
@@ -188,7 +188,7 @@ class SpoolWriter:
             self._on_alarm()
 
     def _check_room(self) -> None:
-        if self.full and self._spool.bytes <= self._spool.max_bytes * _RESUME_FRACTION:
+        if self.full and self._spool.held_bytes <= self._spool.max_bytes * _RESUME_FRACTION:
             self.full = False
             logger.warning(
                 "spool has room again; %d records were refused while it was full",

@@ -33,6 +33,7 @@ __all__ = ["SimulatedSettings", "SimulatedSource", "SimulatedStep"]
 
 logger = logging.getLogger(__name__)
 
+
 class SimulatedStep(BaseModel):
     """One scripted detection (and optionally its stimulus)."""
 
@@ -66,10 +67,14 @@ class SimulatedSettings(ChannelSettings):
     steps: list[SimulatedStep] = Field(default_factory=list)
     repeat: int = Field(default=1, ge=0, description="runs of the step script; 0 repeats forever")
     period_ms: float | None = Field(
-        default=None, gt=0, description="one run every period_ms; default: right after the last step"
+        default=None,
+        gt=0,
+        description="one run every period_ms; default: right after the last step",
     )
     rate_hz: float | None = Field(default=None, gt=0, le=10_000_000)
-    count: int | None = Field(default=None, ge=0, description="signals at rate_hz; default: forever")
+    count: int | None = Field(
+        default=None, ge=0, description="signals at rate_hz; default: forever"
+    )
     template: SimulatedStep | None = None
     start_delay_ms: float = Field(default=0.0, ge=0)
     sync_channel: str | None = None
@@ -136,16 +141,15 @@ class SimulatedSource(SignalSource):
 
     def probe(self) -> str:
         mode = (
-            f"{self.settings.rate_hz:g} Hz" if self.settings.rate_hz else
-            f"{len(self.settings.steps)} scripted steps"
+            f"{self.settings.rate_hz:g} Hz"
+            if self.settings.rate_hz
+            else f"{len(self.settings.steps)} scripted steps"
         )
         return f"simulated channel {self.name!r}: {mode}"
 
     def _open(self) -> None:
         self._halt.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"source-{self.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
         self._thread.start()
 
     def _close(self) -> None:

@@ -76,7 +76,7 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         try:
             self._store(message)
-        except Exception as exc:  # an exception would end paho's loop: keep it for the test
+        except Exception as exc:  # noqa: BLE001 - one would end paho's loop: keep it for the test
             self.received.errors.append(f"{message.topic}: {exc!r}")
 
     def _store(self, message: mqtt.MQTTMessage) -> None:
@@ -86,7 +86,11 @@ class Subscriber:
                 batch = decode_batch(message.payload)
                 for record in batch.records:
                     self.received.records.append(
-                        {"rig_id": batch.rig_id, "stream": batch.stream, **record.model_dump(mode="json")}
+                        {
+                            "rig_id": batch.rig_id,
+                            "stream": batch.stream,
+                            **record.model_dump(mode="json"),
+                        }
                     )
             elif kind == "status":
                 self.received.statuses.append(decode_status(message.payload))
@@ -111,7 +115,9 @@ class Subscriber:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
-        assert not self.received.errors, f"messages that broke the wire contract: {self.received.errors}"
+        assert not self.received.errors, (
+            f"messages that broke the wire contract: {self.received.errors}"
+        )
 
 
 @dataclass
@@ -178,8 +184,15 @@ def write_config(
     spool_extra: dict[str, Any] | None = None,
     status_interval_s: float = 0.5,
 ) -> Path:
-    lines = [f"rig_id = {toml_value(rig_id)}", "", "[mqtt]", f"url = {toml_value(url)}",
-             f"topic_prefix = {toml_value(prefix)}", "reconnect_min_s = 0.1", "reconnect_max_s = 0.5"]
+    lines = [
+        f"rig_id = {toml_value(rig_id)}",
+        "",
+        "[mqtt]",
+        f"url = {toml_value(url)}",
+        f"topic_prefix = {toml_value(prefix)}",
+        "reconnect_min_s = 0.1",
+        "reconnect_max_s = 0.5",
+    ]
     lines += [f"{k} = {toml_value(v)}" for k, v in (mqtt_extra or {}).items()]
     lines += ["", "[spool]", f"path = {toml_value(str(spool))}"]
     lines += [f"{k} = {toml_value(v)}" for k, v in (spool_extra or {}).items()]
@@ -276,7 +289,9 @@ class PrivateMosquitto:
         )
         # Started as root, mosquitto drops to its own user, which cannot write in tmp_path.
         text += "\nuser root\n" if os.geteuid() == 0 else ""
-        self.config.write_text(text.replace("{port}", str(self.port)).replace("{dir}", str(directory)))
+        self.config.write_text(
+            text.replace("{port}", str(self.port)).replace("{dir}", str(directory))
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -52,7 +52,7 @@ class Client:
         self.connected.set()
 
     def subscribe(self, topic: str) -> None:
-        result, mid = self._client.subscribe(topic, qos=1)
+        result, _ = self._client.subscribe(topic, qos=1)
         assert result == 0
 
     def publish(self, topic: str, payload: bytes) -> None:
@@ -71,8 +71,11 @@ def broker(make_mosquitto: Any) -> Any:
     broker = make_mosquitto(shipped_config())
     for index, (user, password) in enumerate(USERS.items()):
         create = ["-c"] if index == 0 else []
-        subprocess.run([passwd, *create, "-b", str(broker.directory / "passwd"), user, password],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [passwd, *create, "-b", str(broker.directory / "passwd"), user, password],
+            check=True,
+            capture_output=True,
+        )
     broker.start()
     return broker
 
@@ -128,8 +131,9 @@ def test_wrong_password_is_refused(clients: Any) -> None:
     assert clients("rig-01", "guess").refused is not None
 
 
-def test_agent_with_its_credentials_passes_check(broker: Any, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_agent_with_its_credentials_passes_check(
+    broker: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "rig.toml"
     body = (
         'rig_id = "rig-01"\n[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\nusername = "rig-01"\n'

@@ -40,8 +40,12 @@ def test_n_signals_in_n_records_out_with_consecutive_seq(rig: Any) -> None:
     stamps = [r["t_mono_ns"] for r in records]
     assert stamps == sorted(stamps)
     rig.wait_for(
-        lambda: any(s.spool_depth == 0 and s.channels["det"].count == n
-                    for s in subscriber.received.statuses), 5, "a status with the spool drained",
+        lambda: any(
+            s.spool_depth == 0 and s.channels["det"].count == n
+            for s in subscriber.received.statuses
+        ),
+        5,
+        "a status with the spool drained",
     )
     agent.signal(signal.SIGTERM)
     assert agent.wait() == 0, agent.log()
@@ -66,12 +70,19 @@ def test_sigterm_flushes_every_captured_record_and_exits_zero(rig: Any) -> None:
 
 
 def test_commands_start_ping_stop_are_answered_and_shape_the_records(rig: Any) -> None:
-    rig.configure([detections(1_000_000, rate_hz=200), {"name": "photo", "role": "sync", "source": "simulated"}])
+    rig.configure(
+        [
+            detections(1_000_000, rate_hz=200),
+            {"name": "photo", "role": "sync", "source": "simulated"},
+        ]
+    )
     subscriber = rig.subscribe()
     rig.agent()
     rig.wait_for(lambda: len(subscriber.received.records) >= 5, 15, "records before the session")
 
-    subscriber.send_command(command="start", command_id="c-start", session_id="sess-1", channels=["det"])
+    subscriber.send_command(
+        command="start", command_id="c-start", session_id="sess-1", channels=["det"]
+    )
     start = subscriber.reply("c-start")
     assert start.ok and start.session_id == "sess-1" and start.rig_id == rig.rig_id
     assert start.sync_mono_ns is not None
@@ -87,12 +98,16 @@ def test_commands_start_ping_stop_are_answered_and_shape_the_records(rig: Any) -
     subscriber.send_command(command="stop", command_id="c-stop", session_id="sess-1")
     assert subscriber.reply("c-stop").ok
 
-    subscriber.send_command(command="start", command_id="c-bad", session_id="sess-2", channels=["nope"])
+    subscriber.send_command(
+        command="start", command_id="c-bad", session_id="sess-2", channels=["nope"]
+    )
     bad = subscriber.reply("c-bad")
     assert not bad.ok and bad.error == "unknown channels: nope"
 
     count_at_stop = len(subscriber.received.records)
-    rig.wait_for(lambda: len(subscriber.received.records) >= count_at_stop + 20, 10, "records after stop")
+    rig.wait_for(
+        lambda: len(subscriber.received.records) >= count_at_stop + 20, 10, "records after stop"
+    )
     records = list(subscriber.received.records)
     sync = [r for r in records if r["kind"] == "sync"]
     assert len(sync) == 1 and sync[0]["session_id"] == "sess-1" and sync[0]["t_video_ms"] == 0.0
@@ -101,15 +116,21 @@ def test_commands_start_ping_stop_are_answered_and_shape_the_records(rig: Any) -
     for record in session:
         expected = (record["t_mono_ns"] - start.sync_mono_ns) / 1e6
         assert record["t_video_ms"] == pytest.approx(expected)
-    between = [r for r in records if r["kind"] == "detection"
-               and start.sync_mono_ns <= r["t_mono_ns"] <= session[-1]["t_mono_ns"]]
+    between = [
+        r
+        for r in records
+        if r["kind"] == "detection"
+        and start.sync_mono_ns <= r["t_mono_ns"] <= session[-1]["t_mono_ns"]
+    ]
     assert all(r["session_id"] == "sess-1" for r in between), "stamped after start: in the session"
     first_in, last_in = records.index(session[0]), records.index(session[-1])
     assert all(r["session_id"] is None for r in records[:first_in] if r["kind"] == "detection")
     assert all(r["session_id"] is None for r in records[last_in + 1 :])
     assert all(r["session_id"] == "sess-1" for r in records[first_in : last_in + 1])
     assert consecutive([r["seq"] for r in records]) and min(r["seq"] for r in records) == 0
-    assert any(s.session_id == "sess-1" and s.channels["det"].armed for s in subscriber.received.statuses)
+    assert any(
+        s.session_id == "sess-1" and s.channels["det"].armed for s in subscriber.received.statuses
+    )
 
 
 def test_full_spool_alarms_on_status_and_counts_what_it_refused(rig: Any) -> None:
@@ -123,11 +144,16 @@ def test_full_spool_alarms_on_status_and_counts_what_it_refused(rig: Any) -> Non
     agent = rig.agent()
     rig.wait_for(
         lambda: any(s.spool_full and s.refused_records > 0 for s in subscriber.received.statuses),
-        15, "the spool-full alarm on the status topic",
+        15,
+        "the spool-full alarm on the status topic",
     )
     rig.wait_for(
-        lambda: any(s.channels["det"].count + s.channels["det"].drops == n and s.spool_depth == 0
-                    for s in subscriber.received.statuses), 10, "every signal accounted for",
+        lambda: any(
+            s.channels["det"].count + s.channels["det"].drops == n and s.spool_depth == 0
+            for s in subscriber.received.statuses
+        ),
+        10,
+        "every signal accounted for",
     )
     agent.signal(signal.SIGTERM)
     assert agent.wait() == 0

@@ -43,14 +43,18 @@ def test_check_reports_an_unreachable_broker(rig: Any, capsys: pytest.CaptureFix
     assert "1 of 3 checks failed" in captured.err
 
 
-def test_check_reports_a_missing_device(rig: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_reports_a_missing_device(
+    rig: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     missing = tmp_path / "ttyUSB9"
     path = rig.configure([{"name": "ecu", "source": "serial", "port": str(missing)}])
     assert main(["check", "--config", str(path)]) == 1
     assert "FAIL channel ecu:" in capsys.readouterr().out
 
 
-def test_missing_config_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_config_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["run", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read the file" in capsys.readouterr().err
 
@@ -88,7 +92,9 @@ def test_sighup_reloads_channels_and_refuses_a_broken_file(rig: Any) -> None:
     rig.config_path.write_text("rig_id = 'broken'\n[mqtt]\nurl = 'ftp://x'\n")
     agent.signal(signal.SIGHUP)
     before = len(subscriber.received.records)
-    rig.wait_for(lambda: len(subscriber.received.records) > before + 50, 10, "records after a bad reload")
+    rig.wait_for(
+        lambda: len(subscriber.received.records) > before + 50, 10, "records after a bad reload"
+    )
     agent.signal(signal.SIGTERM)
     assert agent.wait() == 0
     assert "reload refused, keeping the running config" in agent.log()

@@ -30,7 +30,9 @@ def test_broker_stopped_and_restarted_mid_stream_loses_nothing(private_rig: Any)
     time.sleep(1.0)  # the rig keeps capturing and spooling meanwhile
     broker.start()
 
-    rig.wait_for(lambda: len(subscriber.received.unique()) >= n, 20, f"all {n} records after the outage")
+    rig.wait_for(
+        lambda: len(subscriber.received.unique()) >= n, 20, f"all {n} records after the outage"
+    )
     unique = subscriber.received.unique()
     assert sorted(seq for _, _, seq in unique) == list(range(n)), "every record, none missing"
     assert len({stream for _, stream, _ in unique}) == 1
@@ -58,7 +60,9 @@ def test_sigkill_mid_stream_then_restart_delivers_every_committed_record(rig: An
         "every committed record of the killed run arrives and seq continues after it"
     )
     assert {s for _, s, _ in unique} == {stream}
-    after_restart = [r["seq"] for r in subscriber.received.records if r["payload"]["raw_line"] == "0"]
+    after_restart = [
+        r["seq"] for r in subscriber.received.records if r["payload"]["raw_line"] == "0"
+    ]
     assert after_restart[-1] >= committed, "the second run's first signal got a later seq"
     second.signal(signal.SIGTERM)
     assert second.wait() == 0, second.log()

@@ -140,5 +140,8 @@ def test_commented_hardware_examples_are_valid_when_uncommented() -> None:
     config = parse_config(tomllib.loads(head + "\n".join(uncommented)))
     sources = {c.name: c.source for c in config.channels}
     assert {sources[name] for name in ("photodiode", "ecu-can", "pc-serial", "pc-udp")} == {
-        "gpio", "can", "serial", "network"
+        "gpio",
+        "can",
+        "serial",
+        "network",
     }

@@ -14,7 +14,13 @@ from protocol import (
     SyncRecord,
     decode_record,
 )
-from rig_agent.session import COMMAND_SYNC_CHANNEL, ChannelInfo, RecordBuilder, SessionSpec
+from rig_agent.session import (
+    COMMAND_SYNC_CHANNEL,
+    MAX_RAW_BYTES,
+    ChannelInfo,
+    RecordBuilder,
+    SessionSpec,
+)
 from rig_agent.sources import Capture, ChannelRole
 
 MS = 1_000_000
@@ -26,7 +32,9 @@ CHANNELS = {
 }
 
 
-def capture(channel: str, t_ms: float, decoded: dict[str, Any] | None = None, text: bool = True) -> Capture:
+def capture(
+    channel: str, t_ms: float, decoded: dict[str, Any] | None = None, text: bool = True
+) -> Capture:
     t_ns = int(t_ms * MS)
     return Capture(
         channel=channel,
@@ -113,7 +121,9 @@ def test_stop_keeps_late_arriving_captures_stamped_before_it(builder: RecordBuil
 
 def test_duration_ends_the_session_at_its_stamp(builder: RecordBuilder) -> None:
     builder.start(spec(0, end_ns=1000 * MS))
-    inside, outside = decoded(builder.build(capture("det", 999)) + builder.build(capture("det", 1000)))
+    inside, outside = decoded(
+        builder.build(capture("det", 999)) + builder.build(capture("det", 1000))
+    )
     assert inside.session_id == "s1" and outside.session_id is None
 
 
@@ -145,7 +155,13 @@ def test_stimulus_stamped_after_the_detection_is_not_paired(builder: RecordBuild
 
 
 def test_decoded_fields_reach_the_payload(builder: RecordBuilder) -> None:
-    values = {"vru_type": "pedestrian", "bbox": [1, 2, 3, 4], "confidence": 0.9, "frame": 7, "id": 5}
+    values = {
+        "vru_type": "pedestrian",
+        "bbox": [1, 2, 3, 4],
+        "confidence": 0.9,
+        "frame": 7,
+        "id": 5,
+    }
     (record,) = decoded(builder.build(capture("det", 1, values, text=False)))
     payload = record.payload
     assert payload.vru_type == "pedestrian" and payload.bbox == (1, 2, 3, 4)
@@ -154,7 +170,9 @@ def test_decoded_fields_reach_the_payload(builder: RecordBuilder) -> None:
 
 
 def test_invalid_decoded_fields_keep_the_record_and_say_why(builder: RecordBuilder) -> None:
-    (record,) = decoded(builder.build(capture("det", 1, {"confidence": 7.5, "bbox": [0, 0, -1, 2]})))
+    (record,) = decoded(
+        builder.build(capture("det", 1, {"confidence": 7.5, "bbox": [0, 0, -1, 2]}))
+    )
     assert "decode_error" in record.payload.fields
     assert record.payload.fields["decoded"] == {"confidence": 7.5, "bbox": [0, 0, -1, 2]}
     assert record.payload.confidence is None and record.payload.raw_line == '{"c":1}'
@@ -169,3 +187,10 @@ def test_unconfigured_channel_is_a_key_error(builder: RecordBuilder) -> None:
     with pytest.raises(KeyError):
         builder.build(capture("ghost", 1))
     assert builder.next_seq == 40
+
+
+def test_runaway_raw_input_is_cut_and_its_length_kept(builder: RecordBuilder) -> None:
+    big = Capture("det", 1, 1, Clock.USER_MONOTONIC, b"a" * (MAX_RAW_BYTES * 3), True)
+    (record,) = decoded(builder.build(big))
+    assert record.payload.raw_line == "a" * MAX_RAW_BYTES
+    assert record.payload.fields["raw_bytes"] == MAX_RAW_BYTES * 3

@@ -35,9 +35,16 @@ def test_start_with_defaults_arms_all_and_syncs_on_the_command(control: SessionC
 
 def test_start_with_sync_channel_arms_it_and_leaves_time_zero_open(control: SessionControl) -> None:
     reply, event = control.handle(
-        payload(command="start", command_id="c1", session_id="s1", channels=["det"],
-                sync_channel="photo", duration_s=2.5),
-        S, 0,
+        payload(
+            command="start",
+            command_id="c1",
+            session_id="s1",
+            channels=["det"],
+            sync_channel="photo",
+            duration_s=2.5,
+        ),
+        S,
+        0,
     )
     assert reply is not None and reply.ok and reply.sync_mono_ns is None
     assert isinstance(event, StartSession)
@@ -52,8 +59,12 @@ def test_start_with_sync_channel_arms_it_and_leaves_time_zero_open(control: Sess
         ({"channels": []}, "no channel to arm"),
     ],
 )
-def test_start_refuses_unknown_channels(control: SessionControl, extra: dict[str, Any], error: str) -> None:
-    reply, event = control.handle(payload(command="start", command_id="c", session_id="s", **extra), 0, 0)
+def test_start_refuses_unknown_channels(
+    control: SessionControl, extra: dict[str, Any], error: str
+) -> None:
+    reply, event = control.handle(
+        payload(command="start", command_id="c", session_id="s", **extra), 0, 0
+    )
     assert reply is not None and not reply.ok and reply.error == error and event is None
     assert control.current is None
 

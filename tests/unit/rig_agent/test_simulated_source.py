@@ -30,10 +30,19 @@ def play(settings: SimulatedSettings, timeout: float = 3.0) -> list[Capture]:
 
 def test_script_emits_stimulus_then_late_detection_and_sync_first() -> None:
     settings = SimulatedSettings(
-        name="det", source="simulated", sync_channel="sync", stimulus_channel="marker",
+        name="det",
+        source="simulated",
+        sync_channel="sync",
+        stimulus_channel="marker",
         steps=[
-            {"at_ms": 10, "latency_ms": 30, "vru_type": "cyclist", "bbox": [1, 2, 3, 4],
-             "confidence": 0.5, "frame": 3},
+            {
+                "at_ms": 10,
+                "latency_ms": 30,
+                "vru_type": "cyclist",
+                "bbox": [1, 2, 3, 4],
+                "confidence": 0.5,
+                "frame": 3,
+            },
             {"at_ms": 20, "detect": False},
         ],
     )
@@ -43,7 +52,12 @@ def test_script_emits_stimulus_then_late_detection_and_sync_first() -> None:
     # Stamps are taken when emitted: a late wake-up of the first event shortens the gap a little.
     assert detection.t_mono_ns - stimulus.t_mono_ns >= 25_000_000
     assert stimulus.t_mono_ns - sync.t_mono_ns >= 5_000_000
-    assert detection.decoded == {"vru_type": "cyclist", "bbox": [1, 2, 3, 4], "confidence": 0.5, "frame": 3}
+    assert detection.decoded == {
+        "vru_type": "cyclist",
+        "bbox": [1, 2, 3, 4],
+        "confidence": 0.5,
+        "frame": 3,
+    }
     assert detection.raw_is_text and b'"cyclist"' in detection.raw
     assert all(c.clock is Clock.USER_MONOTONIC for c in captures)
 

@@ -17,7 +17,7 @@ def rows(first: int, count: int, size: int = 10) -> list[tuple[int, bytes]]:
 
 def test_new_spool_has_a_stream_and_starts_at_zero(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "s.db", 1 << 20)
-    assert spool.next_seq == 0 and spool.depth == 0 and spool.bytes == 0
+    assert spool.next_seq == 0 and spool.depth == 0 and spool.held_bytes == 0
     assert len(spool.stream) == 32
     spool.close()
 
@@ -29,7 +29,7 @@ def test_append_read_remove_in_seq_order(tmp_path: Path) -> None:
     assert [seq for seq, _ in spool.read(0, 100)] == list(range(8))
     assert [seq for seq, _ in spool.read(6, 100)] == [6, 7]
     spool.remove([(0, 2, 30), (3, 4, 20)])
-    assert spool.depth == 3 and spool.bytes == 30 and spool.first_seq == 5
+    assert spool.depth == 3 and spool.held_bytes == 30 and spool.first_seq == 5
     spool.remove([(5, 7, 30)])
     assert spool.depth == 0 and spool.first_seq == 8
     spool.close()
@@ -54,7 +54,7 @@ def test_stream_seq_and_records_survive_reopen(tmp_path: Path) -> None:
     again = Spool(path, 1 << 20)
     assert again.stream == stream
     assert again.next_seq == 12, "seq continues even though earlier records were deleted"
-    assert again.depth == 2 and again.first_seq == 10 and again.bytes == 20
+    assert again.depth == 2 and again.first_seq == 10 and again.held_bytes == 20
     again.close()
 
 

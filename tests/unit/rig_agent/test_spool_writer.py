@@ -57,7 +57,9 @@ def test_shutdown_commits_everything_queued_in_order(harness: Harness) -> None:
 
 
 def test_session_events_apply_between_the_captures_around_them(harness: Harness) -> None:
-    spec = SessionSpec("s1", start_ns=0, start_wall_ns=0, armed=frozenset({"det"}), sync_channel="det")
+    spec = SessionSpec(
+        "s1", start_ns=0, start_wall_ns=0, armed=frozenset({"det"}), sync_channel="det"
+    )
     harness.writer.sink(capture(0))
     harness.writer.submit(StartSession(spec))
     harness.writer.sink(capture(1))
@@ -79,7 +81,9 @@ def test_full_spool_refuses_counts_and_alarms_once(tmp_path: Path) -> None:
         assert h.writer.full and h.alarms == [True]
         assert h.writer.refused == {"det": 100 - kept} and h.writer.refused_total == 100 - kept
         largest = max(len(data) for _, data in h.spool.read(0, 100))
-        assert h.spool.bytes - largest < 2_000, "at most the record that crossed the limit is over"
+        assert h.spool.held_bytes - largest < 2_000, (
+            "at most the record that crossed the limit is over"
+        )
         assert "spool full" in (h.writer.last_error or "")
     finally:
         h.spool.close()
@@ -93,7 +97,7 @@ def test_full_spool_accepts_again_once_drained(tmp_path: Path) -> None:
         deadline = time.monotonic() + 5
         while not h.writer.full and time.monotonic() < deadline:
             time.sleep(0.01)
-        h.spool.remove([(0, h.spool.next_seq - 1, h.spool.bytes)])
+        h.spool.remove([(0, h.spool.next_seq - 1, h.spool.held_bytes)])
         refused = h.writer.refused_total
         h.writer.sink(capture(1000))
         h.writer.shutdown()
@@ -117,7 +121,7 @@ def test_seq_continues_after_reopening(tmp_path: Path) -> None:
     for i in range(3):
         first.writer.sink(capture(i))
     first.writer.shutdown()
-    first.spool.remove([(0, 2, first.spool.bytes)])
+    first.spool.remove([(0, 2, first.spool.held_bytes)])
     first.spool.close()
     second = Harness(tmp_path / "spool.db", 1 << 20)
     second.writer.sink(capture(3))
