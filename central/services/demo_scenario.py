@@ -196,29 +196,29 @@ def _signal(
 def _build_default() -> DemoScenario:
     fps = 10.0
     tracks = (
-        Track("ped-1", VruType.PEDESTRIAN, 10, 29, (10, 50, 14, 34), (60, 52, 14, 34)),
-        Track("cyc-1", VruType.CYCLIST, 35, 54, (124, 40, 30, 30), (70, 44, 30, 30), occluded=True),
-        Track("moto-1", VruType.MOTORCYCLIST, 60, 74, (20, 60, 34, 26), (110, 58, 34, 26)),
-        Track("wheel-1", VruType.WHEELCHAIR_USER, 80, 94, (100, 64, 22, 24), (80, 64, 22, 24)),
-        Track("scoot-1", VruType.SCOOTER_RIDER, 100, 114, (30, 44, 16, 32), (120, 44, 16, 32)),
+        Track("ped-1", VruType.PEDESTRIAN, 5, 14, (10, 50, 14, 34), (60, 52, 14, 34)),
+        Track("cyc-1", VruType.CYCLIST, 20, 29, (124, 40, 30, 30), (70, 44, 30, 30), occluded=True),
+        Track("moto-1", VruType.MOTORCYCLIST, 35, 42, (20, 60, 34, 26), (110, 58, 34, 26)),
+        Track("wheel-1", VruType.WHEELCHAIR_USER, 48, 55, (100, 64, 22, 24), (80, 64, 22, 24)),
+        Track("scoot-1", VruType.SCOOTER_RIDER, 61, 68, (30, 44, 16, 32), (120, 44, 16, 32)),
     )
     by_id = {t.detection_id: t for t in tracks}
     signals = (
-        _signal(by_id, fps, 1080.0, Intent.TRUE_POSITIVE, "ped-1", 0.91),
-        _signal(by_id, fps, 3620.0, Intent.TRUE_POSITIVE, "cyc-1", 0.84),
-        _signal(by_id, fps, 4300.0, Intent.REPEAT, "cyc-1", 0.80),
+        _signal(by_id, fps, 580.0, Intent.TRUE_POSITIVE, "ped-1", 0.91),
         ScriptedSignal(
-            5700.0, Intent.FALSE_POSITIVE, VruType.PEDESTRIAN, 0.42, None, (120, 10, 12, 30), 57
+            1700.0, Intent.FALSE_POSITIVE, VruType.PEDESTRIAN, 0.42, None, (120, 10, 12, 30), 17
         ),
-        _signal(by_id, fps, 6150.0, Intent.TRUE_POSITIVE, "moto-1", 0.88),
+        _signal(by_id, fps, 2120.0, Intent.TRUE_POSITIVE, "cyc-1", 0.84),
+        _signal(by_id, fps, 2600.0, Intent.REPEAT, "cyc-1", 0.80),
+        _signal(by_id, fps, 3650.0, Intent.TRUE_POSITIVE, "moto-1", 0.88),
         ScriptedSignal(
-            9700.0, Intent.FALSE_POSITIVE, VruType.CYCLIST, 0.37, None, (5, 5, 20, 20), 97
+            4500.0, Intent.FALSE_POSITIVE, VruType.CYCLIST, 0.37, None, (5, 5, 20, 20), 45
         ),
-        _signal(by_id, fps, 10090.0, Intent.TRUE_POSITIVE, "scoot-1", 0.79),
+        _signal(by_id, fps, 6190.0, Intent.TRUE_POSITIVE, "scoot-1", 0.79),
     )
     return DemoScenario(
         fps=fps,
-        frame_count=120,
+        frame_count=72,
         width=160,
         height=120,
         tracks=tracks,
@@ -230,4 +230,4 @@ def _build_default() -> DemoScenario:
 
 
 DEFAULT_SCENARIO = _build_default()
-"""Five events of five VRU types over 12 s at 10 fps; 4 hits, 1 repeat, 2 false alarms, 1 miss."""
+"""Five events of five VRU types in 7.2 s at 10 fps; 4 hits, 1 repeat, 2 false alarms, 1 miss."""

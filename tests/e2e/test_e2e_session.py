@@ -41,8 +41,8 @@ RIG_ID = "rig-e2e"
 UDP_CHANNEL = "udp-det"
 START_DELAY_MS = 2500.0
 UDP_SIGNALS = (
-    (8120.0, "wheelchair_user"),  # 120 ms after the wheelchair user appears: a hit
-    (12300.0, "pedestrian"),  # 800 ms after the last event's window closed: a false alarm
+    (4920.0, "wheelchair_user"),  # 120 ms after the wheelchair user appears: a hit
+    (7700.0, "pedestrian"),  # 800 ms after the last event's window closed: a false alarm
 )
 
 
