@@ -42,6 +42,7 @@ import can
 import numpy as np
 
 from rig_agent.clock import RigClock
+from rig_agent.sources._lines import LineFormat
 from rig_agent.sources.base import Capture
 from rig_agent.sources.can import CanSettings, CanSource
 from rig_agent.sources.network import NetworkSettings, NetworkSource
@@ -267,14 +268,14 @@ async def run(args: argparse.Namespace) -> tuple[dict[str, tuple[Series, Series]
         return int(struct.unpack("<Q", capture.raw)[0])
 
     udp = NetworkSource(
-        NetworkSettings(name="udp", protocol="udp", listen="127.0.0.1:0", format="raw"),
+        NetworkSettings(name="udp", protocol="udp", listen="127.0.0.1:0", format=LineFormat.RAW),
         sink_into(ours["udp"], sent_in_text),
         clock,
     )
     sources = [
         udp,
         SerialSource(
-            SerialSettings(name="serial", port=serial_ours, format="raw"),
+            SerialSettings(name="serial", port=serial_ours, format=LineFormat.RAW),
             sink_into(ours["serial"], sent_in_text),
             clock,
         ),

@@ -175,17 +175,17 @@ class LineAssembler(Generic[S]):
         lines: list[tuple[bytes, S]] = []
         start = 0
         while start < len(chunk):
-            if self._pending_stamp is None:
-                self._pending_stamp = stamp
+            line_stamp = stamp if self._pending_stamp is None else self._pending_stamp
+            self._pending_stamp = line_stamp
             end = chunk.find(b"\n", start)
             if end < 0:
                 self._pending += chunk[start:]
                 while len(self._pending) >= self._max:
                     logger.warning("line longer than %d bytes: delivered in pieces", self._max)
-                    lines.append((bytes(self._pending[: self._max]), self._pending_stamp))
+                    lines.append((bytes(self._pending[: self._max]), line_stamp))
                     del self._pending[: self._max]
-                    if not self._pending:
-                        self._pending_stamp = None
+                if not self._pending:
+                    self._pending_stamp = None
                 break
             self._pending += chunk[start:end]
             self._emit(lines)

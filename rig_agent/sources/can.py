@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import can
 import cantools
+from cantools.database.errors import Error as CantoolsError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocol import Clock, Source, VruType
@@ -109,7 +110,7 @@ class ByteField(_Strict):
                 f"field {self.name!r} needs bytes {self.offset}..{self.offset + fmt.size - 1}"
                 f" but the frame has {len(data)}"
             )
-        raw = fmt.unpack_from(data, self.offset)[0]
+        raw: int | float = fmt.unpack_from(data, self.offset)[0]
         if self.scale == 1.0 and self.bias == 0.0:
             return raw
         return raw * self.scale + self.bias
@@ -180,7 +181,7 @@ class FrameDecoder:
             self._database = cantools.database.load_file(str(path))
         except FileNotFoundError as exc:
             raise SourceUnavailable(f"DBC file {str(path)!r} does not exist") from exc
-        except (cantools.database.Error, OSError, UnicodeDecodeError) as exc:
+        except (CantoolsError, OSError, UnicodeDecodeError) as exc:
             raise SourceUnavailable(f"DBC file {str(path)!r} cannot be read: {exc}") from exc
         if message is not None:
             try:
@@ -237,7 +238,7 @@ class FrameDecoder:
             signals = self._database.decode_message(can_id, data, decode_choices=True)
         except KeyError:
             raise ValueError(f"frame 0x{can_id:X} is not in the DBC file") from None
-        except (cantools.database.Error, ValueError) as exc:
+        except (CantoolsError, ValueError) as exc:
             raise ValueError(f"frame 0x{can_id:X} does not decode: {exc}") from None
         # Choices come back as NamedSignalValue; keep their names so the record stays JSON.
         return {k: (v.name if hasattr(v, "name") else v) for k, v in signals.items()}

@@ -171,7 +171,7 @@ class GpioSource(SignalSource):
     def _gpiozero_factory(self) -> tuple[Any, bool]:
         name = self.settings.pin_factory
         if name is None:
-            from gpiozero import Device
+            from gpiozero import Device  # type: ignore[import-untyped]
 
             Device.ensure_pin_factory()
             return Device.pin_factory, False
@@ -240,9 +240,11 @@ class GpioSource(SignalSource):
             debounce_period=timedelta(milliseconds=self.settings.debounce_ms),
             event_clock=EventClock.MONOTONIC,
         )
+        line = self.settings.line
+        assert line is not None, "GpioSettings requires line for backend 'gpiod'"
         try:
             self._request = gpiod.request_lines(
-                chip, consumer=f"rig-agent:{self.name}", config={self.settings.line: line_settings}
+                chip, consumer=f"rig-agent:{self.name}", config={line: line_settings}
             )
         except PermissionError as exc:
             raise SourceUnavailable(

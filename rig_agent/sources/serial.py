@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import serial
+import serial  # type: ignore[import-untyped]
 from pydantic import Field
 
 from protocol import Source
