@@ -73,7 +73,7 @@ class Publisher:
         self.published_batches = 0
         self.acked_records = 0
         self.last_tick = time.monotonic()
-        self.failure: BaseException | None = None
+        self.failure: Exception | None = None
 
     @property
     def inflight(self) -> int:
@@ -119,10 +119,9 @@ class Publisher:
                 timeout = self._step()
                 self._wake.wait(timeout)
                 self._wake.clear()
-        except BaseException as exc:
+        except Exception as exc:  # the supervisor sees the thread gone and reports this
             self.failure = exc
             logger.critical("the publisher stopped on an error", exc_info=True)
-            raise
 
     def _step(self) -> float:
         """Handle acknowledgements and send what may be sent; return how long to sleep."""

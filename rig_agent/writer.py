@@ -73,7 +73,7 @@ class SpoolWriter:
         self.last_error: str | None = None
         self.last_tick = time.monotonic()
         """When the writer loop last went round; the supervisor checks it."""
-        self.failure: BaseException | None = None
+        self.failure: Exception | None = None
 
     @property
     def builder(self) -> RecordBuilder:
@@ -102,10 +102,9 @@ class SpoolWriter:
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException as exc:
+        except Exception as exc:  # the supervisor sees the thread gone and reports this
             self.failure = exc
             logger.critical("the spool writer stopped on an error", exc_info=True)
-            raise
 
     def _loop(self) -> None:
         while True:

@@ -1,0 +1,44 @@
+"""The supervisor: a worker thread that dies ends the daemon with a failure, never silently."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rig_agent.config import parse_config
+from rig_agent.daemon import EXIT_FAILURE, Daemon
+from rig_agent.session import RecordBuilder
+
+pytestmark = pytest.mark.network
+
+
+def test_a_dead_spool_writer_stops_the_daemon_with_a_failure(
+    mqtt_broker: Any,
+    topic_prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken_build(self: RecordBuilder, capture: Any) -> Any:
+        raise RuntimeError("bug in record building")
+
+    monkeypatch.setattr(RecordBuilder, "build", broken_build)
+    config = parse_config(
+        {
+            "rig_id": "rig-supervised",
+            "mqtt": {"url": mqtt_broker.url, "topic_prefix": topic_prefix},
+            "spool": {"path": str(tmp_path / "spool.db")},
+            "channels": [{"name": "det", "source": "simulated", "rate_hz": 100}],
+        }
+    )
+    daemon = Daemon(config)
+    result: list[int] = []
+    runner = threading.Thread(target=lambda: result.append(daemon.run()), daemon=True)
+    runner.start()
+    runner.join(15)
+    assert not runner.is_alive(), "the daemon kept running with a dead writer"
+    assert result == [EXIT_FAILURE]
+    assert "the spool writer thread died: RuntimeError('bug in record building')" in caplog.text
