@@ -128,6 +128,7 @@ class GpioSource(SignalSource):
         self._edge_callback: Any = None
         self._kernel_ticks = False
         self._request: Any = None
+        self._rising_edge: Any = None
         self._gaps = SequenceGaps()
         self._reader: SupervisedReader | None = None
 
@@ -256,12 +257,11 @@ class GpioSource(SignalSource):
         except ValueError as exc:
             raise SourceUnavailable(f"{self._describe()}: {exc}") from exc
         self._gaps = SequenceGaps()
+        self._rising_edge = gpiod.EdgeEvent.Type.RISING_EDGE
         self._reader = SupervisedReader(self, self._read_gpiod_events)
         self._reader.start()
 
     def _read_gpiod_events(self) -> None:
-        from gpiod import EdgeEvent
-
         if not self._request.wait_edge_events(_WAIT_TIMEOUT_S):
             return
         for event in self._request.read_edge_events():
@@ -274,7 +274,7 @@ class GpioSource(SignalSource):
                     missed,
                     event.line_seqno,
                 )
-            rising = event.event_type is EdgeEvent.Type.RISING_EDGE
+            rising = event.event_type is self._rising_edge
             self._deliver_edge(
                 kernel_monotonic_stamp(self._clock, event.timestamp_ns),
                 "rising" if rising else "falling",
