@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -280,13 +281,13 @@ def _rule_issues(rows: Sequence[AnnotationRow], video: Video, label: str) -> lis
         for name in ("detection_id", "notes", "annotator"):
             text = getattr(row, name)
             if text is not None and "\x00" in text:
-                issues.append(Issue(Location(label, element=element, field=name), "holds a NUL"))
+                where = Location(label, element=element, field=to_camel(name))
+                issues.append(Issue(where, "holds a NUL character, which cannot be stored"))
         for name in ("created_at", "updated_at"):
             moment = getattr(row, name)
             if moment is not None and moment.utcoffset() is None:
-                issues.append(
-                    Issue(Location(label, element=element, field=name), "has no time zone")
-                )
+                where = Location(label, element=element, field=to_camel(name))
+                issues.append(Issue(where, "has no time zone"))
     return issues
 
 
