@@ -118,13 +118,18 @@ class Daemon:
         self._writer = SpoolWriter(
             spool, builder, on_commit=self._records_committed, on_alarm=self._alarm
         )
-        self._link = MqttLink(
-            self.config,
-            self._clock,
-            on_message=self._on_message,
-            on_published=self._acknowledged,
-            on_connected=lambda: self._tokens.put(_Connected()),
-        )
+        try:
+            self._link = MqttLink(
+                self.config,
+                self._clock,
+                on_message=self._on_message,
+                on_published=self._acknowledged,
+                on_connected=lambda: self._tokens.put(_Connected()),
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a bad CA or key file
+            logger.error("cannot set up the MQTT client: %s", exc)
+            spool.close()
+            return EXIT_FAILURE
         mqtt_config = self.config.mqtt
         self._publisher = Publisher(
             self._link,

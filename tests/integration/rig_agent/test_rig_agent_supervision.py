@@ -42,3 +42,20 @@ def test_a_dead_spool_writer_stops_the_daemon_with_a_failure(
     assert not runner.is_alive(), "the daemon kept running with a dead writer"
     assert result == [EXIT_FAILURE]
     assert "the spool writer thread died: RuntimeError('bug in record building')" in caplog.text
+
+
+def test_an_unusable_tls_file_is_a_clear_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    not_a_certificate = tmp_path / "ca.pem"
+    not_a_certificate.write_text("this is not PEM\n")
+    config = parse_config(
+        {
+            "rig_id": "rig-tls",
+            "mqtt": {"url": "mqtts://127.0.0.1:1", "ca_file": str(not_a_certificate)},
+            "spool": {"path": str(tmp_path / "spool.db")},
+            "channels": [{"name": "det", "source": "simulated"}],
+        }
+    )
+    assert Daemon(config).run() == EXIT_FAILURE
+    assert "cannot set up the MQTT client" in caplog.text
