@@ -14,6 +14,17 @@ def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox 
 
     An unchanged box is returned as is; without a size only the area is checked.
     """
+    x, y, width, height = box.x, box.y, box.width, box.height
+    if (
+        size is not None
+        and x >= 0.0
+        and y >= 0.0
+        and width > 0.0
+        and height > 0.0
+        and x + width <= size[0]
+        and y + height <= size[1]
+    ):
+        return box  # the common case, and never true for NaN or infinity
     if not is_finite(box):
         return f"box {box_text(box)} is not made of finite numbers"
     if box.width <= 0 or box.height <= 0:

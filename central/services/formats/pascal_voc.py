@@ -15,7 +15,6 @@ else the XML's own name; objects of a class that is no VRU type are dropped (rep
 
 from __future__ import annotations
 
-import math
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
@@ -51,25 +50,6 @@ _LABELMAP = (
 ).encode()
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
 
-_OBJECT = """  <object>
-    <name>{name}</name>
-    <pose>Unspecified</pose>
-    <truncated>{truncated:d}</truncated>
-    <occluded>{occluded:d}</occluded>
-    <difficult>{difficult:d}</difficult>
-    <bndbox>
-      <xmin>{xmin}</xmin>
-      <ymin>{ymin}</ymin>
-      <xmax>{xmax}</xmax>
-      <ymax>{ymax}</ymax>
-    </bndbox>
-    <attributes>
-      <attribute><name>track_id</name><value>{track_id}</value></attribute>
-      <attribute><name>validated</name><value>{validated}</value></attribute>
-    </attributes>
-  </object>
-"""
-
 
 def export_pascal_voc(
     video: VideoInfo, annotations: Iterable[Annotation], report: ExportReport
@@ -84,31 +64,42 @@ def _voc_entries(
     annotations: Iterable[Annotation],
     report: ExportReport,
 ) -> Iterator[tuple[str, bytes]]:
-    head_template = (
-        "<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{file}</filename>\n"
-        f"  <source><database>{escape(video.filename)}</database></source>\n"
-        f"  <size><width>{size[0]}</width><height>{size[1]}</height><depth>3</depth></size>\n"
+    head = (
+        "  <source><database>{}</database></source>\n"
+        "  <size><width>{}</width><height>{}</height><depth>3</depth></size>\n"
         "  <segmented>0</segmented>\n"
-    )
-    frames = 0
+    ).format(escape(video.filename), *size)
+    escaped_tracks: dict[str, str] = {}
+    frames = fractional = 0
     for frame, boxes in frames_with_annotations(video, annotations, report):
-        parts = [head_template.format(file=frame_file_name(frame))]
+        parts = [
+            "<annotation>\n  <folder>JPEGImages</folder>\n"
+            f"  <filename>{frame_file_name(frame)}</filename>\n",
+            head,
+        ]
         for annotation, box in boxes:
             corners = _corners(box, size)
             if corners is None:
                 report.record(Action.DROPPED, describe(annotation), "narrower than one pixel")
                 continue
-            if (box.x, box.y, box.width, box.height) != _box_of(corners):
-                report.not_carried("fractional pixels")
-            for name in ("notes", "annotator"):
-                if getattr(annotation, name):
-                    report.not_carried(name)
-            parts.append(_object_xml(annotation, corners))
-            report.annotations += 1
+            xmin, ymin, xmax, ymax = corners
+            if xmin - 1 != box.x or ymin - 1 != box.y or xmax != box.right or ymax != box.bottom:
+                fractional += 1
+            if annotation.notes:
+                report.not_carried("notes")
+            if annotation.annotator:
+                report.not_carried("annotator")
+            track = escaped_tracks.get(annotation.detection_id)
+            if track is None:
+                track = escaped_tracks[annotation.detection_id] = escape(annotation.detection_id)
+            parts.append(_object_xml(annotation, corners, track))
+        report.annotations += len(parts) - 2
         parts.append("</annotation>\n")
         frames += 1
         yield f"Annotations/{frame_stem(frame)}.xml", "".join(parts).encode()
     report.frames = frames
+    if fractional:
+        report.not_represented["fractional pixels"] = fractional
     image_set = "".join(f"{frame_stem(index)}\n" for index in range(frames))
     yield "ImageSets/Main/default.txt", image_set.encode()
     yield "labelmap.txt", _LABELMAP
@@ -116,40 +107,40 @@ def _voc_entries(
 
 
 def _corners(box: BoundingBox, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """1-based inclusive integer corners of a box already clipped to the frame.
+    """1-based inclusive integer corners of a box already clipped to the frame (so x, y >= 0).
 
-    Edges are rounded half up (not to even), so a box at least one pixel wide keeps a pixel.
+    Edges are rounded half up (not to even), so a box at least one pixel wide keeps a pixel;
+    ``int(v + 0.5)`` is that rounding for the non-negative values of a clipped box.
     """
-    xmin, ymin = _round_half_up(box.x) + 1, _round_half_up(box.y) + 1
-    xmax = min(_round_half_up(box.right), size[0])
-    ymax = min(_round_half_up(box.bottom), size[1])
+    xmin, ymin = int(box.x + 0.5) + 1, int(box.y + 0.5) + 1
+    xmax, ymax = int(box.x + box.width + 0.5), int(box.y + box.height + 0.5)
+    xmax, ymax = min(xmax, size[0]), min(ymax, size[1])
     if xmax < xmin or ymax < ymin:
         return None
     return xmin, ymin, xmax, ymax
 
 
-def _round_half_up(value: float) -> int:
-    return math.floor(value + 0.5)
-
-
 def _box_of(corners: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The 0-based pixel box that 1-based inclusive corners cover."""
     xmin, ymin, xmax, ymax = corners
     return (xmin - 1.0, ymin - 1.0, xmax - xmin + 1.0, ymax - ymin + 1.0)
 
 
-def _object_xml(annotation: Annotation, corners: tuple[int, int, int, int]) -> str:
+def _object_xml(annotation: Annotation, corners: tuple[int, int, int, int], track: str) -> str:
     xmin, ymin, xmax, ymax = corners
-    return _OBJECT.format(
-        name=annotation.vru_type.value,
-        truncated=annotation.truncated,
-        occluded=annotation.occluded,
-        difficult=annotation.difficult,
-        xmin=xmin,
-        ymin=ymin,
-        xmax=xmax,
-        ymax=ymax,
-        track_id=escape(annotation.detection_id),
-        validated="true" if annotation.validated else "false",
+    return (
+        f"  <object>\n    <name>{annotation.vru_type.value}</name>\n"
+        "    <pose>Unspecified</pose>\n"
+        f"    <truncated>{annotation.truncated:d}</truncated>\n"
+        f"    <occluded>{annotation.occluded:d}</occluded>\n"
+        f"    <difficult>{annotation.difficult:d}</difficult>\n"
+        f"    <bndbox>\n      <xmin>{xmin}</xmin>\n      <ymin>{ymin}</ymin>\n"
+        f"      <xmax>{xmax}</xmax>\n      <ymax>{ymax}</ymax>\n    </bndbox>\n"
+        "    <attributes>\n"
+        f"      <attribute><name>track_id</name><value>{track}</value></attribute>\n"
+        "      <attribute><name>validated</name><value>"
+        f"{'true' if annotation.validated else 'false'}</value></attribute>\n"
+        "    </attributes>\n  </object>\n"
     )
 
 
