@@ -67,3 +67,19 @@ def test_sigkill_mid_stream_then_restart_delivers_every_committed_record(rig: An
     second.signal(signal.SIGTERM)
     assert second.wait() == 0, second.log()
     assert committed_in_spool(rig.spool) == (stream, total)
+
+
+def test_broker_down_at_startup_records_are_spooled_then_delivered(private_rig: Any) -> None:
+    rig, broker = private_rig
+    n = 500
+    rig.configure([{"name": "det", "source": "simulated", "rate_hz": 1_000, "count": n}])
+    subscriber = rig.subscribe()  # its persistent session is kept by the broker's persistence
+    broker.stop()
+    agent = rig.agent()
+    rig.wait_for(lambda: "cannot reach the broker" in agent.log(), 10, "the outage logged")
+    time.sleep(1.0)  # every signal is captured while the broker is away
+    broker.start()
+    rig.wait_for(lambda: len(subscriber.received.unique()) >= n, 20, f"all {n} records")
+    assert sorted(seq for _, _, seq in subscriber.received.unique()) == list(range(n))
+    agent.signal(signal.SIGTERM)
+    assert agent.wait() == 0, agent.log()
