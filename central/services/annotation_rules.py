@@ -47,6 +47,14 @@ def place_in_video(
 ) -> tuple[Placement | None, list[FieldProblem]]:
     """Resolve frame number and timestamp against the video's frame rate and length."""
     fps = video.fps if video.fps and video.fps > 0 else None
+    if (  # the common case first: a frame alone, inside a video of known rate
+        timestamp is None
+        and fps is not None
+        and frame_number is not None
+        and 0 <= frame_number
+        and (video.frame_count is None or frame_number < video.frame_count)
+    ):
+        return Placement(frame_number, frame_number / fps), []
     if frame_number is None and timestamp is None:
         return None, [(("frameNumber",), "Give frameNumber, timestamp or both.")]
     if frame_number is not None and frame_number < 0:
@@ -80,6 +88,18 @@ def check_box(
     x: float, y: float, width: float, height: float, video: VideoGeometry
 ) -> list[FieldProblem]:
     """Problems with a box ``x, y, width, height`` in pixels of this video's frames."""
+    if (
+        # The common case in one expression (bulk requests check 100,000 boxes); NaN and
+        # infinity fail it, since they make the sum non-finite.
+        math.isfinite(x + y + width + height)
+        and x >= 0
+        and y >= 0
+        and width > 0
+        and height > 0
+        and (video.width is None or x + width <= video.width + _EDGE_SLACK)
+        and (video.height is None or y + height <= video.height + _EDGE_SLACK)
+    ):
+        return []
     problems: list[FieldProblem] = []
     for name, value in (("x", x), ("y", y), ("width", width), ("height", height)):
         if not math.isfinite(value):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from central.services.annotation_rules import (
     check_box,
     place_in_video,
 )
+from central.services.bulk_insert import insert_many
 from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.videos import get_video
 
@@ -139,7 +140,7 @@ def bulk_create_annotations(
     for row, annotation_id in zip(rows, new_ids(len(rows)), strict=True):
         row["id"] = annotation_id
     try:
-        session.execute(insert(_ANNOTATION), rows)
+        insert_many(session, _ANNOTATION, rows)
         session.commit()
     except IntegrityError as exc:
         session.rollback()

@@ -170,6 +170,9 @@ class TestList:
         assert self.frames(response) == [(0, "pedestrian"), (30, "cyclist"), (30, "pedestrian"),
                                           (60, "scooter_rider"), (90, "cyclist")]
         assert response.headers["X-Total-Count"] == "5"
+        for listed in response.json():  # the list writes each exactly as the single GET does
+            one = client.get(f"/api/annotations/{listed['id']}", headers=viewer)
+            assert one.json() == listed
 
     def test_filters(self, client: TestClient, video: Video, viewer: dict, stored: list) -> None:
         def frames(**params: Any) -> list[tuple[int, str]]:
