@@ -34,7 +34,12 @@ from central.services.errors import Conflict, InvalidInput
 from central.services.http_detections import HTTP_RIG_ID, store_http_detections
 from central.services.live_matching import LiveMatching
 from central.services.results import FINISHED_STATUSES, FinalResults, compute_final_results
-from central.services.session_data import load_ground_truth, load_session, match_config
+from central.services.session_data import (
+    load_ground_truth,
+    load_judged_rows,
+    load_session,
+    match_config,
+)
 from protocol import (
     Command,
     CommandReply,
@@ -377,11 +382,12 @@ class SessionExecutor:
             logger.warning("results of session %s not published: %s", final.session_id, exc)
 
     async def resume(self) -> None:
-        """Pick up sessions a previous process left running: judge their new records live and
-        end them when their duration is over (at once when it already is)."""
+        """Pick up sessions a previous process left running: replay their stored records into
+        a live matcher (so new ones are judged against everything before), judge new records
+        live and end the session when its duration is over (at once when it already is)."""
         for session_id in await self._db(_running_session_ids):
             try:
-                session, ground_truth, rules = await self._db(
+                session, ground_truth, rules, stored = await self._db(
                     lambda db, sid=session_id: _live_inputs(db, sid)
                 )
                 config = session.execution_config
@@ -393,6 +399,7 @@ class SessionExecutor:
                     duration_s=float(config.test_duration),
                     sync_mono_ns=session.sync_mono_ns,
                 )
+                self.live.judge(session_id, stored, emit=False)
             except Exception:
                 logger.exception("session %s left running cannot be resumed", session_id)
                 continue
@@ -477,7 +484,7 @@ def _live_inputs(db: Session, session_id: str) -> tuple[Any, ...]:
     if config is None:
         raise ValueError(f"running session {session_id!r} has no execution config")
     rules = match_config(config, session.video.fps)
-    return session, load_ground_truth(db, session.video_id), rules
+    return session, load_ground_truth(db, session.video_id), rules, load_judged_rows(db, session_id)
 
 
 def _set_sync(db: Session, session_id: str, sync_mono_ns: int) -> None:

@@ -132,8 +132,11 @@ class LiveMatching:
         for session_id, rows in by_session.items():
             self.judge(session_id, rows)
 
-    def judge(self, session_id: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Judge stored rows of one session; return (and emit) one verdict dict per record."""
+    def judge(
+        self, session_id: str, rows: Sequence[Mapping[str, Any]], *, emit: bool = True
+    ) -> list[dict[str, Any]]:
+        """Judge stored rows of one session; return (and, with ``emit``, send) one verdict dict
+        per record. ``emit=False`` replays records judged before, to restore the state."""
         live = self._sessions.get(session_id)
         if live is None:
             return []
@@ -164,7 +167,7 @@ class LiveMatching:
                 matched, signals.t_video_ms.tolist(), verdicts.to_rows(), strict=True
             )
         ]
-        if self._realtime is not None:
+        if emit and self._realtime is not None:
             self._realtime.emit_detection_events(session_id, events)
             self._schedule_progress(live)
         return events

@@ -37,6 +37,7 @@ __all__ = [
     "is_judged",
     "load_ground_truth",
     "load_inputs",
+    "load_judged_rows",
     "load_session",
     "match_config",
     "signals_from_rows",
@@ -204,6 +205,22 @@ class SessionInputs:
     sync_mono_ns: int | None
 
 
+def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
+    """The session's stored records that are judged, in id (arrival) order, as dicts."""
+    columns = [getattr(DetectionEvent, name) for name in _EVENT_COLUMNS]
+    result = db.execute(
+        select(*columns)
+        .where(
+            DetectionEvent.test_session_id == session_id,
+            DetectionEvent.kind == MATCHED_KIND,
+        )
+        .order_by(DetectionEvent.id)
+    )
+    return [
+        row for values in result if is_judged(row := dict(zip(_EVENT_COLUMNS, values, strict=True)))
+    ]
+
+
 def load_inputs(db: Session, session_id: str) -> SessionInputs:
     """Read a session's ground truth, records and rules.
 
@@ -216,18 +233,7 @@ def load_inputs(db: Session, session_id: str) -> SessionInputs:
         raise ValueError(f"test session {session_id!r} was never started: it has no config")
     fps = db.scalar(select(Video.fps).where(Video.id == session.video_id))
     sync = sync_instant(db, session)
-    columns = [getattr(DetectionEvent, name) for name in _EVENT_COLUMNS]
-    result = db.execute(
-        select(*columns)
-        .where(
-            DetectionEvent.test_session_id == session_id,
-            DetectionEvent.kind == MATCHED_KIND,
-        )
-        .order_by(DetectionEvent.id)
-    )
-    rows = [
-        row for values in result if is_judged(row := dict(zip(_EVENT_COLUMNS, values, strict=True)))
-    ]
+    rows = load_judged_rows(db, session_id)
     return SessionInputs(
         session=session,
         ground_truth=load_ground_truth(db, session.video_id),

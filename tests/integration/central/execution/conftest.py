@@ -85,29 +85,36 @@ def api(client: TestClient, auth_headers: dict[Role, dict[str, str]]) -> Api:
     return Api(client, auth_headers)
 
 
+def create_scenario_session(
+    api: Api, video: Path, rig_id: str = "http", *, with_ground_truth: bool = True
+) -> dict[str, Any]:
+    """Project, uploaded scenario video, its ground truth and a pending session on ``rig_id``."""
+    project = api.ok("POST", "/api/projects", 201, json={"name": f"p-{time.monotonic_ns()}"})
+    with video.open("rb") as handle:
+        uploaded = api.ok(
+            "POST",
+            f"/api/projects/{project['id']}/videos",
+            201,
+            files={"file": ("scenario.mp4", handle, "video/mp4")},
+        )
+    if with_ground_truth:
+        api.ok(
+            "POST",
+            f"/api/videos/{uploaded['id']}/annotations/bulk",
+            201,
+            json={"annotations": SCENARIO.annotations()},
+        )
+    body = {"name": "run", "projectId": project["id"], "videoId": uploaded["id"], "rigId": rig_id}
+    session: dict[str, Any] = api.ok("POST", "/api/test-sessions", 201, json=body)
+    return session
+
+
 @pytest.fixture
 def make_scenario_session(api: Api, scenario_video: Path) -> Callable[..., dict[str, Any]]:
-    """Project, uploaded scenario video, its ground truth and a pending session on ``rig_id``."""
-
     def make(rig_id: str = "http", *, with_ground_truth: bool = True) -> dict[str, Any]:
-        project = api.ok("POST", "/api/projects", 201, json={"name": f"p-{time.monotonic_ns()}"})
-        with scenario_video.open("rb") as handle:
-            video = api.ok(
-                "POST",
-                f"/api/projects/{project['id']}/videos",
-                201,
-                files={"file": ("scenario.mp4", handle, "video/mp4")},
-            )
-        if with_ground_truth:
-            api.ok(
-                "POST",
-                f"/api/videos/{video['id']}/annotations/bulk",
-                201,
-                json={"annotations": SCENARIO.annotations()},
-            )
-        body = {"name": "run", "projectId": project["id"], "videoId": video["id"], "rigId": rig_id}
-        session: dict[str, Any] = api.ok("POST", "/api/test-sessions", 201, json=body)
-        return session
+        return create_scenario_session(
+            api, scenario_video, rig_id, with_ground_truth=with_ground_truth
+        )
 
     return make
 

@@ -7,15 +7,27 @@ with latencies 80, 120, 150 and 90 ms, one repeat, two false alarms, one missed 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from central.app import create_app
 from central.auth import Role
+from central.config import CentralSettings
 from central.db.models import DetectionComparison, LatencyMeasurement
+from central.services.tokens import create_token
 
-from .conftest import SCENARIO, Api, config_body, scenario_detections, wait_until
+from .conftest import (
+    SCENARIO,
+    Api,
+    config_body,
+    create_scenario_session,
+    scenario_detections,
+    wait_until,
+)
 
 EXPECTED = SCENARIO.expected()
 
@@ -375,3 +387,41 @@ def test_detailed_results_of_a_pending_session_are_empty(
         "final": False,
         "results": None,
     }
+
+
+def test_a_session_left_running_by_a_restart_is_resumed_and_ends_on_time(
+    settings: CentralSettings, scenario_video: Path
+) -> None:
+    first = create_app(settings)
+    with TestClient(first) as client:
+        with first.state.session_factory() as db:
+            token = create_token(db, Role.OPERATOR, "restart")[1]
+        api = Api(client, {Role.OPERATOR: {"Authorization": f"Bearer {token}"}})
+        session = create_scenario_session(api, scenario_video)
+        _start(api, session["id"], testDuration=2)
+        before = scenario_detections()[:3]
+        api.ok(
+            "POST",
+            f"/api/test-sessions/{session['id']}/detection-comparison",
+            json={"detections": before},
+        )
+
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, {Role.OPERATOR: {"Authorization": f"Bearer {token}"}})
+        assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "running"
+        after = api.ok(
+            "POST",
+            f"/api/test-sessions/{session['id']}/detection-comparison",
+            json={"detections": scenario_detections()[3:]},
+        )
+        # The cyclist was hit before the restart: the resumed matcher knows, so this is a repeat.
+        assert [v["matchType"] for v in after] == ["repeat", "TP", "FP", "TP"]
+
+        def finished() -> dict[str, Any] | None:
+            row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
+            return row if row["status"] != "running" else None
+
+        row = wait_until(finished, timeout=10, what="the resumed session to end")
+    assert row["status"] == "completed"
+    results = row["results"]
+    assert (results["truePositives"], results["falsePositives"], results["repeats"]) == (4, 2, 1)
