@@ -152,8 +152,9 @@ class SpoolWriter:
             else:
                 stop = True
                 continue
-            pending.extend(records)
-            pending_bytes += sum(len(data) for _, data in records)
+            for record in records:
+                pending.append(record)
+                pending_bytes += len(record[1])
         self._commit(pending, pending_channels)
         return stop
 
