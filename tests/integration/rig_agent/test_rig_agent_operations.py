@@ -99,3 +99,15 @@ def test_sighup_reloads_channels_and_refuses_a_broken_file(rig: Any) -> None:
     assert agent.wait() == 0
     assert "reload refused, keeping the running config" in agent.log()
     assert "reloaded: 2 channels" in agent.log()
+
+
+def test_check_reports_tls_files_that_do_not_load(
+    rig: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate\n")
+    path = rig.configure(
+        [ticker("det")], url="mqtts://127.0.0.1:1", mqtt_extra={"ca_file": str(ca)}
+    )
+    assert main(["check", "--config", str(path)]) == 1
+    assert "TLS files do not load" in capsys.readouterr().out
