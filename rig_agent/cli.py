@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from rig_agent.errors import ConfigError, RigAgentError
@@ -58,7 +57,7 @@ def _report_config_error(exc: ConfigError) -> int:
 
 
 @app.command()
-def run(config: ConfigOption, log_level: LogLevel = "info") -> int:
+def run(config: ConfigOption, log_level: LogLevel = "info") -> None:
     """Run the daemon until SIGTERM; SIGHUP reloads the channels."""
     from rig_agent.config import load_config
     from rig_agent.daemon import Daemon
@@ -69,15 +68,15 @@ def run(config: ConfigOption, log_level: LogLevel = "info") -> int:
     try:
         agent_config = load_config(config)
     except ConfigError as exc:
-        return _report_config_error(exc)
-    return Daemon(agent_config, config_path=config).run()
+        raise typer.Exit(_report_config_error(exc)) from exc
+    raise typer.Exit(Daemon(agent_config, config_path=config).run())
 
 
 @app.command()
 def check(
     config: ConfigOption,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the broker")] = 5.0,
-) -> int:
+) -> None:
     """Validate the config, probe every channel's device and connect to the broker."""
     from rig_agent.check import run_checks
     from rig_agent.config import load_config
@@ -86,7 +85,7 @@ def check(
     try:
         agent_config = load_config(config)
     except ConfigError as exc:
-        return _report_config_error(exc)
+        raise typer.Exit(_report_config_error(exc)) from exc
     typer.echo(f"{config}: configuration valid (rig {agent_config.rig_id})")
     results = run_checks(agent_config, timeout)
     for result in results:
@@ -94,21 +93,17 @@ def check(
     failed = sum(not result.ok for result in results)
     if failed:
         typer.echo(f"{failed} of {len(results)} checks failed", err=True)
-        return 1
-    return 0
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point; returns the exit code."""
+    """Console entry point; returns the exit code (usage errors print their help, exit 2)."""
     try:
-        result = app(args=argv, prog_name="rig-agent", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
+        app(args=argv, prog_name="rig-agent")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        typer.echo(str(exc.code), err=True)
         return 1
     except RigAgentError as exc:
         if os.environ.get("DEBUG"):
@@ -120,4 +115,4 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"rig-agent: unexpected error: {exc!r} (set DEBUG=1 for a traceback)", err=True)
         return 1
-    return result if isinstance(result, int) else 0
+    return 0
