@@ -78,6 +78,7 @@ class Run:
     def __init__(self) -> None:
         self.detection_events: list[dict[str, Any]] = []
         self.completed: list[dict[str, Any]] = []
+        self.progress: list[dict[str, Any]] = []
         self.results: dict[str, Any] = {}
         self.comparisons: list[dict[str, Any]] = []
         self.session: dict[str, Any] = {}
@@ -138,6 +139,7 @@ async def _run(tmp_path: Path, broker_url: str, prefix: str) -> Run:
 
             sio.on("detection_event", lambda data: run.detection_events.append(data))
             sio.on("test_completed", lambda data: run.completed.append(data))
+            sio.on("session_progress", lambda data: run.progress.append(data))
             await sio.connect(base, auth={"token": token}, transports=["websocket"])
             joined = await sio.call("join_test_session", {"test_session_id": session_id})
             assert joined["ok"] is True
@@ -283,6 +285,10 @@ def test_signals_from_a_real_rig_are_judged_live_and_scored_exactly(
         c["detectionEventId"]: c["matchType"] for c in run.comparisons if c["detectionEventId"]
     }
     assert judged == final
+    assert run.progress, "a provisional score was sent while the session ran"
+    last = run.progress[-1]
+    assert last["provisional"] is True and last["test_session_id"] == run.session["id"]
+    assert (last["records"], last["truePositives"], last["falsePositives"]) == (9, 5, 3)
     (completed,) = run.completed
     assert completed["test_session_id"] == run.session["id"]
     assert completed["status"] == "stopped"
