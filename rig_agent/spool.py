@@ -5,8 +5,10 @@ table and are updated in the same transaction as the rows they number, so a cras
 included) can neither reuse a ``seq`` nor lose a committed record. ``durability = "full"`` adds
 ``synchronous=FULL`` so a commit also survives power loss.
 
-The spool holds at most ``max_bytes`` of encoded records. It does not decide what to do when
-full; the writer refuses and counts (see :mod:`rig_agent.writer`).
+The spool holds at most ``max_bytes`` of encoded records (the file on disk is somewhat larger:
+SQLite's pages and index, plus a write-ahead log capped at 64 MiB after each checkpoint; freed
+pages are reused, not returned). It does not decide what to do when full; the writer refuses and
+counts (see :mod:`rig_agent.writer`).
 
 One connection is shared by the writer and the publisher threads behind a lock: SQLite allows
 one writer at a time anyway, and this avoids ``database is locked`` retries.
@@ -26,6 +28,8 @@ from rig_agent.errors import SpoolError
 __all__ = ["Spool"]
 
 logger = logging.getLogger(__name__)
+
+_WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,6 +56,8 @@ class Spool:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+            # After a checkpoint the WAL file shrinks back to this, so a burst does not keep it big.
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
             self._db.executescript(_SCHEMA)
             self.stream, self._next_seq = self._load_meta()
             row = self._db.execute(
