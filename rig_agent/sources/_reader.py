@@ -5,8 +5,9 @@ ends and nothing else notices. Here ``read_once`` is called in a loop; an except
 the source (``last_error``, logged once at ERROR), the device is reopened with capped exponential
 backoff, and the loop goes on until ``stop``.
 
-Readers that stamp in user space (serial lines, TCP without kernel stamps) take their stamp only
-once their thread holds the GIL. CPython lets a running thread keep the GIL for the switch
+Readers that stamp in user space in this process (serial URL ports, CAN interfaces without kernel
+stamps, gpiozero factories without edge ticks) take their stamp only once their thread holds the
+GIL. CPython lets a running thread keep the GIL for the switch
 interval (5 ms by default) before a waiting one gets it, so one busy thread elsewhere in the agent
 would move those stamps by milliseconds. :func:`bound_switch_interval` lowers the interval for
 the process; the cost is a few more GIL hand-overs while threads contend.

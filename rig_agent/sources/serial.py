@@ -1,8 +1,13 @@
 """Serial lines (pyserial): one capture per line, stamped when its first byte arrived.
 
 A serial port gives no kernel timestamp, so the stamp is read in user space (``user_monotonic``)
-by a reader thread of its own, never on the agent's event loop: a busy loop would move it. The
-thread blocks until one byte is there, stamps, then takes whatever else has arrived.
+by a reader that does nothing else, never on the agent's event loop: a busy loop would move it.
+The reader blocks until one byte is there, stamps, then takes whatever else has arrived.
+
+A device path is read by a capture process of its own (:mod:`._serial_process`), so neither the
+agent's other threads (through the GIL) nor its busy moments can hold the stamp back; a reader
+thread here receives the stamped chunks, splits lines and decodes. A pyserial URL (``loop://``,
+``socket://``) names a port that lives in this process, so it is read by a thread here.
 
 USB-serial adapters hold received bytes for their latency timer before passing them on (16 ms by
 default on FTDI), which delays every stamp by up to that much. The timer is read from sysfs when
@@ -19,13 +24,14 @@ from pathlib import Path
 from typing import Literal
 
 import serial  # type: ignore[import-untyped]
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from protocol import Source
+from protocol import Clock, Source
 from rig_agent.clock import RigClock
 from rig_agent.sources._decoding import DecodingSource
 from rig_agent.sources._lines import LineAssembler, LineDecoder, LineFormatSettings, line_capture
 from rig_agent.sources._reader import SupervisedReader, bound_switch_interval
+from rig_agent.sources._serial_process import DATA, CaptureFailed, CaptureProcess
 from rig_agent.sources._stamps import Stamp, user_stamp
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SourceUnavailable
 
@@ -44,6 +50,21 @@ class SerialSettings(ChannelSettings, LineFormatSettings):
     source: Literal[Source.SERIAL] = Source.SERIAL
     port: str = Field(min_length=1, description="device path (/dev/ttyUSB0) or pyserial URL")
     baudrate: int = Field(default=115200, gt=0, le=20_000_000)
+    realtime_priority: int | None = Field(
+        default=None,
+        ge=1,
+        le=99,
+        description="SCHED_FIFO priority of the capture process (opt-in; device paths only)",
+    )
+
+    @model_validator(mode="after")
+    def _check_realtime(self) -> SerialSettings:
+        if self.realtime_priority is not None and "://" in self.port:
+            raise ValueError(
+                f"realtime_priority applies to the capture process of a device path; "
+                f"{self.port!r} is a URL port, read in the agent's own process"
+            )
+        return self
 
 
 def usb_latency_timer_ms(port: str, sysfs: Path | None = None) -> int | None:
@@ -58,16 +79,17 @@ def usb_latency_timer_ms(port: str, sysfs: Path | None = None) -> int | None:
         return None
 
 
-def _unavailable(port: str, exc: serial.SerialException) -> SourceUnavailable:
+def _unavailable(port: str, error_number: int | None, reason: str) -> SourceUnavailable:
     hints = {
         errno.ENOENT: "no such device: is the adapter plugged in and the path right?",
         errno.EACCES: "permission denied: add the rig user to the 'dialout' group",
         errno.EBUSY: "the port is busy: another program has it open",
         errno.EAGAIN: "the port is locked by another program",
     }
-    hint = hints.get(exc.errno or 0)
-    reason = f"{hint} ({exc})" if hint else str(exc)
-    return SourceUnavailable(f"serial port {port!r} cannot be opened: {reason}")
+    hint = hints.get(error_number or 0)
+    return SourceUnavailable(
+        f"serial port {port!r} cannot be opened: " + (f"{hint} ({reason})" if hint else reason)
+    )
 
 
 class SerialSource(DecodingSource):
@@ -79,14 +101,22 @@ class SerialSource(DecodingSource):
         self._decoder = LineDecoder(settings)
         self._lines: LineAssembler[Stamp] = LineAssembler()
         self._port: serial.SerialBase | None = None
+        self._capture: CaptureProcess | None = None
         self._reader: SupervisedReader | None = None
         self.latency_timer_ms: int | None = None
         """The USB-serial adapter's latency timer, when the port is one."""
+        self.realtime_priority = 0
+        """The SCHED_FIFO priority the capture process got (0: normal scheduling)."""
 
     @property
     def port(self) -> serial.SerialBase | None:
-        """The open port (tests write to a ``loop://`` port through it)."""
+        """The port while a URL port is open in this process (tests write to ``loop://``)."""
         return self._port
+
+    @property
+    def isolated(self) -> bool:
+        """Whether the port is read by a capture process (device paths) or a thread (URLs)."""
+        return "://" not in self.settings.port
 
     def probe(self) -> str:
         port = self._open_port()
@@ -99,9 +129,13 @@ class SerialSource(DecodingSource):
 
     def _open(self) -> None:
         self._check_latency_timer()
-        self._port = self._open_port()
-        bound_switch_interval()
-        self._reader = SupervisedReader(self, self._read_once, self._reopen)
+        if self.isolated:
+            self._capture = self._start_capture()
+            self._reader = SupervisedReader(self, self._read_capture, self._restart_capture)
+        else:
+            self._port = self._open_port()
+            bound_switch_interval()
+            self._reader = SupervisedReader(self, self._read_port, self._reopen_port)
         self._reader.start()
 
     def _close(self) -> None:
@@ -110,10 +144,47 @@ class SerialSource(DecodingSource):
                 self._port.cancel_read()
             self._reader.stop()
             self._reader = None
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
         if self._port is not None:
             self._port.close()
             self._port = None
         self._deliver_lines(self._lines.flush())
+
+    def _start_capture(self) -> CaptureProcess:
+        wanted = self.settings.realtime_priority
+        capture = CaptureProcess(self.settings.port, self.settings.baudrate, wanted)
+        try:
+            capture.start()
+        except CaptureFailed as exc:
+            raise _unavailable(self.settings.port, exc.errno, str(exc)) from exc
+        if wanted and not capture.realtime_priority:
+            logger.warning(
+                "channel %s: real-time priority %d was refused (needs CAP_SYS_NICE or an "
+                "RLIMIT_RTPRIO); capturing with normal scheduling",
+                self.name,
+                wanted,
+            )
+        self.realtime_priority = capture.realtime_priority
+        return capture
+
+    def _read_capture(self) -> None:
+        assert self._capture is not None
+        frame = self._capture.next_frame(_READ_TIMEOUT_S)
+        if frame is None or frame[0] != DATA:
+            return
+        _, mono_ns, chunk = frame
+        stamp = Stamp(mono_ns, self._clock.mono_to_wall(mono_ns), Clock.USER_MONOTONIC)
+        self._deliver_lines(self._lines.feed(chunk, stamp))
+
+    def _restart_capture(self) -> None:
+        """After the capture process failed (adapter unplugged, pty closed): keep what came."""
+        self._deliver_lines(self._lines.flush())
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
+        self._capture = self._start_capture()
 
     def _open_port(self) -> serial.SerialBase:
         try:
@@ -124,7 +195,7 @@ class SerialSource(DecodingSource):
                 exclusive=True,
             )
         except serial.SerialException as exc:
-            raise _unavailable(self.settings.port, exc) from exc
+            raise _unavailable(self.settings.port, exc.errno, str(exc)) from exc
         except ValueError as exc:
             raise SourceUnavailable(f"serial port {self.settings.port!r}: {exc}") from exc
 
@@ -140,7 +211,7 @@ class SerialSource(DecodingSource):
             )
         return self.latency_timer_ms
 
-    def _read_once(self) -> None:
+    def _read_port(self) -> None:
         assert self._port is not None
         first = self._port.read(1)
         if not first:
@@ -150,8 +221,8 @@ class SerialSource(DecodingSource):
         chunk = first + self._port.read(waiting) if waiting else first
         self._deliver_lines(self._lines.feed(chunk, stamp))
 
-    def _reopen(self) -> None:
-        """After a read failure (adapter unplugged, pty closed): keep what came, open again."""
+    def _reopen_port(self) -> None:
+        """After a read failure: keep what came, open again."""
         self._deliver_lines(self._lines.flush())
         if self._port is not None:
             self._port.close()

@@ -54,6 +54,8 @@ def test_pty_line_is_decoded_and_stamped_between_send_and_receive(
         assert capture.raw.startswith(b'{"vru_type"') and capture.raw_is_text
         assert abs(capture.t_wall_ns - clock.mono_to_wall(capture.t_mono_ns)) < 1_000_000
         assert source.latency_timer_ms is None, "a pty is not a USB-serial adapter"
+        assert source.isolated, "a device path is read by a capture process of its own"
+        assert source.realtime_priority == 0, "real-time priority is opt-in"
 
 
 def test_line_is_stamped_when_its_first_byte_arrived(
@@ -102,6 +104,7 @@ def test_partial_line_is_delivered_on_stop_not_lost(
 
 def test_loop_url_port_works(sink: Any, clock: RigClock) -> None:
     with serial_source(sink, clock, port="loop://", baudrate=9600, format="json") as source:
+        assert not source.isolated, "a loop:// port lives in this process"
         assert source.port is not None
         before = clock.now_ns()
         source.port.write(b'{"frame": 7, "lane": "left"}\n')
@@ -172,3 +175,20 @@ def test_usb_adapter_latency_timer_is_recorded_and_warned_about(
     assert source.latency_timer_ms == 16
     assert "USB-serial latency timer" in caplog.text and "16 ms" in caplog.text
     assert serial_source(sink, clock, port=path).probe().endswith(", USB latency timer 16 ms")
+
+
+def test_capture_process_takes_realtime_priority_when_allowed(
+    pty: tuple[int, str], sink: Any, clock: RigClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    master, path = pty
+    with (
+        caplog.at_level(logging.WARNING),
+        serial_source(sink, clock, port=path, format="raw", realtime_priority=10) as source,
+    ):
+        before = clock.now_ns()
+        os.write(master, b"rt\n")
+        [capture] = sink.wait_for(1)
+    assert before <= capture.t_mono_ns <= sink.received_ns[0]
+    assert source.realtime_priority in (0, 10)
+    if source.realtime_priority == 0:
+        assert "real-time priority 10 was refused" in caplog.text

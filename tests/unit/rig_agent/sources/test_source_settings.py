@@ -148,6 +148,16 @@ def test_can_settings_explain_what_is_wrong(settings: dict[str, Any], message: s
         CanSettings(name="c", **settings)
 
 
+def test_serial_realtime_priority_is_for_device_paths_in_range() -> None:
+    assert (
+        SerialSettings(name="s", port="/dev/ttyUSB0", realtime_priority=20).realtime_priority == 20
+    )
+    with pytest.raises(ValidationError, match="'loop://' is a URL port"):
+        SerialSettings(name="s", port="loop://", realtime_priority=20)
+    with pytest.raises(ValidationError, match="less than or equal to 99"):
+        SerialSettings(name="s", port="/dev/ttyUSB0", realtime_priority=100)
+
+
 def test_serial_needs_a_port_and_a_sane_baudrate() -> None:
     with pytest.raises(ValidationError, match="port"):
         SerialSettings(name="s")
