@@ -16,9 +16,11 @@ from fastapi import FastAPI
 
 from central.broker import EmbeddedBroker
 from central.config import CentralSettings
+from central.db.engine import make_engine
 from central.realtime import connect_ingest
 from central.services.ingest import Ingestor
 from central.services.ingest_commands import CommandChannel
+from central.services.ingest_rows import json_text
 from central.services.mqtt_client import MqttClient, MqttNotConnected
 
 __all__ = ["EMBEDDED_BROKER_PORT", "STARTUP_CONNECT_WAIT_S", "mqtt_lifespan"]
@@ -56,7 +58,10 @@ async def mqtt_lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             url, protocol = broker.url, "3.1.1"  # amqtt speaks 3.1.1 only: skip the MQTT 5 probe
         app.state.mqtt_url = url
-        ingestor = Ingestor(app.state.engine, url, settings.topic_prefix, mqtt_protocol=protocol)
+        # Ingest writes on an engine of its own, whose JSON columns are encoded by orjson.
+        engine = make_engine(settings.database_url, json_serializer=json_text)
+        stack.callback(engine.dispose)
+        ingestor = Ingestor(engine, url, settings.topic_prefix, mqtt_protocol=protocol)
         connect_ingest(ingestor, app.state.realtime)
         app.state.ingestor = ingestor
         app.state.commands = CommandChannel(ingestor)
