@@ -7,10 +7,10 @@ backoff, and the loop goes on until ``stop``.
 
 Readers that stamp in user space in this process (serial URL ports, CAN interfaces without kernel
 stamps, gpiozero factories without edge ticks) take their stamp only once their thread holds the
-GIL. CPython lets a running thread keep the GIL for the switch
-interval (5 ms by default) before a waiting one gets it, so one busy thread elsewhere in the agent
-would move those stamps by milliseconds. :func:`bound_switch_interval` lowers the interval for
-the process; the cost is a few more GIL hand-overs while threads contend.
+GIL. CPython lets a running thread keep the GIL for the switch interval (5 ms by default) before
+a waiting one gets it, so one busy thread elsewhere in the agent would move those stamps by
+milliseconds. :func:`bound_switch_interval` lowers the interval for the process; the cost is a
+few more GIL hand-overs while threads contend.
 """
 
 from __future__ import annotations
