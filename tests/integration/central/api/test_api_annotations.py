@@ -55,14 +55,12 @@ class TestCreate:
         assert body["validated"] is False
         assert body["createdAt"] and body["updatedAt"] is None
 
-    def test_timestamp_only_gets_the_nearest_frame(self, post: Callable[..., Any]) -> None:
+    def test_timestamp_only_gets_the_nearest_frame_and_snake_case_is_accepted(
+        self, post: Callable[..., Any], client: TestClient, annotator: dict, video: Video
+    ) -> None:
         response = post(frameNumber=None, timestamp=2.0)
         assert response.status_code == 201, response.text
         assert response.json()["frameNumber"] == 60
-
-    def test_snake_case_is_accepted(
-        self, client: TestClient, annotator: dict, video: Video
-    ) -> None:
         body = {"detection_id": "DET_CYC_0001", "frame_number": 3, "vru_type": "cyclist",
                 "bounding_box": BOX}
         response = client.post(
@@ -71,32 +69,20 @@ class TestCreate:
         assert response.status_code == 201, response.text
         assert response.json()["detectionId"] == "DET_CYC_0001"
 
-    def test_inconsistent_frame_and_timestamp_are_422_on_timestamp(
-        self, post: Callable[..., Any]
-    ) -> None:
-        assert locs(post(frameNumber=30, timestamp=5.0)) == [["body", "timestamp"]]
-
-    def test_frame_past_the_video_is_422(self, post: Callable[..., Any]) -> None:
-        assert locs(post(frameNumber=300)) == [["body", "frameNumber"]]
-
-    def test_neither_frame_nor_timestamp_is_422(self, post: Callable[..., Any]) -> None:
-        assert locs(post(frameNumber=None)) == [["body", "frameNumber"]]
-
-    @pytest.mark.parametrize(
-        ("box", "loc"),
-        [
-            ({**BOX, "x": 1270.0}, ["body", "boundingBox", "width"]),
-            ({**BOX, "y": 700.0}, ["body", "boundingBox", "height"]),
-            ({**BOX, "x": -1.0}, ["body", "boundingBox", "x"]),
-            ({**BOX, "width": 0.0}, ["body", "boundingBox", "width"]),
-            ({"x": 1, "y": 2, "width": 3}, ["body", "boundingBox", "height"]),
-        ],
-        ids=["past-right-edge", "past-bottom-edge", "negative", "empty", "missing-height"],
-    )
-    def test_bad_boxes_are_422_on_the_field(
-        self, post: Callable[..., Any], box: dict, loc: list
-    ) -> None:
-        assert locs(post(boundingBox=box)) == [loc]
+    def test_bad_frames_and_boxes_are_422_on_the_field(self, post: Callable[..., Any]) -> None:
+        for fields, loc in [
+            ({"timestamp": 5.0}, ["body", "timestamp"]),  # frame 30 is at 1.0 s, not 5 s
+            ({"frameNumber": 300}, ["body", "frameNumber"]),  # the video has frames 0-299
+            ({"frameNumber": None}, ["body", "frameNumber"]),  # no timestamp either
+            ({"boundingBox": {**BOX, "x": 1270.0}}, ["body", "boundingBox", "width"]),
+            ({"boundingBox": {**BOX, "y": 700.0}}, ["body", "boundingBox", "height"]),
+            ({"boundingBox": {**BOX, "x": -1.0}}, ["body", "boundingBox", "x"]),
+            ({"boundingBox": {**BOX, "width": 0.0}}, ["body", "boundingBox", "width"]),
+            ({"boundingBox": {"x": 1, "y": 2, "width": 3}}, ["body", "boundingBox", "height"]),
+            ({"vruType": "horse"}, ["body", "vruType"]),
+            ({"colour": "red"}, ["body", "colour"]),
+        ]:
+            assert locs(post(**fields)) == [loc], fields
 
     def test_box_of_a_video_of_unknown_size_is_not_bounded(
         self, client: TestClient, annotator: dict, make_video: Callable[..., Video]
@@ -109,18 +95,12 @@ class TestCreate:
         )
         assert response.status_code == 201, response.text
 
-    def test_unknown_vru_type_is_422(self, post: Callable[..., Any]) -> None:
-        assert locs(post(vruType="horse")) == [["body", "vruType"]]
-
     def test_text_no_database_can_store_is_422_on_its_field(
         self, post: Callable[..., Any]
     ) -> None:
         assert locs(post(detectionId="DET\x00", notes="a\x00b")) == [
             ["body", "detectionId"], ["body", "notes"]
         ]
-
-    def test_unknown_field_is_422(self, post: Callable[..., Any]) -> None:
-        assert locs(post(colour="red")) == [["body", "colour"]]
 
     def test_same_detection_twice_on_one_frame_is_409(self, post: Callable[..., Any]) -> None:
         assert post().status_code == 201
@@ -130,12 +110,12 @@ class TestCreate:
         assert conflict.status_code == 409
         assert "DET_PED_0001" in conflict.json()["detail"]
 
-    def test_unknown_video_is_404(self, client: TestClient, annotator: dict) -> None:
+    def test_unknown_video_is_404_and_viewers_cannot_write(
+        self, client: TestClient, viewer: dict, annotator: dict, video: Video
+    ) -> None:
         response = client.post("/api/videos/nope/annotations", json=annotation(),
                                headers=annotator)
         assert response.status_code == 404
-
-    def test_viewers_cannot_write(self, client: TestClient, viewer: dict, video: Video) -> None:
         response = client.post(
             f"/api/videos/{video.id}/annotations", json=annotation(), headers=viewer
         )
@@ -195,17 +175,10 @@ class TestList:
         )
         assert [r.headers["X-Total-Count"] for r in (first, second, last)] == ["5"] * 3
 
-    @pytest.mark.parametrize(
-        "params",
-        [{"frameStart": 10, "frameEnd": 5}, {"timeStart": 2, "timeEnd": 1}, {"vruType": "horse"},
-         {"limit": 0}, {"offset": -1}, {"frameStart": "x"}],
-    )
-    def test_bad_filters_are_422(
-        self, client: TestClient, video: Video, viewer: dict, params: dict
-    ) -> None:
-        assert self.get(client, video, viewer, **params).status_code == 422
-
-    def test_unknown_video_is_404(self, client: TestClient, viewer: dict) -> None:
+    def test_bad_filters_are_422(self, client: TestClient, video: Video, viewer: dict) -> None:
+        for params in [{"frameStart": 10, "frameEnd": 5}, {"timeStart": 2, "timeEnd": 1},
+                       {"vruType": "horse"}, {"limit": 0}, {"offset": -1}, {"frameStart": "x"}]:
+            assert self.get(client, video, viewer, **params).status_code == 422, params
         assert client.get("/api/videos/nope/annotations", headers=viewer).status_code == 404
 
     def test_by_detection_follows_a_track_in_frame_order(
@@ -248,25 +221,19 @@ class TestChange:
         assert body["boundingBox"] == BOX and body["vruType"] == "pedestrian"
         assert body["updatedAt"] is not None
         assert client.get(f"/api/annotations/{stored['id']}", headers=viewer).json() == body
+        moved = self.put(client, annotator, stored["id"], timestamp=3.0)
+        assert (moved.json()["frameNumber"], moved.json()["notes"]) == (90, "moved")
 
-    def test_update_of_the_timestamp_moves_the_frame(
-        self, client: TestClient, annotator: dict, stored: dict
-    ) -> None:
-        response = self.put(client, annotator, stored["id"], timestamp=3.0)
-        assert response.json()["frameNumber"] == 90
-
-    @pytest.mark.parametrize(
-        ("fields", "loc"),
-        [({"frameNumber": 999}, ["body", "frameNumber"]),
-         ({"boundingBox": {**BOX, "width": 5000.0}}, ["body", "boundingBox", "width"]),
-         ({"vruType": "horse"}, ["body", "vruType"]),
-         ({"vruType": None}, ["body", "vruType"])],
-    )
     def test_bad_updates_are_422_and_change_nothing(
-        self, client: TestClient, annotator: dict, viewer: dict, stored: dict,
-        fields: dict, loc: list,
+        self, client: TestClient, annotator: dict, viewer: dict, stored: dict
     ) -> None:
-        assert locs(self.put(client, annotator, stored["id"], **fields)) == [loc]
+        for fields, loc in [
+            ({"frameNumber": 999}, ["body", "frameNumber"]),
+            ({"boundingBox": {**BOX, "width": 5000.0}}, ["body", "boundingBox", "width"]),
+            ({"vruType": "horse"}, ["body", "vruType"]),
+            ({"vruType": None}, ["body", "vruType"]),
+        ]:
+            assert locs(self.put(client, annotator, stored["id"], **fields)) == [loc], fields
         assert client.get(f"/api/annotations/{stored['id']}", headers=viewer).json() == stored
 
     def test_update_onto_an_existing_detection_on_that_frame_is_409(
@@ -289,16 +256,15 @@ class TestChange:
                                 headers=annotator)
         assert disagree.status_code == 422
 
-    def test_delete(self, client: TestClient, annotator: dict, viewer: dict, stored: dict) -> None:
+    def test_delete_and_then_404(
+        self, client: TestClient, annotator: dict, viewer: dict, stored: dict
+    ) -> None:
         url = f"/api/annotations/{stored['id']}"
         assert client.delete(url, headers=annotator).status_code == 204
         assert client.get(url, headers=viewer).status_code == 404
         assert client.delete(url, headers=annotator).status_code == 404
-
-    def test_unknown_ids_are_404(self, client: TestClient, annotator: dict, viewer: dict) -> None:
-        assert client.get("/api/annotations/nope", headers=viewer).status_code == 404
-        assert self.put(client, annotator, "nope", notes="x").status_code == 404
-        assert client.patch("/api/annotations/nope/validate", params={"validated": True},
+        assert self.put(client, annotator, stored["id"], notes="x").status_code == 404
+        assert client.patch(f"{url}/validate", params={"validated": True},
                             headers=annotator).status_code == 404
 
 
@@ -341,10 +307,6 @@ class TestBulk:
             ["body", "annotations", 7, "boundingBox", "width"],
         ]
         assert self.count(client, viewer, video) == 0
-
-    def test_schema_errors_name_the_row(
-        self, client: TestClient, annotator: dict, viewer: dict, video: Video
-    ) -> None:
         rows = self.rows(5)
         rows[2]["vruType"] = "horse"
         assert locs(self.send(client, annotator, video, rows)) == [
@@ -371,17 +333,15 @@ class TestBulk:
         assert response.status_code == 409
         assert self.count(client, viewer, video) == 1
 
-    @pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"annotations": []}'])
-    def test_malformed_or_empty_bodies_are_422(
-        self, client: TestClient, annotator: dict, video: Video, body: bytes
+    def test_malformed_or_empty_bodies_are_422_and_unknown_video_404(
+        self, client: TestClient, annotator: dict, video: Video
     ) -> None:
-        response = client.post(
-            f"/api/videos/{video.id}/annotations/bulk", content=body,
-            headers={**annotator, "Content-Type": "application/json"},
-        )
-        assert response.status_code == 422
-
-    def test_unknown_video_is_404(self, client: TestClient, annotator: dict) -> None:
+        for body in [b"{not json", b"[]", b'{"annotations": []}']:
+            response = client.post(
+                f"/api/videos/{video.id}/annotations/bulk", content=body,
+                headers={**annotator, "Content-Type": "application/json"},
+            )
+            assert response.status_code == 422, body
         response = client.post("/api/videos/nope/annotations/bulk",
                                json={"annotations": self.rows(1)}, headers=annotator)
         assert response.status_code == 404

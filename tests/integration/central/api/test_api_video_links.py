@@ -32,14 +32,16 @@ def linked_ids(client: TestClient, headers: dict, project_id: str) -> list[str]:
     return [v["id"] for v in response.json()]
 
 
-def test_available_lists_only_library_videos(
-    client: TestClient, viewer: dict, library: list[Video], project: dict,
-    make_video: Callable[..., Video],
+def test_available_lists_only_library_videos_which_alone_can_be_linked(
+    client: TestClient, viewer: dict, operator: dict, library: list[Video], project: dict,
+    make_video: Callable[..., Video], make_project: Callable[..., dict],
 ) -> None:
     make_video(project["id"])
     response = client.get("/api/ground-truth/videos/available", headers=viewer)
     assert sorted(v["id"] for v in response.json()) == sorted(v.id for v in library)
     assert response.headers["X-Total-Count"] == "2"
+    owned = make_video(make_project()["id"])
+    assert link(client, operator, project["id"], [owned.id]).status_code == 409
 
 
 def test_link_then_list_then_unlink(
@@ -95,17 +97,10 @@ def test_unknown_ids_are_404_and_link_nothing(
                          headers=operator).status_code == 404
 
 
-def test_a_video_uploaded_into_a_project_cannot_be_linked(
-    client: TestClient, operator: dict, project: dict, make_project: Callable[..., dict],
-    make_video: Callable[..., Video],
+def test_bad_requests_are_422_and_linking_needs_an_operator(
+    client: TestClient, operator: dict, annotator: dict, library: list[Video], project: dict
 ) -> None:
-    owned = make_video(make_project()["id"])
-    assert link(client, operator, project["id"], [owned.id]).status_code == 409
-
-
-def test_bad_requests_are_422(
-    client: TestClient, operator: dict, library: list[Video], project: dict
-) -> None:
+    assert link(client, annotator, project["id"], [library[0].id]).status_code == 403
     twice = link(client, operator, project["id"], [library[0].id, library[0].id])
     assert twice.status_code == 422
     assert twice.json()["detail"][0]["loc"] == ["body", "videoIds", "1"]
@@ -122,9 +117,3 @@ def test_deleting_a_video_removes_its_links(
     assert link(client, operator, project["id"], [video["id"]]).status_code == 201
     assert client.delete(f"/api/videos/{video['id']}", headers=operator).status_code == 204
     assert linked_ids(client, viewer, project["id"]) == []
-
-
-def test_linking_needs_the_operator_role(
-    client: TestClient, annotator: dict, library: list[Video], project: dict
-) -> None:
-    assert link(client, annotator, project["id"], [library[0].id]).status_code == 403
