@@ -14,6 +14,7 @@ import pytest
 from protocol import Clock
 from rig_agent.clock import RigClock
 from rig_agent.sources import serial as serial_module
+from rig_agent.sources._serial_process import CaptureProcess
 from rig_agent.sources.base import SourceUnavailable
 from rig_agent.sources.serial import SerialSettings, SerialSource
 
@@ -117,9 +118,24 @@ def test_missing_device_is_reported_clearly(sink: Any, clock: RigClock) -> None:
     source = serial_source(sink, clock, port="/dev/ttyUSB-does-not-exist")
     with pytest.raises(SourceUnavailable, match="no such device: is the adapter plugged in"):
         source.probe()
-    with pytest.raises(SourceUnavailable, match="ttyUSB-does-not-exist"):
-        source.start()
+    with pytest.raises(
+        SourceUnavailable,
+        match="'/dev/ttyUSB-does-not-exist' cannot be opened: no such device",
+    ):
+        source.start()  # the capture process tells why, errno included
     assert not source.running
+
+
+def test_capture_process_ends_when_the_agent_goes_away(pty: tuple[int, str]) -> None:
+    """An agent that dies closes the child's stdin; the child must not keep the port."""
+    _, path = pty
+    capture = CaptureProcess(path, 115200)
+    capture.start()
+    process = capture._process
+    assert process is not None and process.stdin is not None
+    process.stdin.close()
+    assert process.wait(2.0) == 0
+    capture.stop()
 
 
 def test_port_held_by_another_channel_is_reported(
