@@ -142,7 +142,22 @@ class RecordBuilder:
         return active
 
     def build(self, capture: Capture) -> list[tuple[int, bytes]]:
-        """The records of one capture; raises ``KeyError`` for a channel that is not configured."""
+        """The records of one capture, numbered from :attr:`next_seq`.
+
+        :raises KeyError: for a channel that is not configured.
+        :raises ValueError: for stamps a record cannot carry (negative, say). Either way no
+            ``seq`` is used up, so a refused capture never leaves a gap.
+        """
+        first_seq = self.next_seq
+        try:
+            records = self._build(capture)
+        except Exception:
+            self.next_seq = first_seq
+            raise
+        self.counts[capture.channel] = self.counts.get(capture.channel, 0) + 1
+        return records
+
+    def _build(self, capture: Capture) -> list[tuple[int, bytes]]:
         info = self.channels[capture.channel]
         if len(capture.raw) > MAX_RAW_BYTES:
             # A runaway line (no newline for minutes) must not make an undeliverable record.
@@ -168,7 +183,6 @@ class RecordBuilder:
                 else None
             ),
         }
-        self.counts[capture.channel] = self.counts.get(capture.channel, 0) + 1
         if info.role is ChannelRole.SYNC:
             raw_hex, raw_line = _raw(capture)
             payload = SyncPayload(

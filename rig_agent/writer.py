@@ -143,6 +143,10 @@ class SpoolWriter:
                     self._error(f"capture on unconfigured channel {item.channel!r} refused")
                     self._count_refused(item.channel)
                     continue
+                except ValueError as exc:  # a source handed over stamps no record can carry
+                    self._error(f"capture on channel {item.channel!r} refused: {exc}")
+                    self._count_refused(item.channel)
+                    continue
                 pending_channels.append(item.channel)
             elif isinstance(item, StartSession):
                 records = self._builder.start(item.spec)

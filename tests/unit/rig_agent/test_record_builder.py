@@ -194,3 +194,11 @@ def test_runaway_raw_input_is_cut_and_its_length_kept(builder: RecordBuilder) ->
     (record,) = decoded(builder.build(big))
     assert record.payload.raw_line == "a" * MAX_RAW_BYTES
     assert record.payload.fields["raw_bytes"] == MAX_RAW_BYTES * 3
+
+
+def test_a_capture_no_record_can_carry_uses_no_seq(builder: RecordBuilder) -> None:
+    builder.build(capture("marker", 1))
+    bad = Capture("det", 2 * MS, -5, Clock.USER_MONOTONIC, b"x", True)
+    with pytest.raises(ValueError, match="t_wall_ns"):
+        builder.build(bad)
+    assert builder.next_seq == 41 and builder.counts == {"marker": 1}

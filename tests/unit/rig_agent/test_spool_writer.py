@@ -128,3 +128,12 @@ def test_seq_continues_after_reopening(tmp_path: Path) -> None:
     second.writer.shutdown()
     assert [r.seq for r in second.records()] == [3]  # type: ignore[attr-defined]
     second.spool.close()
+
+
+def test_capture_with_impossible_stamps_is_refused_not_fatal(harness: Harness) -> None:
+    harness.writer.sink(Capture("det", 1, -1, Clock.USER_MONOTONIC, b"bad", True))
+    harness.writer.sink(capture(1))
+    assert harness.writer.shutdown()
+    assert harness.writer.failure is None and harness.writer.refused == {"det": 1}
+    assert "t_wall_ns" in (harness.writer.last_error or "")
+    assert [r.seq for r in harness.records()] == [0]  # type: ignore[attr-defined]
