@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.db.models import TestExecutionConfig, TestSession
+from central.db.models import Rig, TestExecutionConfig, TestSession
 from central.db.types import new_id, utcnow
 from central.services.errors import Conflict, InvalidInput
 from central.services.http_detections import HTTP_RIG_ID, store_http_detections
@@ -147,7 +147,8 @@ class SessionExecutor:
         rig refused or did not answer in time.
 
         :raises NotFound: no such session.
-        :raises Conflict: the session is not pending, or its rig runs another session.
+        :raises Conflict: the session is not pending, its rig is not online, or its rig runs
+            another session.
         :raises InvalidInput: no config, the video has no ground truth, or the ground truth
             cannot be matched in the config's mode.
         """
@@ -449,6 +450,10 @@ def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) 
         )
         if busy is not None:
             raise Conflict(f"rig {session.rig_id!r} is running test session {busy!r}")
+        rig = db.get(Rig, session.rig_id)
+        if rig is None or rig.state != "online":
+            state = "has never reported its status" if rig is None else f"is {rig.state}"
+            raise Conflict(f"rig {session.rig_id!r} {state}: start it and try again")
     ground_truth = load_ground_truth(db, session.video_id)
     if len(ground_truth) == 0:
         raise InvalidInput(

@@ -165,10 +165,14 @@ class CommandedRig:
             self.client.publish(self.topics.replies(self.rig_id), encode(reply), qos=1)
 
     def status(self, session_id: str | None) -> None:
-        status = RigStatus(rig_id=self.rig_id, state="online", session_id=session_id)
-        self.client.publish(
-            self.topics.status(self.rig_id), encode(status), qos=1
-        ).wait_for_publish(5)
+        self._publish_status(RigStatus(rig_id=self.rig_id, state="online", session_id=session_id))
+
+    def status_offline(self) -> None:
+        self._publish_status(RigStatus(rig_id=self.rig_id, state="offline"))
+
+    def _publish_status(self, status: RigStatus) -> None:
+        info = self.client.publish(self.topics.status(self.rig_id), encode(status), qos=1)
+        info.wait_for_publish(5)
 
     def close(self) -> None:
         self.client.disconnect()

@@ -89,7 +89,7 @@ def settings(
 
 
 @pytest.fixture
-def rig(client: Any, mqtt_broker: Any, topic_prefix: str) -> Iterator[CommandedRig]:
+def rig(client: Any, api: Api, mqtt_broker: Any, topic_prefix: str) -> Iterator[CommandedRig]:
     """The rig, online (central knows rigs from their status); short timings for the tests."""
     client.app.state.executor.timings = ExecutionTimings(
         ack_timeout_s=1.0, quiet_s=0.2, max_settle_s=2.0
@@ -97,6 +97,10 @@ def rig(client: Any, mqtt_broker: Any, topic_prefix: str) -> Iterator[CommandedR
     commanded = CommandedRig(mqtt_broker, topic_prefix, RIG_ID)
     commanded.sync_mono_ns = SYNC_NS
     commanded.status(None)
+    wait_until(
+        lambda: api.call("GET", f"/api/rigs/{RIG_ID}").json().get("state") == "online",
+        what="central to know the rig online",
+    )
     yield commanded
     commanded.close()
 
@@ -241,3 +245,21 @@ def test_a_status_from_before_the_start_does_not_end_the_session(
     rig.status(None)
     time.sleep(0.5)
     assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "running"
+
+
+def test_start_refuses_a_rig_that_is_offline_or_unknown(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    unknown = make_scenario_session("rig-nobody-knows")
+    response = api.call("POST", f"/api/test-sessions/{unknown['id']}/start", json=config_body())
+    assert response.status_code == 409 and "never reported" in response.text
+
+    rig.status_offline()
+    session = make_scenario_session(RIG_ID)
+    wait_until(
+        lambda: api.ok("GET", f"/api/rigs/{RIG_ID}")["state"] == "offline", what="rig offline"
+    )
+    response = api.call("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    assert response.status_code == 409 and "is offline" in response.text
+    assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "pending"
+    assert rig.commands == [], "no command goes to a rig that is not there"
