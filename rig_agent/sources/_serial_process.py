@@ -12,8 +12,10 @@ cannot keep it waiting for a CPU either; it only sleeps or reads, so it cannot s
 refusal (no privilege, a kernel without it) is reported and capture goes on without it.
 
 The child is this file run as a script with only the standard library and pyserial, so it
-starts in tens of milliseconds and imports nothing of the agent. It exits when the agent closes
-its stdin (or dies), on SIGTERM, or when the port fails (after saying why).
+starts in tens of milliseconds and imports nothing of the agent. It ignores SIGINT and SIGTERM,
+which a terminal's Ctrl-C or systemd's stop send to the whole process group: the agent decides
+when capture ends and kills it then, after its own shutdown. It exits by itself when the agent
+closes its stdin or dies, and when the port fails (after saying why).
 
 Frames on the child's stdout: a header ``<B kind><q value><i length>`` then ``length`` bytes.
 ``READY`` (port open; value = the real-time priority granted, 0 for none), ``DATA`` (value = monotonic ns of the chunk's first byte, payload = the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -107,15 +110,12 @@ class CaptureProcess:
         return kind, value, payload
 
     def stop(self) -> None:
+        """End the child at once: it holds nothing that needs a clean close."""
         if self._process is None:
             return
         process, self._process = self._process, None
-        process.terminate()
-        try:
-            process.wait(2.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 pipe.close()
@@ -172,6 +172,8 @@ def _capture(port: str, baudrate: int, priority: int) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.exit(_capture(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
     except BrokenPipeError:  # the agent is gone: nobody to tell

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,3 +209,19 @@ def test_capture_process_takes_realtime_priority_when_allowed(
     assert source.realtime_priority in (0, 10)
     if source.realtime_priority == 0:
         assert "real-time priority 10 was refused" in caplog.text
+
+
+def test_capture_process_outlives_a_group_sigterm_until_the_agent_stops(
+    pty: tuple[int, str], sink: Any, clock: RigClock
+) -> None:
+    """systemd's stop signals the whole group; capture must go on until the agent has stopped."""
+    master, path = pty
+    with serial_source(sink, clock, port=path, format="raw") as source:
+        process = source._capture._process  # type: ignore[union-attr]
+        assert process is not None
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        os.write(master, b"after sigterm\n")
+        [capture] = sink.wait_for(1)
+    assert capture.raw == b"after sigterm"
+    assert process.poll() is not None, "stop ended the capture process"
