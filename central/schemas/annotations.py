@@ -29,6 +29,7 @@ from protocol import VruType
 
 __all__ = [
     "BULK_ANNOTATIONS",
+    "BULK_BODY_MAX",
     "AnnotationCreate",
     "AnnotationListQuery",
     "AnnotationPublic",
@@ -44,6 +45,8 @@ DETECTION_ID_MAX = 64
 ANNOTATOR_MAX = 64
 NOTES_MAX = 10_000
 BULK_MAX = 200_000
+BULK_BODY_MAX = 64 * 1024 * 1024
+"""Bytes of JSON a bulk request may carry (100,000 plain boxes take about 15 MB)."""
 LIST_MAX = 100_000
 
 

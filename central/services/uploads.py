@@ -22,7 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from central.services.errors import InvalidInput, TooLarge
 
-__all__ = ["ReceivedUpload", "receive_multipart_upload"]
+__all__ = ["ReceivedUpload", "read_limited", "receive_multipart_upload"]
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +192,15 @@ async def _feed(
             raise InvalidInput(message, field=receiver.file_field) from exc
         if receiver.pending:
             await anyio.to_thread.run_sync(sink.write, receiver.take_pending())
+
+
+async def read_limited(body: AsyncIterable[bytes], max_bytes: int) -> bytes:
+    """The whole of ``body``, or :class:`TooLarge` as soon as it passes ``max_bytes``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in body:
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)

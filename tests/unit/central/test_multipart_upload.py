@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from central.services.errors import InvalidInput, TooLarge
-from central.services.uploads import ReceivedUpload, receive_multipart_upload
+from central.services.uploads import ReceivedUpload, read_limited, receive_multipart_upload
 
 BOUNDARY = "----vru-test-boundary"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -149,3 +149,18 @@ def test_an_oversized_text_field_is_refused(tmp_path: Path) -> None:
         receive(body, tmp_path)
     assert "too long" in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_limited_reads_up_to_the_limit_and_stops_past_it() -> None:
+    assert asyncio.run(read_limited(chunks(b"x" * 1000, 7), 1000)) == b"x" * 1000
+    consumed = 0
+
+    async def counting() -> AsyncIterator[bytes]:
+        nonlocal consumed
+        async for piece in chunks(b"x" * 100_000, 1000):
+            consumed += len(piece)
+            yield piece
+
+    with pytest.raises(TooLarge):
+        asyncio.run(read_limited(counting(), 5000))
+    assert consumed <= 6000

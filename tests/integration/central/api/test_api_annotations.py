@@ -333,6 +333,15 @@ class TestBulk:
         assert response.status_code == 409
         assert self.count(client, viewer, video) == 1
 
+    def test_a_body_over_the_limit_is_413_and_nothing_is_written(
+        self, client: TestClient, annotator: dict, viewer: dict, video: Video,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr("central.api.routes.annotations.BULK_BODY_MAX", 10_000)
+        assert self.send(client, annotator, video, self.rows(500)).status_code == 413
+        assert self.count(client, viewer, video) == 0
+        assert self.send(client, annotator, video, self.rows(5)).status_code == 201
+
     def test_malformed_or_empty_bodies_are_422_and_unknown_video_404(
         self, client: TestClient, annotator: dict, video: Video
     ) -> None:
