@@ -93,7 +93,7 @@ def _voc_entries(
             if track is None:
                 track = escaped_tracks[annotation.detection_id] = escape(annotation.detection_id)
             parts.append(_object_xml(annotation, corners, track))
-        report.annotations += len(parts) - 2
+        report.annotations += len(parts) - 2  # the two head parts are not objects
         parts.append("</annotation>\n")
         frames += 1
         yield f"Annotations/{frame_stem(frame)}.xml", "".join(parts).encode()
