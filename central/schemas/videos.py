@@ -6,7 +6,7 @@ from datetime import datetime
 
 from central.schemas.base import CamelModel
 
-__all__ = ["VideoPublic"]
+__all__ = ["StreamLinkPublic", "VideoPublic"]
 
 
 class VideoPublic(CamelModel):
@@ -27,3 +27,11 @@ class VideoPublic(CamelModel):
     status: str
     created_at: datetime
     updated_at: datetime | None
+
+
+class StreamLinkPublic(CamelModel):
+    """A signed link to the video's stream, for a player that cannot send a bearer token."""
+
+    url: str
+    """Path and query of the stream, to use as a ``<video>`` element's ``src``."""
+    expires_at: datetime

@@ -4,24 +4,33 @@ An upload is ``multipart/form-data`` with the video in field ``file`` and, on ``
 optional ``projectId`` (none = the ground-truth library). The body is streamed to disk as it
 arrives and stopped at the size limit (413); a file that is not a video is refused (415).
 ``/stream`` serves the file with HTTP Range support (206 partial content, 416 unsatisfiable),
-which the frontend's player needs to seek.
+which the frontend's player needs to seek. A ``<video>`` element cannot send a bearer token, so
+``/stream-link`` gives a viewer a signed, expiring URL of the stream that needs none.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SessionDep, SettingsDep, require_role
+from central.api.deps import (
+    SessionDep,
+    SettingsDep,
+    get_session_factory,
+    require_role,
+)
 from central.api.pagination import set_total
 from central.auth import Role
 from central.realtime import get_realtime
 from central.schemas.base import Page
-from central.schemas.videos import VideoPublic
-from central.services import videos
+from central.schemas.videos import StreamLinkPublic, VideoPublic
+from central.services import stream_links, videos
 from central.services.errors import InvalidInput, NotFound
 from central.services.uploads import receive_multipart_upload
 
@@ -149,19 +158,62 @@ def delete_video(video_id: str, session: SessionDep, settings: SettingsDep) -> N
     videos.delete_video(session, video_id, data_dir=settings.data_dir)
 
 
+_bearer = HTTPBearer(auto_error=False)
+_viewer = require_role(Role.VIEWER)
+
+
+def _viewer_or_signed_link(
+    video_id: str,
+    settings: SettingsDep,
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    expires: Annotated[int | None, Query(description="of a link from /stream-link")] = None,
+    signature: Annotated[str | None, Query(max_length=128)] = None,
+) -> None:
+    """A viewer's bearer token, or the signature of a link from ``/stream-link``."""
+    if credentials is None and expires is not None and signature is not None:
+        if not stream_links.verify_link(settings.data_dir, video_id, expires, signature):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "the stream link is invalid or has expired: ask /stream-link for a new one",
+            )
+        return
+    _viewer(settings, factory, credentials)
+
+
+_viewer_or_signed_link.required_role = Role.VIEWER  # type: ignore[attr-defined]  # for the docs
+
+
+@router.get(
+    "/api/videos/{video_id}/stream-link",
+    response_model=StreamLinkPublic,
+    dependencies=[Depends(_viewer)],
+)
+def stream_link(video_id: str, session: SessionDep, settings: SettingsDep) -> StreamLinkPublic:
+    """A signed URL of the stream that needs no token, for a ``<video>`` element's ``src``;
+    it expires after six hours."""
+    videos.get_video(session, video_id)
+    link = stream_links.make_link(settings.data_dir, video_id)
+    return StreamLinkPublic(
+        url=f"/api/videos/{video_id}/stream?expires={link.expires}&signature={link.signature}",
+        expires_at=datetime.fromtimestamp(link.expires, UTC),
+    )
+
+
 @router.head(
     "/api/videos/{video_id}/stream",
-    dependencies=[Depends(require_role(Role.VIEWER))],
+    dependencies=[Depends(_viewer_or_signed_link)],
     include_in_schema=False,
 )
 @router.get(
     "/api/videos/{video_id}/stream",
     response_class=FileResponse,
-    dependencies=[Depends(require_role(Role.VIEWER))],
+    dependencies=[Depends(_viewer_or_signed_link)],
     responses={206: {"description": "Partial content"}, 416: {"description": "Bad range"}},
 )
 def stream_video(video_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
-    """The video file; honours ``Range: bytes=a-b``, ``bytes=a-`` and ``bytes=-n``."""
+    """The video file; honours ``Range: bytes=a-b``, ``bytes=a-`` and ``bytes=-n``. Needs a
+    viewer's token, or the ``expires`` and ``signature`` of a link from ``/stream-link``."""
     video = videos.get_video(session, video_id)
     path = videos.video_file(video, settings.data_dir)
     try:

@@ -271,3 +271,27 @@ class TestStream:
             response = client.get(url, headers={**viewer, "Range": header})
             assert response.status_code == 416, header
             assert response.headers["content-range"] == f"bytes */{size}"
+
+
+def test_a_signed_stream_link_plays_without_a_token_for_that_video_only(
+    client: TestClient, upload: Upload, viewer: dict, video_bytes: bytes
+) -> None:
+    video, other = upload(), upload()
+    response = client.get(f"/api/videos/{video['id']}/stream-link", headers=viewer)
+    assert response.status_code == 200, response.text
+    link = response.json()
+    assert link["url"].startswith(f"/api/videos/{video['id']}/stream?")
+    assert link["expiresAt"].endswith("Z")
+
+    played = client.get(link["url"], headers={"Range": "bytes=0-9"})
+    assert played.status_code == 206
+    assert played.content == video_bytes[:10]
+    assert client.get(link["url"]).content == video_bytes
+
+    query = link["url"].split("?", 1)[1]
+    assert client.get(f"/api/videos/{other['id']}/stream?{query}").status_code == 401
+    tampered = link["url"].replace("signature=", "signature=0")
+    assert client.get(tampered).status_code == 401
+    assert client.get(f"/api/videos/{video['id']}/stream").status_code == 401
+    assert client.get(f"/api/videos/{video['id']}/stream-link").status_code == 401
+    assert client.get("/api/videos/nope/stream-link", headers=viewer).status_code == 404
