@@ -41,6 +41,7 @@ async def execution_lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     if ingestor is not None:
         ingestor.add_listener(live.on_batch)
+        ingestor.add_listener(executor.on_batch)
         ingestor.add_status_listener(executor.on_rig_status)
     app.state.executor = executor
     await executor.resume()

@@ -112,6 +112,9 @@ class SessionExecutor:
         self._running: dict[str, str] = {}
         """Running sessions of this process and their rigs."""
         self._rig_seen_running: set[str] = set()
+        self._late_recomputes: set[str] = set()
+        self._finishing: set[str] = set()
+        """Sessions between the end of live judging and their stored final results."""
         live.on_sync = self._store_sync
 
     # ------------------------------------------------------------------------------ helpers
@@ -326,15 +329,27 @@ class SessionExecutor:
             if session.status != "running":
                 return FinalResults(session_id, session.status, session.results or {})
             await self._settle(session_id)
+            self._finishing.add(session_id)
             self.live.close(session_id)
             self._running.pop(session_id, None)
             self._rig_seen_running.discard(session_id)
-            final = await self._db(lambda db: compute_final_results(db, session_id, status=status))
+            try:
+                final = await self._db(
+                    lambda db: compute_final_results(db, session_id, status=status)
+                )
+            except ValueError as exc:
+                logger.exception("session %s: final results failed", session_id)
+                reason = f"final results could not be computed: {exc}"
+                await self._db(lambda db: _mark(db, session_id, "failed", failure_reason=reason))
+                final = FinalResults(session_id, "failed", {})
+            finally:
+                self._finishing.discard(session_id)
         await self._announce(final)
         return final
 
     async def recompute(self, session_id: str) -> FinalResults:
-        """Recompute a finished session's results from its stored records.
+        """Recompute a finished session's results from its stored records and announce them
+        again (MQTT results, ``test_completed``).
 
         :raises NotFound: no such session.
         :raises Conflict: the session has not finished.
@@ -347,8 +362,38 @@ class SessionExecutor:
                     "stopped session has final results to recompute"
                 )
             final = await self._db(lambda db: compute_final_results(db, session_id))
-        await self._publish(final)
+        await self._announce(final)
         return final
+
+    async def on_batch(self, batch: Any) -> None:
+        """Ingest listener: records that reach a finished session (a rig's spool replaying after
+        an outage) or one being finished here (they landed after live judging ended) make its
+        final results stale, so they are recomputed once the records stop coming."""
+        candidates = {
+            row["test_session_id"]
+            for row in batch.events
+            if row.get("test_session_id") is not None
+            and not self.live.is_open(row["test_session_id"])
+        }
+        if not candidates:
+            return
+        finished = await self._db(lambda db: _finished_sessions(db, candidates))
+        for session_id in {*finished, *(candidates & self._finishing)}:
+            if session_id not in self._late_recomputes:
+                self._late_recomputes.add(session_id)
+                self._spawn(self._recompute_late(session_id), name=f"late-{session_id}")
+
+    async def _recompute_late(self, session_id: str) -> None:
+        try:
+            await asyncio.sleep(self.timings.quiet_s)
+        finally:
+            self._late_recomputes.discard(session_id)
+        try:
+            final = await self.recompute(session_id)
+        except Conflict as exc:
+            logger.info("late records of session %s not scored: %s", session_id, exc)
+            return
+        logger.info("session %s recomputed with late records", final.session_id)
 
     async def _announce(self, final: FinalResults) -> None:
         await self._publish(final)
@@ -477,6 +522,16 @@ def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) 
         raise InvalidInput(str(exc)) from None
     db.commit()
     return session, ground_truth, rules, {key: getattr(row, key) for key in _CONFIG_FIELDS}
+
+
+def _finished_sessions(db: Session, session_ids: set[str]) -> list[str]:
+    return list(
+        db.scalars(
+            select(TestSession.id).where(
+                TestSession.id.in_(session_ids), TestSession.status.in_(FINISHED_STATUSES)
+            )
+        )
+    )
 
 
 def _running_session_ids(db: Session) -> list[str]:

@@ -263,3 +263,54 @@ def test_start_refuses_a_rig_that_is_offline_or_unknown(
     assert response.status_code == 409 and "is offline" in response.text
     assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "pending"
     assert rig.commands == [], "no command goes to a rig that is not there"
+
+
+def test_records_arriving_after_the_end_are_scored_by_a_recompute(
+    api: Api,
+    rig: CommandedRig,
+    make_scenario_session: Callable[..., dict[str, Any]],
+    results_subscriber: ResultsSubscriber,
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
+    wait_until(
+        lambda: (
+            (
+                api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
+                or {}
+            ).get("records")
+            == len(SCENARIO.signals)
+        ),
+        what="the records to be judged live",
+    )
+    stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
+    assert stopped["results"]["falseNegatives"] == 1
+
+    # The rig's spool replays a detection it could not send in time: the wheelchair user, seen.
+    wheelchair_onset_ms = SCENARIO.frame_time_ms(SCENARIO.track("wheel-1").first_frame)
+    late = DetectionRecord(
+        seq=100,
+        session_id=session["id"],
+        channel="det",
+        source="simulated",
+        t_mono_ns=SYNC_NS + int((wheelchair_onset_ms + 60) * 1e6),
+        t_wall_ns=time.time_ns(),
+        clock="user_monotonic",
+        t_video_ms=wheelchair_onset_ms + 60,
+        payload=DetectionPayload(vru_type="wheelchair_user", raw_line="late"),
+    )
+    batch = assemble_batch(RIG_ID, "stream-1", [encode_record(late)])
+    rig.client.publish(rig.topics.records(RIG_ID), batch, qos=1)
+
+    def rescored() -> dict[str, Any] | None:
+        results: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")["results"]
+        return results if results["falseNegatives"] == 0 else None
+
+    results = wait_until(rescored, what="the late record to be scored")
+    assert (results["truePositives"], results["recordCount"]) == (5, 8)
+    assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "stopped"
+    wait_until(
+        lambda: any(m.metrics.get("truePositives") == 5 for m in results_subscriber.received),
+        what="the new results on MQTT",
+    )
