@@ -7,7 +7,9 @@ Throughput: the real daemon (in this process, on a thread) with a simulated chan
 fast as it can; the clock runs from READY (sources started) until the last record was
 acknowledged by the broker and deleted from the spool. Baseline, measured in the same run: raw
 paho publishing the same records, pre-encoded into batches of 100, with the same in-flight
-window and no spool. Goal: at least 50,000 records/s.
+window and no spool. Goal: at least 50,000 records/s. Wall-clock rates move with whatever else
+the machine runs, so the script also prints the load average and the agent's CPU time per record
+(all threads), which does not.
 
 Idle CPU: the daemon as its own process with one channel of every source kind (GPIO on gpiozero's
 mock pins, CAN on python-can's virtual bus, serial on pyserial's loop://, UDP on loopback, and
@@ -98,8 +100,10 @@ def baseline_paho(host: str, port: int, prefix: str, records: int) -> float:
     return records / elapsed
 
 
-def agent_throughput(url: str, prefix: str, records: int, workdir: Path) -> tuple[float, int]:
-    """Records/s of the daemon from capture to PUBACK; also returns how many were refused."""
+def agent_throughput(
+    url: str, prefix: str, records: int, workdir: Path
+) -> tuple[float, float, int]:
+    """Records/s of the daemon from capture to PUBACK, CPU µs per record, and refused records."""
     config = parse_config(
         {
             "rig_id": "bench-agent",
@@ -117,6 +121,7 @@ def agent_throughput(url: str, prefix: str, records: int, workdir: Path) -> tupl
     thread.start()
     while notifier.ready_at is None:
         time.sleep(0.001)
+    cpu_started = time.process_time()
     # The bench reads the daemon's parts directly: it measures them, it does not drive them.
     while True:
         writer = getattr(daemon, "_writer", None)
@@ -128,9 +133,10 @@ def agent_throughput(url: str, prefix: str, records: int, workdir: Path) -> tupl
                 break
         time.sleep(0.002)
     elapsed = time.monotonic() - notifier.ready_at
+    cpu_us = (time.process_time() - cpu_started) / records * 1e6
     daemon.request_stop()
     thread.join(30)
-    return (records - writer.refused_total) / elapsed, writer.refused_total
+    return (records - writer.refused_total) / elapsed, cpu_us, writer.refused_total
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -241,14 +247,21 @@ def main() -> int:
     prefix = f"bench/{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"broker {args.broker}, {args.records} records, batches of {BATCH}, window {WINDOW}")
+        print(f"machine: {os.cpu_count()} cores, load average {load}")
         raw = baseline_paho(host, port, prefix, args.records)
         print(f"baseline  raw paho, pre-encoded batches:  {raw:>10,.0f} records/s")
-        agent, refused = agent_throughput(args.broker, prefix, args.records, workdir)
+        agent, cpu_us, refused = agent_throughput(args.broker, prefix, args.records, workdir)
         print(
             f"agent     capture -> spool -> PUBACK:     {agent:>10,.0f} records/s"
             f"  ({agent / raw:.2f} x baseline; goal >= 50,000/s: "
             f"{'met' if agent >= 50_000 else 'NOT met'}; refused {refused})"
+        )
+        # Independent of other load on the machine: what one record costs the agent's process.
+        print(
+            f"agent     CPU per record (all threads):   {cpu_us:>10.1f} µs"
+            f"  (= {1e6 / cpu_us:,.0f} records per CPU-second)"
         )
         bare = baseline_idle_cpu(args.broker, args.idle_seconds)
         idle = agent_idle_cpu(args.broker, prefix, args.idle_seconds, workdir)
