@@ -7,7 +7,7 @@ The database layer maps its ORM rows to :class:`Annotation` for export and store
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from protocol import VruType
@@ -75,10 +75,9 @@ class VideoInfo:
     height: int | None = None
     fps: float | None = None
     frame_count: int | None = None
+    #: (width, height) when both are known and positive; read once per box by the converters
+    size: tuple[int, int] | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def size(self) -> tuple[int, int] | None:
-        """(width, height) when both are known and positive."""
-        if self.width and self.height and self.width > 0 and self.height > 0:
-            return (self.width, self.height)
-        return None
+    def __post_init__(self) -> None:
+        known = self.width and self.height and self.width > 0 and self.height > 0
+        object.__setattr__(self, "size", (self.width, self.height) if known else None)
