@@ -128,7 +128,7 @@ def agent_throughput(
         publisher = getattr(daemon, "_publisher", None)
         spool = getattr(daemon, "_spool", None)
         if writer and publisher and spool:
-            captured = writer.builder.counts.get("det", 0) + writer.refused_total
+            captured = writer.committed.get("det", 0) + writer.refused_total
             if captured >= records and spool.depth == 0 and not publisher.inflight:
                 break
         time.sleep(0.002)

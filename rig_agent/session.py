@@ -85,8 +85,6 @@ class RecordBuilder:
         self.channels = dict(channels)
         self.window_ns = window_ns
         self.next_seq = next_seq
-        self.counts: dict[str, int] = {}
-        """Captures turned into records, per channel."""
         self._active: _Active | None = None
         self._stimuli: list[tuple[int, str]] = []
 
@@ -149,12 +147,10 @@ class RecordBuilder:
         """
         first_seq = self.next_seq
         try:
-            records = self._build(capture)
+            return self._build(capture)
         except Exception:
             self.next_seq = first_seq
             raise
-        self.counts[capture.channel] = self.counts.get(capture.channel, 0) + 1
-        return records
 
     def _build(self, capture: Capture) -> list[tuple[int, bytes]]:
         info = self.channels[capture.channel]

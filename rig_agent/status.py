@@ -30,7 +30,7 @@ class StatusInputs:
 
 
 def build_status(inputs: StatusInputs, state: RigState = RigState.ONLINE) -> RigStatus:
-    counts = inputs.writer.builder.counts
+    counts = inputs.writer.committed
     refused = inputs.writer.refused
     armed = inputs.session.armed if inputs.session is not None else frozenset()
     channels: dict[str, ChannelStats] = {}

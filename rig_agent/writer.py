@@ -66,6 +66,8 @@ class SpoolWriter:
         self._on_alarm = on_alarm
         self._inbox: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
+        self.committed: dict[str, int] = {}
+        """Captures whose records are in the spool, per channel."""
         self.refused: dict[str, int] = {}
         """Captures refused per channel (spool full or commit failed)."""
         self.refused_total = 0
@@ -173,6 +175,8 @@ class SpoolWriter:
                 self._count_refused(channel)
             self._error(f"{exc}; {len(channels)} captures refused")
             return
+        for channel in channels:
+            self.committed[channel] = self.committed.get(channel, 0) + 1
         self._on_commit()
 
     def _count_refused(self, channel: str) -> None:

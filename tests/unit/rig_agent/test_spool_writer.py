@@ -80,6 +80,7 @@ def test_full_spool_refuses_counts_and_alarms_once(tmp_path: Path) -> None:
         assert 0 < kept < 100
         assert h.writer.full and h.alarms == [True]
         assert h.writer.refused == {"det": 100 - kept} and h.writer.refused_total == 100 - kept
+        assert h.writer.committed == {"det": kept}
         largest = max(len(data) for _, data in h.spool.read(0, 100))
         assert h.spool.held_bytes - largest < 2_000, (
             "at most the record that crossed the limit is over"
@@ -135,5 +136,6 @@ def test_capture_with_impossible_stamps_is_refused_not_fatal(harness: Harness) -
     harness.writer.sink(capture(1))
     assert harness.writer.shutdown()
     assert harness.writer.failure is None and harness.writer.refused == {"det": 1}
+    assert harness.writer.committed == {"det": 1}
     assert "t_wall_ns" in (harness.writer.last_error or "")
     assert [r.seq for r in harness.records()] == [0]  # type: ignore[attr-defined]
