@@ -54,6 +54,7 @@ class MqttLink:
         self._rng = random.Random()
         self._attempt = 0
         self._outage_logged = False
+        self._refusal_logged: str | None = None
         self.connected = threading.Event()
         self.last_error: str | None = None
         topics = config.topics
@@ -124,13 +125,18 @@ class MqttLink:
         properties: object,
     ) -> None:
         if reason.is_failure:
-            self.last_error = f"broker refused the connection: {reason}"
-            logger.error("%s", self.last_error)
+            message = f"broker refused the connection: {reason}"
+            # Bad credentials are retried with backoff; say so once, not every attempt.
+            level = logging.DEBUG if message == self._refusal_logged else logging.ERROR
+            logger.log(level, "%s; retrying with backoff", message)
+            self._refusal_logged = message
+            self.last_error = message
             self._schedule_reconnect()
             return
         self._attempt = 0
         self._schedule_reconnect()
         self._outage_logged = False
+        self._refusal_logged = None
         self.connected.set()
         logger.info("connected to %s", self._config.mqtt.url)
         client.subscribe(self.commands_topic, qos=1)
