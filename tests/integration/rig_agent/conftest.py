@@ -49,9 +49,13 @@ class Received:
 
 
 class Subscriber:
-    """A real MQTT client following one rig's topics, with a persistent session (QoS 1)."""
+    """A real MQTT client following one rig's topics at QoS 1.
 
-    def __init__(self, host: str, port: int, prefix: str, rig_id: str) -> None:
+    ``persistent`` keeps its session across a broker restart (the broker queues for it while it
+    is away); used only on the tests' own brokers, so the shared one keeps no leftover sessions.
+    """
+
+    def __init__(self, host: str, port: int, prefix: str, rig_id: str, persistent: bool) -> None:
         self.topics = Topics(prefix)
         self.rig_id = rig_id
         self.received = Received()
@@ -60,7 +64,7 @@ class Subscriber:
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"test-sub-{uuid.uuid4().hex[:10]}",
-            clean_session=False,
+            clean_session=not persistent,
         )
         self._client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
         self._client.on_connect = self._on_connect
@@ -208,8 +212,11 @@ class RigHarness:
 
     wait_for = staticmethod(wait_for)
 
-    def __init__(self, tmp_path: Path, host: str, port: int, prefix: str) -> None:
+    def __init__(
+        self, tmp_path: Path, host: str, port: int, prefix: str, private_broker: bool = False
+    ) -> None:
         self.tmp_path = tmp_path
+        self.private_broker = private_broker
         self.host = host
         self.port = port
         self.prefix = prefix
@@ -236,7 +243,9 @@ class RigHarness:
         return agent
 
     def subscribe(self) -> Subscriber:
-        subscriber = Subscriber(self.host, self.port, self.prefix, self.rig_id)
+        subscriber = Subscriber(
+            self.host, self.port, self.prefix, self.rig_id, persistent=self.private_broker
+        )
         self._subscribers.append(subscriber)
         return subscriber
 
@@ -261,7 +270,7 @@ def private_rig(tmp_path: Path, topic_prefix: str) -> Iterator[tuple[RigHarness,
         pytest.skip("mosquitto binary not installed")
     broker = PrivateMosquitto(tmp_path / "broker")
     broker.start()
-    harness = RigHarness(tmp_path, "127.0.0.1", broker.port, topic_prefix)
+    harness = RigHarness(tmp_path, "127.0.0.1", broker.port, topic_prefix, private_broker=True)
     yield harness, broker
     harness.close()
     broker.stop()
