@@ -236,6 +236,17 @@ def baseline_idle_cpu(url: str, seconds: float) -> float:
         process.wait(5)
 
 
+def clear_retained(host: str, port: int, prefix: str, rig_ids: list[str]) -> None:
+    """Delete the retained statuses the bench's rigs left on the broker."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.connect(host, port)
+    client.loop_start()
+    for rig_id in rig_ids:
+        client.publish(Topics(prefix).status(rig_id), b"", qos=1, retain=True).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
@@ -272,6 +283,7 @@ def main() -> int:
             f"agent     idle, 7 channels armed:         {idle * 100:>9.3f} % of a core"
             f"  ({ratio}; goal < 1 %: {'met' if idle < 0.01 else 'NOT met'})"
         )
+    clear_retained(host, port, prefix, ["bench-agent", "bench-idle"])
     return 0
 
 

@@ -254,6 +254,21 @@ class RigHarness:
             agent.stop()
         for subscriber in self._subscribers:
             subscriber.close()
+        if not self.private_broker:
+            self._clear_retained_status()
+
+    def _clear_retained_status(self) -> None:
+        """An empty retained message deletes the rig's status, so the shared broker keeps none."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        try:
+            client.connect(self.host, self.port)
+        except OSError:
+            return
+        client.loop_start()
+        topic = Topics(self.prefix).status(self.rig_id)
+        client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        client.disconnect()
+        client.loop_stop()
 
 
 @pytest.fixture

@@ -6,8 +6,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+from protocol import Topics
 from rig_agent.config import parse_config
 from rig_agent.daemon import EXIT_FAILURE, Daemon
 from rig_agent.session import RecordBuilder
@@ -42,6 +45,17 @@ def test_a_dead_spool_writer_stops_the_daemon_with_a_failure(
     assert not runner.is_alive(), "the daemon kept running with a dead writer"
     assert result == [EXIT_FAILURE]
     assert "the spool writer thread died: RuntimeError('bug in record building')" in caplog.text
+    clear_retained(mqtt_broker, Topics(topic_prefix).status("rig-supervised"))
+
+
+def clear_retained(broker: Any, topic: str) -> None:
+    """Delete the retained status this test left on the shared broker."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
 
 
 def test_an_unusable_tls_file_is_a_clear_failure(
