@@ -148,7 +148,8 @@ def start_dataset_export(
     with factory() as session:
         videos = _selected_videos(session, selection)
         ids = [video.id for video in videos]
-        progress = ExportProgress(total=count_annotations(session, ids) if ids else 0)
+        narrowed = selection.project_id is not None or selection.video_ids is not None
+        progress = ExportProgress(total=count_annotations(session, ids if narrowed else None))
     for video in videos:
         prepare_export(format_name, video, iter(()))
     export = StreamedExport(

@@ -166,10 +166,27 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {_FILE_FIELD: {"type": "string", "format": "binary"}},
+                    "required": [_FILE_FIELD],
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/api/videos/{video_id}/annotations/import",
     response_model=ImportResultPublic,
     dependencies=[Depends(require_role(Role.ANNOTATOR))],
+    openapi_extra=_UPLOAD_BODY,
     responses={
         413: {"description": "The file is larger than the upload limit"},
         422: {
