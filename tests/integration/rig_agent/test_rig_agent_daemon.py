@@ -163,3 +163,73 @@ def test_full_spool_alarms_on_status_and_counts_what_it_refused(rig: Any) -> Non
     assert len(subscriber.received.records) == final.channels["det"].count == n - refused
     assert consecutive(subscriber.received.seqs()), "refused captures take no seq: no gap"
     assert "spool full" in agent.log() and "refusing new records" in agent.log()
+
+
+def test_sync_channel_duration_and_latency_pairing_over_the_wire(rig: Any) -> None:
+    """The demo's path: a scripted rig with sync and stimulus channels, a timed session."""
+    rig.configure(
+        [
+            {"name": "sync", "role": "sync", "source": "simulated"},
+            {"name": "marker", "role": "stimulus", "source": "simulated"},
+            {
+                "name": "det",
+                "source": "simulated",
+                "sync_channel": "sync",
+                "stimulus_channel": "marker",
+                "repeat": 0,
+                "period_ms": 200,
+            },
+        ]
+    )
+    # Steps go in as TOML sub-tables after the channel that owns them.
+    with rig.config_path.open("a") as config:
+        config.write(
+            "\n[[channels.steps]]\nat_ms = 50\nlatency_ms = 20\nvru_type = 'cyclist'\n"
+            "bbox = [1.0, 2.0, 30.0, 40.0]\nconfidence = 0.8\nframe = 3\n"
+            "\n[[channels.steps]]\nat_ms = 120\ndetect = false\n"
+        )
+    subscriber = rig.subscribe()
+    rig.agent()
+    rig.wait_for(lambda: len(subscriber.received.records) >= 3, 15, "the script playing")
+    subscriber.send_command(
+        command="start", command_id="c1", session_id="demo-1", sync_channel="sync", duration_s=1.0
+    )
+    start = subscriber.reply("c1")
+    assert start.ok and start.sync_mono_ns is None, "video time zero is still to come"
+    rig.wait_for(
+        lambda: (
+            any(
+                s.session_id is None and s.channels["det"].count > 0
+                for s in subscriber.received.statuses[-2:]
+            )
+            and any(s.session_id == "demo-1" for s in subscriber.received.statuses)
+        ),
+        10,
+        "the session to end by itself after its duration",
+    )
+    records = list(subscriber.received.records)
+    in_session = [r for r in records if r["session_id"] == "demo-1"]
+    syncs = [r for r in in_session if r["kind"] == "sync"]
+    assert syncs and syncs[0]["channel"] == "sync" and syncs[0]["t_video_ms"] == 0.0
+    sync_ns = syncs[0]["t_mono_ns"]
+    detections = [r for r in in_session if r["kind"] == "detection" and r["channel"] == "det"]
+    latencies = [r for r in in_session if r["kind"] == "latency"]
+    assert 3 <= len(detections) <= 6, "about five 200 ms periods in one second"
+    for record in detections + latencies:
+        assert record["t_video_ms"] == pytest.approx((record["t_mono_ns"] - sync_ns) / 1e6)
+    assert all(
+        r["payload"]["vru_type"] == "cyclist" and r["payload"]["frame"] == 3 for r in detections
+    )
+    stimuli = [r for r in in_session if r["channel"] == "marker"]
+    assert len(stimuli) >= 2 * len(detections) - 2, "each period has two stimuli, one miss"
+    assert all(r["payload"]["fields"]["role"] == "stimulus" for r in stimuli)
+    assert len(latencies) == len(detections)
+    for latency in latencies:
+        assert latency["stimulus_channel"] == "marker" and latency["latency_ms"] >= 19.0
+        assert latency["latency_ms"] == pytest.approx(
+            (latency["t_mono_ns"] - latency["stimulus_t_mono_ns"]) / 1e6
+        )
+    first = min(r["t_mono_ns"] for r in in_session)
+    assert max(r["t_mono_ns"] for r in in_session) - first < 1.1e9
+    later = [r for r in records if r["t_mono_ns"] > first + 1.2e9]
+    assert all(r["session_id"] is None for r in later)
