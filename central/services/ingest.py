@@ -28,7 +28,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -59,6 +59,7 @@ ReplyListener = Callable[[str, CommandReply], None]
 _T = TypeVar("_T")
 _STOP = object()
 _LAG_SAMPLES = 100_000
+"""Recent capture-to-commit times kept per rig."""
 
 
 def central_client_id(topic_prefix: str) -> str:
@@ -80,9 +81,18 @@ class IngestedBatch:
     committed_wall_ns: int
 
 
+def _lag_summary(lags: Iterable[float]) -> dict[str, float | int]:
+    array = np.fromiter(lags, dtype=float)
+    if not array.size:
+        return {"samples": 0}
+    p50, p95, p99, top = np.percentile(array, [50, 95, 99, 100]).tolist()
+    return {"samples": int(array.size), "p50": p50, "p95": p95, "p99": p99, "max": top}
+
+
 @dataclass(slots=True)
 class IngestStats:
-    """Counters since start; ``lag_ms`` holds recent capture (rig wall clock) to commit times."""
+    """Counters since start; ``lag_ms`` keeps, per rig, the capture (rig wall clock) to commit
+    time of its most recent records (clocks of rigs on other machines add their offset)."""
 
     messages: int = 0
     records_stored: int = 0
@@ -93,21 +103,16 @@ class IngestStats:
     dead_letters: Counter[str] = field(default_factory=Counter)
     records_of_unknown_sessions: int = 0
     """Records whose ``session_id`` names no test session: stored with a null session."""
-    lag_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_LAG_SAMPLES))
+    lag_ms: dict[str, deque[float]] = field(default_factory=dict)
+
+    def add_lags(self, rig_id: str, lags: Iterable[float]) -> None:
+        if rig_id not in self.lag_ms:
+            self.lag_ms[rig_id] = deque(maxlen=_LAG_SAMPLES)
+        self.lag_ms[rig_id].extend(lags)
 
     def snapshot(self) -> dict[str, Any]:
-        lags = np.fromiter(self.lag_ms, dtype=float)
-        percentiles = (
-            dict(
-                zip(
-                    ("p50", "p95", "p99", "max"),
-                    np.percentile(lags, [50, 95, 99, 100]).tolist(),
-                    strict=True,
-                )
-            )
-            if lags.size
-            else {}
-        )
+        # Copies taken in C, each atomic under the GIL: the writer thread appends meanwhile.
+        rigs = {rig_id: list(lags) for rig_id, lags in list(self.lag_ms.items())}
         return {
             "messages": self.messages,
             "records_stored": self.records_stored,
@@ -117,7 +122,10 @@ class IngestStats:
             "replies": self.replies,
             "dead_letters": dict(self.dead_letters),
             "records_of_unknown_sessions": self.records_of_unknown_sessions,
-            "capture_to_commit_ms": {"samples": int(lags.size), **percentiles},
+            "capture_to_commit_ms": _lag_summary(lag for lags in rigs.values() for lag in lags),
+            "capture_to_commit_ms_by_rig": {
+                rig_id: _lag_summary(lags) for rig_id, lags in rigs.items()
+            },
         }
 
 
@@ -297,7 +305,11 @@ class Ingestor:
         if outcome.unknown_sessions:
             stats.records_of_unknown_sessions += outcome.unknown_sessions.total()
             logger.info("records name unknown test sessions %s", dict(outcome.unknown_sessions))
-        stats.lag_ms.extend((committed_ns - e["t_wall_ns"]) / 1e6 for e in outcome.events)
+        by_rig: dict[str, list[float]] = {}
+        for event in outcome.events:
+            by_rig.setdefault(event["rig_id"], []).append((committed_ns - event["t_wall_ns"]) / 1e6)
+        for rig_id, lags in by_rig.items():
+            stats.add_lags(rig_id, lags)
 
 
 def _row_count(decoded: Decoded) -> int:

@@ -13,23 +13,24 @@ from central.db.models import DEAD_LETTER_PAYLOAD_CAP
 from central.db.types import new_id
 from protocol import (
     MAX_MESSAGE_BYTES,
+    DetectionPayload,
     DetectionRecord,
     LatencyRecord,
     ProtocolError,
     Record,
     RigState,
     RigStatus,
-    SyncRecord,
+    SyncPayload,
     UnknownTopic,
     UnsupportedVersion,
 )
 
 __all__ = [
     "DeadLetterReason",
-    "json_text",
     "Refusal",
     "dead_letter_row",
     "detection_event_row",
+    "json_text",
     "latency_measurement_row",
     "refusal_for",
     "rig_values",
@@ -116,7 +117,7 @@ def detection_event_row(
         "bbox": None,
         "confidence": None,
         "frame_number": None,
-        "payload": record.payload.model_dump(mode="json", exclude_defaults=True),
+        "payload": _payload_values(record.payload),
         "received_at": received_at,
     }
     if isinstance(record, DetectionRecord | LatencyRecord):
@@ -133,9 +134,28 @@ def detection_event_row(
             "stimulus_t_mono_ns": record.stimulus_t_mono_ns,
             "latency_ms": record.latency_ms,
         }
-    elif isinstance(record, SyncRecord):
-        row["payload"] = row["payload"] or {}
     return row
+
+
+_PAYLOAD_SCALARS = ("confidence", "frame", "raw_hex", "raw_line")
+
+
+def _payload_values(payload: DetectionPayload | SyncPayload) -> dict[str, Any]:
+    """The payload's fields that carry a value, as JSON values; written out by hand because
+    ``model_dump`` costs a third of the whole insert at ingest rates."""
+    values: dict[str, Any] = {}
+    if isinstance(payload, DetectionPayload):
+        if payload.vru_type is not None:
+            values["vru_type"] = payload.vru_type.value
+        if payload.bbox is not None:
+            values["bbox"] = list(payload.bbox)
+    for name in _PAYLOAD_SCALARS:
+        value = getattr(payload, name, None)
+        if value is not None:
+            values[name] = value
+    if payload.fields:
+        values["fields"] = payload.fields
+    return values
 
 
 def latency_measurement_row(
