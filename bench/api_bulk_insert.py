@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -71,7 +71,9 @@ class Server:
     """The real app under uvicorn on a free loopback port, in a thread."""
 
     def __init__(self, data_dir: Path) -> None:
-        settings = CentralSettings(data_dir=data_dir, ingest_enabled=False, port=0)
+        settings = CentralSettings.model_validate(
+            {"data_dir": data_dir, "ingest_enabled": False, "port": 0}
+        )
         self.app = create_app(settings)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -80,7 +82,7 @@ class Server:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -130,8 +132,20 @@ def api_insert_and_list(
 
 
 RAW_COLUMNS = (
-    "id", "video_id", "detection_id", "frame_number", "timestamp", "vru_type", "bounding_box",
-    "occluded", "truncated", "difficult", "notes", "annotator", "validated", "created_at",
+    "id",
+    "video_id",
+    "detection_id",
+    "frame_number",
+    "timestamp",
+    "vru_type",
+    "bounding_box",
+    "occluded",
+    "truncated",
+    "difficult",
+    "notes",
+    "annotator",
+    "validated",
+    "created_at",
     "updated_at",
 )
 
@@ -141,9 +155,23 @@ def raw_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     API's), the box as JSON text."""
     video_id, created = new_id(), "2026-01-01 00:00:00.000000"
     return [
-        (annotation_id, video_id, r["detectionId"], r["frameNumber"], r["frameNumber"] / FPS,
-         r["vruType"], json.dumps(r["boundingBox"]), r["occluded"], False, False, None, None,
-         False, created, None)
+        (
+            annotation_id,
+            video_id,
+            r["detectionId"],
+            r["frameNumber"],
+            r["frameNumber"] / FPS,
+            r["vruType"],
+            json.dumps(r["boundingBox"]),
+            r["occluded"],
+            False,
+            False,
+            None,
+            None,
+            False,
+            created,
+            None,
+        )
         for annotation_id, r in zip(new_ids(len(rows)), rows, strict=True)
     ]
 
@@ -175,11 +203,13 @@ def raw_insert_and_list(
     start = time.perf_counter()
     listed = 0
     for offset in range(0, len(rows), page):
-        listed += len(connection.execute(
-            "SELECT * FROM ground_truth_annotations WHERE video_id = ? "
-            "ORDER BY frame_number, detection_id LIMIT ? OFFSET ?",
-            (video_id, page, offset),
-        ).fetchall())
+        listed += len(
+            connection.execute(
+                "SELECT * FROM ground_truth_annotations WHERE video_id = ? "
+                "ORDER BY frame_number, detection_id LIMIT ? OFFSET ?",
+                (video_id, page, offset),
+            ).fetchall()
+        )
     list_s = time.perf_counter() - start
     assert listed == len(rows)
     connection.close()
@@ -196,8 +226,10 @@ def main() -> None:
 
     rows = make_rows(args.annotations, frames)
     body = orjson.dumps({"annotations": rows})
-    print(f"{args.annotations:,} annotations ({len(body) / 1e6:.1f} MB of JSON), "
-          f"pages of {args.page:,}, best of {args.repeat}")
+    print(
+        f"{args.annotations:,} annotations ({len(body) / 1e6:.1f} MB of JSON), "
+        f"pages of {args.page:,}, best of {args.repeat}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="vru-bench-") as tmp:
         directory = Path(tmp)
@@ -227,8 +259,10 @@ def main() -> None:
 
     def line(what: str, api: float, baseline: float) -> str:
         rate = args.annotations / api
-        return (f"{what:<8} API {api:7.3f} s ({rate:9,.0f} rows/s)   raw sqlite3 {baseline:7.3f} s"
-                f"   ratio {api / baseline:5.2f}x")
+        return (
+            f"{what:<8} API {api:7.3f} s ({rate:9,.0f} rows/s)   raw sqlite3 {baseline:7.3f} s"
+            f"   ratio {api / baseline:5.2f}x"
+        )
 
     print(line("insert", api_insert, raw_insert))
     print(line("list", api_list, raw_list))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
+import orjson
 from pydantic import (
     AfterValidator,
     AliasChoices,
@@ -20,9 +21,8 @@ from pydantic import (
     model_validator,
     with_config,
 )
-import orjson
 from pydantic.alias_generators import to_camel
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from central.schemas.base import CamelModel, Page, RequestModel, _unstorable
 from protocol import VruType
@@ -35,10 +35,10 @@ __all__ = [
     "AnnotationPublic",
     "AnnotationUpdate",
     "AnnotationValidate",
-    "annotations_json",
     "BoundingBox",
     "BulkAnnotationCreate",
     "BulkAnnotationResult",
+    "annotations_json",
 ]
 
 DETECTION_ID_MAX = 64
@@ -172,12 +172,12 @@ class AnnotationListQuery(Page):
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> AnnotationListQuery:
-        if self.frame_start is not None and self.frame_end is not None:
-            if self.frame_start > self.frame_end:
-                raise ValueError("frameStart is after frameEnd")
-        if self.time_start is not None and self.time_end is not None:
-            if self.time_start > self.time_end:
-                raise ValueError("timeStart is after timeEnd")
+        frames = (self.frame_start, self.frame_end)
+        if frames[0] is not None and frames[1] is not None and frames[0] > frames[1]:
+            raise ValueError("frameStart is after frameEnd")
+        times = (self.time_start, self.time_end)
+        if times[0] is not None and times[1] is not None and times[0] > times[1]:
+            raise ValueError("timeStart is after timeEnd")
         return self
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,7 +45,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ANNOTATION = GroundTruthAnnotation.__table__
+_ANNOTATION = cast(Table, GroundTruthAnnotation.__table__)
 
 
 class InvalidAnnotations(InvalidInput):
@@ -65,9 +65,7 @@ def _checked_row(
     item: AnnotationCreate, geometry: VideoGeometry, where: tuple[str | int, ...]
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     """The column values of one new annotation, or its problems (paths prefixed by ``where``)."""
-    placement, problems = place_in_video(
-        item.get("frame_number"), item.get("timestamp"), geometry
-    )
+    placement, problems = place_in_video(item.get("frame_number"), item.get("timestamp"), geometry)
     box = item["bounding_box"]
     problems += check_box(box["x"], box["y"], box["width"], box["height"], geometry)
     if problems or placement is None:
@@ -192,9 +190,7 @@ def list_by_detection(
     query = select(GroundTruthAnnotation).where(GroundTruthAnnotation.detection_id == detection_id)
     if video_id is not None:
         query = query.where(GroundTruthAnnotation.video_id == video_id)
-    query = query.order_by(
-        GroundTruthAnnotation.video_id, GroundTruthAnnotation.frame_number
-    )
+    query = query.order_by(GroundTruthAnnotation.video_id, GroundTruthAnnotation.frame_number)
     return session.scalars(query).all()
 
 

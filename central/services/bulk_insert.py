@@ -42,11 +42,11 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         parameters = []
         for row in rows:
             values = [row[key] for key in order]
-            for index, convert in convert_at:
-                values[index] = convert(values[index])
+            for index, conversion in convert_at:
+                values[index] = conversion(values[index])
             parameters.append(tuple(values))
     else:
-        reusing = {key: _reusing(convert) for key, convert in converters.items()}
+        reusing = {key: _reusing(conversion) for key, conversion in converters.items()}
         parameters = [
             {key: reusing[key](value) if key in reusing else value for key, value in row.items()}
             for row in rows

@@ -29,6 +29,7 @@ def write_synthetic_video(
     square = max(2, min(width, height) // 4)
     with av.open(str(path), mode="w", format=container_format) as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
+        assert isinstance(stream, av.VideoStream)
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
-from central.schemas.base import Page
 from central.schemas.annotation_sessions import (
     AnnotationSessionCreate,
     AnnotationSessionPublic,
     AnnotationSessionUpdate,
 )
+from central.schemas.base import Page
 from central.services import annotation_sessions
 
 __all__ = ["router"]

@@ -32,7 +32,7 @@ from central.schemas.annotations import (
     BulkAnnotationResult,
     annotations_json,
 )
-from central.services import annotations
+from central.services import annotations as annotation_service
 from central.services.annotations import InvalidAnnotations
 from central.services.uploads import read_limited
 
@@ -85,7 +85,7 @@ def create_annotation(
 ) -> AnnotationPublic:
     """One box; give ``frameNumber``, ``timestamp`` (s) or both (they must agree)."""
     try:
-        created = annotations.create_annotation(session, video_id, body)
+        created = annotation_service.create_annotation(session, video_id, body)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
     public = AnnotationPublic.model_validate(created)
@@ -112,7 +112,7 @@ async def bulk_create_annotations(
         raise _request_errors([(e["loc"], e["msg"], e["type"]) for e in exc.errors()]) from exc
     try:
         created = await run_in_threadpool(
-            annotations.bulk_create_annotations, session, video_id, body["annotations"]
+            annotation_service.bulk_create_annotations, session, video_id, body["annotations"]
         )
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
@@ -127,7 +127,7 @@ async def bulk_create_annotations(
 def list_annotations(
     video_id: str, session: SessionDep, query: Annotated[AnnotationListQuery, Query()]
 ) -> Response:
-    rows, total = annotations.list_annotations(session, video_id, query)
+    rows, total = annotation_service.list_annotations(session, video_id, query)
     response = Response(annotations_json(rows), media_type="application/json")
     set_total(response, total)
     return response
@@ -144,7 +144,7 @@ def list_by_detection(
     video_id: Annotated[str | None, Query(alias="videoId")] = None,
 ) -> list[AnnotationPublic]:
     """Every box of one track, in frame order (of one video, if ``videoId`` is given)."""
-    rows = annotations.list_by_detection(session, detection_id, video_id=video_id)
+    rows = annotation_service.list_by_detection(session, detection_id, video_id=video_id)
     return [AnnotationPublic.model_validate(row) for row in rows]
 
 
@@ -152,7 +152,9 @@ def list_by_detection(
     "/api/annotations/{annotation_id}", response_model=AnnotationPublic, dependencies=_VIEWER
 )
 def get_annotation(annotation_id: str, session: SessionDep) -> AnnotationPublic:
-    return AnnotationPublic.model_validate(annotations.get_annotation(session, annotation_id))
+    return AnnotationPublic.model_validate(
+        annotation_service.get_annotation(session, annotation_id)
+    )
 
 
 @router.put(
@@ -167,7 +169,7 @@ def update_annotation(
 ) -> AnnotationPublic:
     """Change the fields sent (the others stay)."""
     try:
-        updated = annotations.update_annotation(session, annotation_id, body)
+        updated = annotation_service.update_annotation(session, annotation_id, body)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
     public = AnnotationPublic.model_validate(updated)
@@ -195,7 +197,7 @@ def validate_annotation(
     if wanted is None:
         raise _request_errors([(("validated",), "Give validated in the query or body.", "missing")])
     public = AnnotationPublic.model_validate(
-        annotations.set_validated(session, annotation_id, wanted)
+        annotation_service.set_validated(session, annotation_id, wanted)
     )
     background.add_task(_emit_update, realtime, "updated", public)
     return public
@@ -209,6 +211,8 @@ def validate_annotation(
 def delete_annotation(
     annotation_id: str, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
 ) -> None:
-    public = AnnotationPublic.model_validate(annotations.get_annotation(session, annotation_id))
-    annotations.delete_annotation(session, annotation_id)
+    public = AnnotationPublic.model_validate(
+        annotation_service.get_annotation(session, annotation_id)
+    )
+    annotation_service.delete_annotation(session, annotation_id)
     background.add_task(_emit_update, realtime, "deleted", public)

@@ -36,13 +36,20 @@ async def chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
 
 
 def receive(
-    body: bytes, directory: Path, *, limit: int = 1 << 20, chunk: int = 4096,
+    body: bytes,
+    directory: Path,
+    *,
+    limit: int = 1 << 20,
+    chunk: int = 4096,
     content_type: str = CONTENT_TYPE,
 ) -> ReceivedUpload:
     return asyncio.run(
         receive_multipart_upload(
-            chunks(body, chunk), content_type,
-            file_field="file", directory=directory, max_file_bytes=limit,
+            chunks(body, chunk),
+            content_type,
+            file_field="file",
+            directory=directory,
+            max_file_bytes=limit,
         )
     )
 
@@ -79,7 +86,10 @@ def test_a_file_over_the_limit_stops_the_upload_and_leaves_nothing(tmp_path: Pat
     with pytest.raises(TooLarge):
         asyncio.run(
             receive_multipart_upload(
-                counting(), CONTENT_TYPE, file_field="file", directory=tmp_path,
+                counting(),
+                CONTENT_TYPE,
+                file_field="file",
+                directory=tmp_path,
                 max_file_bytes=10_000,
             )
         )
@@ -105,7 +115,10 @@ def test_a_client_that_goes_away_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(Gone):
         asyncio.run(
             receive_multipart_upload(
-                disconnecting(), CONTENT_TYPE, file_field="file", directory=tmp_path,
+                disconnecting(),
+                CONTENT_TYPE,
+                file_field="file",
+                directory=tmp_path,
                 max_file_bytes=1 << 20,
             )
         )

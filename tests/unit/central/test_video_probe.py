@@ -28,8 +28,13 @@ def test_probe_reads_the_metadata_of_common_containers(
     tmp_path: Path, name: str, container_format: str, codec: str, content_type: str
 ) -> None:
     path = write_synthetic_video(
-        tmp_path / name, frame_count=7, fps=10, width=64, height=48,
-        container_format=container_format, codec=codec,
+        tmp_path / name,
+        frame_count=7,
+        fps=10,
+        width=64,
+        height=48,
+        container_format=container_format,
+        codec=codec,
     )
     metadata = probe_video(path)
     assert metadata.content_type == content_type

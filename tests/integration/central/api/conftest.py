@@ -22,9 +22,7 @@ def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real MP4: 12 frames of 64x48 at 10 fps."""
     path = tmp_path_factory.mktemp("videos") / "clip.mp4"
     width, height = VIDEO_SIZE
-    write_synthetic_video(
-        path, frame_count=VIDEO_FRAMES, fps=VIDEO_FPS, width=width, height=height
-    )
+    write_synthetic_video(path, frame_count=VIDEO_FRAMES, fps=VIDEO_FPS, width=width, height=height)
     return path.read_bytes()
 
 

@@ -44,8 +44,9 @@ def test_totals_follow_every_change_of_the_annotations(
 
     def totals() -> tuple[int, int]:
         body = client.get(url, headers=viewer).json()
-        listed = client.get("/api/annotation-sessions", params={"videoId": video.id},
-                            headers=viewer).json()
+        listed = client.get(
+            "/api/annotation-sessions", params={"videoId": video.id}, headers=viewer
+        ).json()
         assert [(s["totalDetections"], s["validatedDetections"]) for s in listed] == [
             (body["totalDetections"], body["validatedDetections"])
         ]
@@ -55,31 +56,51 @@ def test_totals_follow_every_change_of_the_annotations(
     for frame in (1, 2, 3):
         response = client.post(
             f"/api/videos/{video.id}/annotations",
-            json={"detectionId": "DET_1", "frameNumber": frame, "vruType": "cyclist",
-                  "boundingBox": BOX},
+            json={
+                "detectionId": "DET_1",
+                "frameNumber": frame,
+                "vruType": "cyclist",
+                "boundingBox": BOX,
+            },
             headers=annotator,
         )
         ids.append(response.json()["id"])
     assert totals() == (3, 0)
-    client.patch(f"/api/annotations/{ids[0]}/validate", json={"validated": True},
-                 headers=annotator)
+    client.patch(f"/api/annotations/{ids[0]}/validate", json={"validated": True}, headers=annotator)
     assert totals() == (3, 1)
-    bulk = [{"detectionId": "DET_2", "frameNumber": f, "vruType": "pedestrian",
-             "boundingBox": BOX, "validated": True} for f in range(10)]
-    client.post(f"/api/videos/{video.id}/annotations/bulk", json={"annotations": bulk},
-                headers=annotator)
+    bulk = [
+        {
+            "detectionId": "DET_2",
+            "frameNumber": f,
+            "vruType": "pedestrian",
+            "boundingBox": BOX,
+            "validated": True,
+        }
+        for f in range(10)
+    ]
+    client.post(
+        f"/api/videos/{video.id}/annotations/bulk", json={"annotations": bulk}, headers=annotator
+    )
     assert totals() == (13, 11)
     client.delete(f"/api/annotations/{ids[0]}", headers=annotator)
     assert totals() == (12, 10)
 
 
 def test_list_filters_by_video(
-    client: TestClient, annotator: dict, viewer: dict, make_video: Callable[..., Video],
-    session_json: dict, video: Video,
+    client: TestClient,
+    annotator: dict,
+    viewer: dict,
+    make_video: Callable[..., Video],
+    session_json: dict,
+    video: Video,
 ) -> None:
     other = make_video()
-    assert client.post("/api/annotation-sessions", json={"videoId": other.id},
-                       headers=annotator).status_code == 201
+    assert (
+        client.post(
+            "/api/annotation-sessions", json={"videoId": other.id}, headers=annotator
+        ).status_code
+        == 201
+    )
     every = client.get("/api/annotation-sessions", headers=viewer)
     assert len(every.json()) == 2 and every.headers["X-Total-Count"] == "2"
     mine = client.get("/api/annotation-sessions", params={"videoId": video.id}, headers=viewer)
@@ -117,8 +138,12 @@ def test_bad_input_is_422_and_unknown_ids_404(
         assert response.json()["detail"][0]["loc"] == loc
     assert client.get(url, headers=viewer).json() == session_json
 
-    assert client.post("/api/annotation-sessions", json={"videoId": "nope"},
-                       headers=annotator).status_code == 404
+    assert (
+        client.post(
+            "/api/annotation-sessions", json={"videoId": "nope"}, headers=annotator
+        ).status_code
+        == 404
+    )
     assert client.get("/api/annotation-sessions/nope", headers=viewer).status_code == 404
     unknown = client.put("/api/annotation-sessions/nope", json={}, headers=annotator)
     assert unknown.status_code == 404

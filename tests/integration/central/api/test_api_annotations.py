@@ -14,8 +14,12 @@ BOX = {"x": 10.0, "y": 20.0, "width": 30.0, "height": 40.0}
 
 
 def annotation(**fields: Any) -> dict[str, Any]:
-    body = {"detectionId": "DET_PED_0001", "frameNumber": 30, "vruType": "pedestrian",
-            "boundingBox": BOX}
+    body = {
+        "detectionId": "DET_PED_0001",
+        "frameNumber": 30,
+        "vruType": "pedestrian",
+        "boundingBox": BOX,
+    }
     return {**body, **fields}
 
 
@@ -50,8 +54,11 @@ class TestCreate:
         assert body["videoId"] == video.id
         assert (body["frameNumber"], body["timestamp"]) == (45, 1.5)
         assert body["boundingBox"] == BOX
-        assert (body["vruType"], body["occluded"], body["notes"]) == ("pedestrian", True,
-                                                                       "behind a van")
+        assert (body["vruType"], body["occluded"], body["notes"]) == (
+            "pedestrian",
+            True,
+            "behind a van",
+        )
         assert body["validated"] is False
         assert body["createdAt"] and body["updatedAt"] is None
 
@@ -61,11 +68,13 @@ class TestCreate:
         response = post(frameNumber=None, timestamp=2.0)
         assert response.status_code == 201, response.text
         assert response.json()["frameNumber"] == 60
-        body = {"detection_id": "DET_CYC_0001", "frame_number": 3, "vru_type": "cyclist",
-                "bounding_box": BOX}
-        response = client.post(
-            f"/api/videos/{video.id}/annotations", json=body, headers=annotator
-        )
+        body = {
+            "detection_id": "DET_CYC_0001",
+            "frame_number": 3,
+            "vru_type": "cyclist",
+            "bounding_box": BOX,
+        }
+        response = client.post(f"/api/videos/{video.id}/annotations", json=body, headers=annotator)
         assert response.status_code == 201, response.text
         assert response.json()["detectionId"] == "DET_CYC_0001"
 
@@ -95,11 +104,10 @@ class TestCreate:
         )
         assert response.status_code == 201, response.text
 
-    def test_text_no_database_can_store_is_422_on_its_field(
-        self, post: Callable[..., Any]
-    ) -> None:
+    def test_text_no_database_can_store_is_422_on_its_field(self, post: Callable[..., Any]) -> None:
         assert locs(post(detectionId="DET\x00", notes="a\x00b")) == [
-            ["body", "detectionId"], ["body", "notes"]
+            ["body", "detectionId"],
+            ["body", "notes"],
         ]
 
     def test_same_detection_twice_on_one_frame_is_409(self, post: Callable[..., Any]) -> None:
@@ -113,8 +121,7 @@ class TestCreate:
     def test_unknown_video_is_404_and_viewers_cannot_write(
         self, client: TestClient, viewer: dict, annotator: dict, video: Video
     ) -> None:
-        response = client.post("/api/videos/nope/annotations", json=annotation(),
-                               headers=annotator)
+        response = client.post("/api/videos/nope/annotations", json=annotation(), headers=annotator)
         assert response.status_code == 404
         response = client.post(
             f"/api/videos/{video.id}/annotations", json=annotation(), headers=viewer
@@ -126,14 +133,25 @@ class TestList:
     @pytest.fixture
     def stored(self, post: Callable[..., Any], client: TestClient, annotator: dict) -> list[dict]:
         made = []
-        for frame, kind in [(90, "cyclist"), (0, "pedestrian"), (30, "pedestrian"),
-                            (60, "scooter_rider"), (30, "cyclist")]:
+        for frame, kind in [
+            (90, "cyclist"),
+            (0, "pedestrian"),
+            (30, "pedestrian"),
+            (60, "scooter_rider"),
+            (30, "cyclist"),
+        ]:
             response = post(frameNumber=frame, vruType=kind, detectionId=f"DET_{kind}_{frame}")
             assert response.status_code == 201, response.text
             made.append(response.json())
         validated = made[2]["id"]
-        assert client.patch(f"/api/annotations/{validated}/validate", params={"validated": True},
-                            headers=annotator).status_code == 200
+        assert (
+            client.patch(
+                f"/api/annotations/{validated}/validate",
+                params={"validated": True},
+                headers=annotator,
+            ).status_code
+            == 200
+        )
         return made
 
     def get(self, client: TestClient, video: Video, viewer: dict, **params: Any) -> Any:
@@ -147,8 +165,13 @@ class TestList:
         self, client: TestClient, video: Video, viewer: dict, stored: list
     ) -> None:
         response = self.get(client, video, viewer)
-        assert self.frames(response) == [(0, "pedestrian"), (30, "cyclist"), (30, "pedestrian"),
-                                          (60, "scooter_rider"), (90, "cyclist")]
+        assert self.frames(response) == [
+            (0, "pedestrian"),
+            (30, "cyclist"),
+            (30, "pedestrian"),
+            (60, "scooter_rider"),
+            (90, "cyclist"),
+        ]
         assert response.headers["X-Total-Count"] == "5"
         for listed in response.json():  # the list writes each exactly as the single GET does
             one = client.get(f"/api/annotations/{listed['id']}", headers=viewer)
@@ -158,8 +181,11 @@ class TestList:
         def frames(**params: Any) -> list[tuple[int, str]]:
             return self.frames(self.get(client, video, viewer, **params))
 
-        assert frames(frameStart=30, frameEnd=60) == [(30, "cyclist"), (30, "pedestrian"),
-                                                      (60, "scooter_rider")]
+        assert frames(frameStart=30, frameEnd=60) == [
+            (30, "cyclist"),
+            (30, "pedestrian"),
+            (60, "scooter_rider"),
+        ]
         assert frames(timeStart=1.5, timeEnd=3.0) == [(60, "scooter_rider"), (90, "cyclist")]
         assert frames(vruType="cyclist") == [(30, "cyclist"), (90, "cyclist")]
         assert frames(validated=True) == [(30, "pedestrian")]
@@ -176,24 +202,40 @@ class TestList:
         assert [r.headers["X-Total-Count"] for r in (first, second, last)] == ["5"] * 3
 
     def test_bad_filters_are_422(self, client: TestClient, video: Video, viewer: dict) -> None:
-        for params in [{"frameStart": 10, "frameEnd": 5}, {"timeStart": 2, "timeEnd": 1},
-                       {"vruType": "horse"}, {"limit": 0}, {"offset": -1}, {"frameStart": "x"}]:
+        for params in [
+            {"frameStart": 10, "frameEnd": 5},
+            {"timeStart": 2, "timeEnd": 1},
+            {"vruType": "horse"},
+            {"limit": 0},
+            {"offset": -1},
+            {"frameStart": "x"},
+        ]:
             assert self.get(client, video, viewer, **params).status_code == 422, params
         assert client.get("/api/videos/nope/annotations", headers=viewer).status_code == 404
 
     def test_by_detection_follows_a_track_in_frame_order(
-        self, client: TestClient, post: Callable[..., Any], viewer: dict, video: Video,
-        make_video: Callable[..., Video], annotator: dict,
+        self,
+        client: TestClient,
+        post: Callable[..., Any],
+        viewer: dict,
+        video: Video,
+        make_video: Callable[..., Video],
+        annotator: dict,
     ) -> None:
         for frame in (20, 10, 30):
             assert post(frameNumber=frame, detectionId="DET_TRACK").status_code == 201
         other = make_video()
-        assert client.post(
-            f"/api/videos/{other.id}/annotations",
-            json=annotation(detectionId="DET_TRACK", frameNumber=5), headers=annotator,
-        ).status_code == 201
-        track = client.get("/api/annotations/detection/DET_TRACK",
-                           params={"videoId": video.id}, headers=viewer).json()
+        assert (
+            client.post(
+                f"/api/videos/{other.id}/annotations",
+                json=annotation(detectionId="DET_TRACK", frameNumber=5),
+                headers=annotator,
+            ).status_code
+            == 201
+        )
+        track = client.get(
+            "/api/annotations/detection/DET_TRACK", params={"videoId": video.id}, headers=viewer
+        ).json()
         assert [a["frameNumber"] for a in track] == [10, 20, 30]
         everywhere = client.get("/api/annotations/detection/DET_TRACK", headers=viewer).json()
         assert len(everywhere) == 4
@@ -252,8 +294,9 @@ class TestChange:
         by_body = client.patch(url, json={"validated": False}, headers=annotator)
         assert by_body.status_code == 200 and by_body.json()["validated"] is False
         assert client.patch(url, headers=annotator).status_code == 422
-        disagree = client.patch(url, params={"validated": True}, json={"validated": False},
-                                headers=annotator)
+        disagree = client.patch(
+            url, params={"validated": True}, json={"validated": False}, headers=annotator
+        )
         assert disagree.status_code == 422
 
     def test_delete_and_then_404(
@@ -264,22 +307,32 @@ class TestChange:
         assert client.get(url, headers=viewer).status_code == 404
         assert client.delete(url, headers=annotator).status_code == 404
         assert self.put(client, annotator, stored["id"], notes="x").status_code == 404
-        assert client.patch(f"{url}/validate", params={"validated": True},
-                            headers=annotator).status_code == 404
+        assert (
+            client.patch(
+                f"{url}/validate", params={"validated": True}, headers=annotator
+            ).status_code
+            == 404
+        )
 
 
 class TestBulk:
     def rows(self, count: int, **fields: Any) -> list[dict[str, Any]]:
-        return [annotation(frameNumber=i % 300, detectionId=f"DET_{i // 300:04d}", **fields)
-                for i in range(count)]
+        return [
+            annotation(frameNumber=i % 300, detectionId=f"DET_{i // 300:04d}", **fields)
+            for i in range(count)
+        ]
 
     def send(self, client: TestClient, annotator: dict, video: Video, rows: Any) -> Any:
-        return client.post(f"/api/videos/{video.id}/annotations/bulk",
-                           json={"annotations": rows}, headers=annotator)
+        return client.post(
+            f"/api/videos/{video.id}/annotations/bulk",
+            json={"annotations": rows},
+            headers=annotator,
+        )
 
     def count(self, client: TestClient, viewer: dict, video: Video) -> int:
-        response = client.get(f"/api/videos/{video.id}/annotations", params={"limit": 1},
-                              headers=viewer)
+        response = client.get(
+            f"/api/videos/{video.id}/annotations", params={"limit": 1}, headers=viewer
+        )
         return int(response.headers["X-Total-Count"])
 
     def test_thousands_in_one_request(
@@ -325,7 +378,11 @@ class TestBulk:
         assert self.count(client, viewer, video) == 0
 
     def test_a_repeat_of_a_stored_annotation_is_409_and_nothing_is_written(
-        self, client: TestClient, annotator: dict, viewer: dict, video: Video,
+        self,
+        client: TestClient,
+        annotator: dict,
+        viewer: dict,
+        video: Video,
         post: Callable[..., Any],
     ) -> None:
         assert post(frameNumber=7, detectionId="DET_0000").status_code == 201
@@ -334,7 +391,11 @@ class TestBulk:
         assert self.count(client, viewer, video) == 1
 
     def test_a_body_over_the_limit_is_413_and_nothing_is_written(
-        self, client: TestClient, annotator: dict, viewer: dict, video: Video,
+        self,
+        client: TestClient,
+        annotator: dict,
+        viewer: dict,
+        video: Video,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.setattr("central.api.routes.annotations.BULK_BODY_MAX", 10_000)
@@ -347,10 +408,14 @@ class TestBulk:
     ) -> None:
         for body in [b"{not json", b"[]", b'{"annotations": []}']:
             response = client.post(
-                f"/api/videos/{video.id}/annotations/bulk", content=body,
+                f"/api/videos/{video.id}/annotations/bulk",
+                content=body,
                 headers={**annotator, "Content-Type": "application/json"},
             )
             assert response.status_code == 422, body
-        response = client.post("/api/videos/nope/annotations/bulk",
-                               json={"annotations": self.rows(1)}, headers=annotator)
+        response = client.post(
+            "/api/videos/nope/annotations/bulk",
+            json={"annotations": self.rows(1)},
+            headers=annotator,
+        )
         assert response.status_code == 404

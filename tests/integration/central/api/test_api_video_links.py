@@ -22,8 +22,11 @@ def library(make_video: Callable[..., Video]) -> list[Video]:
 
 
 def link(client: TestClient, headers: dict, project_id: str, video_ids: list[str], **extra: Any):
-    return client.post(f"/api/projects/{project_id}/videos/link",
-                       json={"videoIds": video_ids, **extra}, headers=headers)
+    return client.post(
+        f"/api/projects/{project_id}/videos/link",
+        json={"videoIds": video_ids, **extra},
+        headers=headers,
+    )
 
 
 def linked_ids(client: TestClient, headers: dict, project_id: str) -> list[str]:
@@ -33,8 +36,13 @@ def linked_ids(client: TestClient, headers: dict, project_id: str) -> list[str]:
 
 
 def test_available_lists_only_library_videos_which_alone_can_be_linked(
-    client: TestClient, viewer: dict, operator: dict, library: list[Video], project: dict,
-    make_video: Callable[..., Video], make_project: Callable[..., dict],
+    client: TestClient,
+    viewer: dict,
+    operator: dict,
+    library: list[Video],
+    project: dict,
+    make_video: Callable[..., Video],
+    make_project: Callable[..., dict],
 ) -> None:
     make_video(project["id"])
     response = client.get("/api/ground-truth/videos/available", headers=viewer)
@@ -65,7 +73,10 @@ def test_link_then_list_then_unlink(
 
 
 def test_one_video_serves_many_projects(
-    client: TestClient, operator: dict, viewer: dict, library: list[Video],
+    client: TestClient,
+    operator: dict,
+    viewer: dict,
+    library: list[Video],
     make_project: Callable[..., dict],
 ) -> None:
     first, second = make_project(), make_project()
@@ -93,8 +104,12 @@ def test_unknown_ids_are_404_and_link_nothing(
     assert linked_ids(client, viewer, project["id"]) == []
     assert link(client, operator, "nope", [library[0].id]).status_code == 404
     assert client.get("/api/projects/nope/videos/linked", headers=viewer).status_code == 404
-    assert client.delete(f"/api/projects/nope/videos/{library[0].id}/unlink",
-                         headers=operator).status_code == 404
+    assert (
+        client.delete(
+            f"/api/projects/nope/videos/{library[0].id}/unlink", headers=operator
+        ).status_code
+        == 404
+    )
 
 
 def test_bad_requests_are_422_and_linking_needs_an_operator(
@@ -105,8 +120,7 @@ def test_bad_requests_are_422_and_linking_needs_an_operator(
     assert twice.status_code == 422
     assert twice.json()["detail"][0]["loc"] == ["body", "videoIds", "1"]
     assert link(client, operator, project["id"], []).status_code == 422
-    no_ids = client.post(f"/api/projects/{project['id']}/videos/link", json={},
-                         headers=operator)
+    no_ids = client.post(f"/api/projects/{project['id']}/videos/link", json={}, headers=operator)
     assert no_ids.status_code == 422
 
 

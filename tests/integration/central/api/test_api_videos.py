@@ -69,7 +69,10 @@ def test_upload_into_a_project_by_form_field_or_url(
 
 
 def test_upload_to_an_unknown_project_is_404_and_leaves_nothing(
-    client: TestClient, operator: dict, video_bytes: bytes, videos_dir: Path,
+    client: TestClient,
+    operator: dict,
+    video_bytes: bytes,
+    videos_dir: Path,
     db_session: Session,
 ) -> None:
     files = {"file": ("clip.mp4", video_bytes, "video/mp4")}
@@ -83,7 +86,10 @@ def test_upload_to_an_unknown_project_is_404_and_leaves_nothing(
 
 
 def test_two_different_projects_in_form_and_url_are_refused(
-    client: TestClient, operator: dict, video_bytes: bytes, videos_dir: Path,
+    client: TestClient,
+    operator: dict,
+    video_bytes: bytes,
+    videos_dir: Path,
     make_project: Callable[..., dict],
 ) -> None:
     first, second = make_project(), make_project()
@@ -124,8 +130,9 @@ def test_the_uploaded_file_name_never_reaches_the_filesystem(
 
 
 def test_a_form_without_the_file_is_422(client: TestClient, operator: dict) -> None:
-    response = client.post("/api/videos", data={"projectId": "x"}, files={"other": ("a", b"a")},
-                           headers=operator)
+    response = client.post(
+        "/api/videos", data={"projectId": "x"}, files={"other": ("a", b"a")}, headers=operator
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "file"]
     not_multipart = client.post("/api/videos", json={"file": "x"}, headers=operator)
@@ -183,15 +190,23 @@ def test_an_upload_without_content_length_is_stopped_at_the_limit(
 
 
 def test_delete_removes_row_file_and_annotations(
-    client: TestClient, upload: Upload, operator: dict, annotator: dict, viewer: dict,
+    client: TestClient,
+    upload: Upload,
+    operator: dict,
+    annotator: dict,
+    viewer: dict,
     videos_dir: Path,
 ) -> None:
     video = upload()
     box = {"x": 1, "y": 1, "width": 10, "height": 10}
     created = client.post(
         f"/api/videos/{video['id']}/annotations",
-        json={"detectionId": "DET_PED_0001", "frameNumber": 3, "vruType": "pedestrian",
-              "boundingBox": box},
+        json={
+            "detectionId": "DET_PED_0001",
+            "frameNumber": 3,
+            "vruType": "pedestrian",
+            "boundingBox": box,
+        },
         headers=annotator,
     )
     assert created.status_code == 201, created.text
@@ -203,8 +218,12 @@ def test_delete_removes_row_file_and_annotations(
 
 
 def test_a_video_a_test_session_ran_on_cannot_be_deleted(
-    client: TestClient, upload: Upload, operator: dict, make_project: Callable[..., dict],
-    db_session: Session, videos_dir: Path,
+    client: TestClient,
+    upload: Upload,
+    operator: dict,
+    make_project: Callable[..., dict],
+    db_session: Session,
+    videos_dir: Path,
 ) -> None:
     project = make_project()
     video = upload(project_id=project["id"])
@@ -258,9 +277,11 @@ class TestStream:
         url = f"/api/videos/{video['id']}/stream"
         size = len(video_bytes)
         for header, first, last in [
-            ("bytes=0-99", 0, 99), ("bytes=100-", 100, size - 1),
+            ("bytes=0-99", 0, 99),
+            ("bytes=100-", 100, size - 1),
             ("bytes=-50", size - 50, size - 1),
-            ("bytes=10-10", 10, 10), ("bytes=0-999999999", 0, size - 1),
+            ("bytes=10-10", 10, 10),
+            ("bytes=0-999999999", 0, size - 1),
         ]:
             response = client.get(url, headers={**viewer, "Range": header})
             assert response.status_code == 206, header
