@@ -235,7 +235,7 @@ def _describe(error: Any, data: dict[str, Any]) -> str:
     node: Any = data
     while index < len(loc):
         part = loc[index]
-        if isinstance(part, int):
+        if isinstance(part, int) and parts:
             parts[-1] += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             if parts[0].startswith("channels[") and len(parts) == 1 and isinstance(node, dict):
