@@ -10,6 +10,7 @@ or dicts. It runs inside the session's transaction, so it commits or rolls back 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,46 +26,33 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    converters: dict[str, Callable[[Any], Any]] = {}
-    for key in keys:
-        convert = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(rows[0])
+    take = operator.itemgetter(*names)
+    values = [list(take(row)) if len(names) > 1 else [take(row)] for row in rows]
+    for index, name in enumerate(names):
+        convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
-            converters[key] = convert
-
-    parameters: list[Any]
-    if compiled.positional:
-        order = list(compiled.positiontup or ())
-        convert_at = [
-            (i, _reusing(converters[key])) for i, key in enumerate(order) if key in converters
-        ]
-        parameters = []
-        for row in rows:
-            values = [row[key] for key in order]
-            for index, conversion in convert_at:
-                values[index] = conversion(values[index])
-            parameters.append(tuple(values))
-    else:
-        reusing = {key: _reusing(conversion) for key, conversion in converters.items()}
-        parameters = [
-            {key: reusing[key](value) if key in reusing else value for key, value in row.items()}
-            for row in rows
-        ]
+            _convert_column(values, index, convert)
+    parameters: list[Any] = (
+        [tuple(row) for row in values]
+        if compiled.positional
+        else [dict(zip(names, row, strict=True)) for row in values]
+    )
     connection.exec_driver_sql(compiled.string, parameters)
 
 
-def _reusing(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``convert``, skipped when a value is the very object the previous row had: bulk rows
-    share many (the creation time, None, True and False), and conversions are pure."""
-    last: list[Any] = [_NOTHING, None]
-
-    def run(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, convert(value)
-        return last[1]
-
-    return run
+def _convert_column(values: list[list[Any]], index: int, convert: Callable[[Any], Any]) -> None:
+    """Convert one column of every row in place. A value that is the very object the previous
+    row had is converted once: bulk rows share many (the creation time, None, True and False),
+    and conversions are pure."""
+    last_in: Any = _NOTHING
+    last_out: Any = None
+    for row in values:
+        value = row[index]
+        if value is not last_in:
+            last_in, last_out = value, convert(value)
+        row[index] = last_out
 
 
 _NOTHING = object()
