@@ -26,6 +26,7 @@ from protocol import (
     CommandReply,
     DetectionPayload,
     DetectionRecord,
+    LatencyRecord,
     SyncRecord,
     assemble_batch,
     encode_record,
@@ -314,3 +315,75 @@ def test_records_arriving_after_the_end_are_scored_by_a_recompute(
         lambda: any(m.metrics.get("truePositives") == 5 for m in results_subscriber.received),
         what="the new results on MQTT",
     )
+
+
+def test_stimulus_markers_and_latency_pairs_are_not_judged_twice(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    """A rig with a stimulus channel sends, per VRU, a stimulus marker, the detection and a
+    latency record pairing them: one detection to judge, and the rig's own latency kept."""
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    onset_ms = SCENARIO.frame_time_ms(SCENARIO.track("ped-1").first_frame)
+    stimulus_ns = SYNC_NS + int(onset_ms * 1e6)
+    detection_ns = stimulus_ns + 80_000_000
+    common: dict[str, Any] = {
+        "session_id": session["id"],
+        "source": "simulated",
+        "t_wall_ns": time.time_ns(),
+        "clock": "user_monotonic",
+    }
+    seen = DetectionPayload(vru_type="pedestrian", raw_line="ped")
+    records = [
+        SyncRecord(seq=0, channel="command", t_mono_ns=SYNC_NS, t_video_ms=0.0, **common),
+        DetectionRecord(
+            seq=1,
+            channel="marker",
+            t_mono_ns=stimulus_ns,
+            t_video_ms=onset_ms,
+            payload=DetectionPayload(raw_line="stimulus", fields={"role": "stimulus"}),
+            **common,
+        ),
+        DetectionRecord(
+            seq=2,
+            channel="det",
+            t_mono_ns=detection_ns,
+            t_video_ms=onset_ms + 80,
+            payload=seen,
+            **common,
+        ),
+        LatencyRecord(
+            seq=3,
+            channel="det",
+            t_mono_ns=detection_ns,
+            t_video_ms=onset_ms + 80,
+            payload=seen,
+            stimulus_channel="marker",
+            stimulus_t_mono_ns=stimulus_ns,
+            latency_ms=80.0,
+            **common,
+        ),
+    ]
+    batch = assemble_batch(RIG_ID, "stream-1", [encode_record(r) for r in records])
+    rig.client.publish(rig.topics.records(RIG_ID), batch, qos=1)
+    wait_until(
+        lambda: (
+            (
+                api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
+                or {}
+            ).get("records")
+            == 1
+        ),
+        what="the detection to be judged",
+    )
+    results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
+    assert (results["truePositives"], results["falsePositives"], results["repeats"]) == (1, 0, 0)
+    assert results["recordCount"] == 1
+    metrics = api.ok("GET", f"/api/test-sessions/{session['id']}/latency-metrics")
+    assert metrics["count"] == 1 and metrics["meanMs"] == pytest.approx(80.0)
+    assert metrics["rigMeasured"]["count"] == 1
+    assert metrics["rigMeasured"]["meanMs"] == pytest.approx(80.0)
+    again = api.ok("POST", f"/api/test-sessions/{session['id']}/recompute")
+    assert again["results"] == results
+    metrics = api.ok("GET", f"/api/test-sessions/{session['id']}/latency-metrics")
+    assert metrics["rigMeasured"]["count"] == 1, "a recompute keeps the rig's own measurements"
