@@ -22,7 +22,7 @@ from typing import IO, Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session, aliased, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from central.db.models import GroundTruthAnnotation, Video, VideoProjectLink
 from central.services.annotation_io import (
@@ -469,23 +469,52 @@ def _zero_area(session: Session) -> dict[str, Any]:
 
 
 def _near_duplicates(session: Session) -> dict[str, Any]:
-    a, b = aliased(_A), aliased(_A)
-    ax, ay, aw, ah = (_box(name, a) for name in ("x", "y", "width", "height"))
-    bx, by, bw, bh = (_box(name, b) for name in ("x", "y", "width", "height"))
-    overlap_w = _least(ax + aw, bx + bw) - _greatest(ax, bx)
-    overlap_h = _least(ay + ah, by + bh) - _greatest(ay, by)
+    """Pairs of boxes on one frame overlapping by IoU >= :data:`NEAR_DUPLICATE_IOU`.
+
+    Corners and areas are read out of the JSON once per box (a CTE) rather than once per pair,
+    and the count comes with the first examples (a window count) in a single pass.
+    """
+    x, y, width, height = (_box(name) for name in ("x", "y", "width", "height"))
+    boxes = select(
+        _A.id,
+        _A.video_id,
+        _A.frame_number,
+        x.label("left"),
+        y.label("top"),
+        (x + width).label("right"),
+        (y + height).label("bottom"),
+        (width * height).label("area"),
+    ).cte("boxes")
+    a, b = boxes.alias("a"), boxes.alias("b")
+    overlap_w = _least(a.c.right, b.c.right) - _greatest(a.c.left, b.c.left)
+    overlap_h = _least(a.c.bottom, b.c.bottom) - _greatest(a.c.top, b.c.top)
     overlap = overlap_w * overlap_h
     pairs = (
-        select(a.id.label("first_id"), b.id.label("second_id"), a.video_id, a.frame_number)
-        .join(b, and_(b.video_id == a.video_id, b.frame_number == a.frame_number, a.id < b.id))
+        select(
+            a.c.id.label("first_id"),
+            b.c.id.label("second_id"),
+            a.c.video_id,
+            a.c.frame_number,
+            func.count().over().label("pairs"),
+        )
+        .join(
+            b,
+            and_(
+                b.c.video_id == a.c.video_id,
+                b.c.frame_number == a.c.frame_number,
+                a.c.id < b.c.id,
+            ),
+        )
         .where(
             overlap_w > 0,
             overlap_h > 0,
-            overlap >= NEAR_DUPLICATE_IOU * (aw * ah + bw * bh - overlap),
+            overlap >= NEAR_DUPLICATE_IOU * (a.c.area + b.c.area - overlap),
         )
+        .order_by(a.c.id, b.c.id)
+        .limit(EXAMPLES)
     )
-    count = session.scalar(select(func.count()).select_from(pairs.subquery())) or 0
-    rows = session.execute(pairs.order_by(a.id, b.id).limit(EXAMPLES)).all() if count else []
+    rows = session.execute(pairs).all()
+    count = rows[0].pairs if rows else 0
     examples = [
         {
             "annotation_ids": [row.first_id, row.second_id],
