@@ -159,3 +159,14 @@ def test_single_export_errors(client: TestClient, auth_headers: dict[Role, dict[
     assert client.get(url, headers=auth_headers[Role.VIEWER]).status_code == 404
     response = client.get(url, params={"format": "xml"}, headers=auth_headers[Role.VIEWER])
     assert response.status_code == 422
+
+
+def test_a_project_without_videos_exports_just_the_report(
+    client: TestClient, viewer: dict[str, str], make_project: Callable[..., dict[str, Any]]
+) -> None:
+    response = export_dataset(client, viewer, format="coco", projectId=make_project()["id"])
+    assert response.status_code == 200, response.text
+    files = entries(response.content)
+    assert list(files) == ["report.json"]
+    report = orjson.loads(files["report.json"])
+    assert report["videos"] == [] and report["totals"]["annotations"] == 0
