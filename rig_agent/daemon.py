@@ -91,13 +91,10 @@ class Daemon:
         self._control = SessionControl(config.rig_id, [c.name for c in config.channels])
         self._control_lock = threading.Lock()
 
-    # Entry points for signal handlers, callbacks and tests: they only enqueue.
+    # Entry points for signal handlers and embedding code: they only enqueue.
 
     def request_stop(self) -> None:
         self._tokens.put(_Signal(signal.SIGTERM))
-
-    def request_reload(self) -> None:
-        self._tokens.put(_Signal(signal.SIGHUP))
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._tokens.put(_Signal(signum))
@@ -240,6 +237,7 @@ class Daemon:
             if now >= next_status:
                 next_status = now + status_every
                 self._publish_status()
+                self._notifier.status(self._summary())
             if watchdog_every is not None and now >= next_watchdog:
                 next_watchdog = now + watchdog_every
                 if self._healthy():
@@ -279,6 +277,16 @@ class Daemon:
             t_wall_ns=self._clock.wall_ns(),
         )
         return encode(build_status(inputs, state))
+
+    def _summary(self) -> str:
+        """One line for ``systemctl status``."""
+        session = self._control.current
+        return (
+            f"{'session ' + session.session_id if session else 'no session'}; "
+            f"spool {self._spool.depth} records"
+            f"{' FULL' if self._writer.full else ''}; "
+            f"broker {'connected' if self._link.connected.is_set() else 'unreachable'}"
+        )
 
     def _publish_status(self, state: RigState = RigState.ONLINE) -> None:
         # A heartbeat queued while the broker is away would be stale when it lands: skip it;

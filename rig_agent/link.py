@@ -88,10 +88,6 @@ class MqttLink:
         self._client = client
         self._schedule_reconnect()
 
-    @property
-    def client(self) -> mqtt.Client:
-        return self._client
-
     def start(self) -> None:
         """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
         mqtt_config = self._config.mqtt

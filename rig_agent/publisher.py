@@ -70,8 +70,6 @@ class Publisher:
         self._drain = threading.Event()
         self._waiting_since: float | None = None
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
-        self.published_batches = 0
-        self.acked_records = 0
         self.last_tick = time.monotonic()
         self.failure: Exception | None = None
 
@@ -163,7 +161,6 @@ class Publisher:
             return False
         self._inflight[info.mid] = (first, last, sum(len(data) for data in records))
         self._cursor = last + 1
-        self.published_batches += 1
         return True
 
     def _handle_acks(self) -> None:
@@ -178,4 +175,3 @@ class Publisher:
                 spans.append(span)
         if spans:
             self._spool.remove(spans)
-            self.acked_records += sum(last - first + 1 for first, last, _ in spans)

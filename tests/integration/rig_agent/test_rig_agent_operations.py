@@ -74,6 +74,7 @@ def test_systemd_ready_watchdog_and_stopping(rig: Any, tmp_path: Path) -> None:
         while "STOPPING=1" not in messages:
             messages.append(sock.recv(4096).decode())
         assert agent.wait() == 0
+        assert any(m.startswith("STATUS=no session; spool ") for m in messages), messages
 
 
 def test_sighup_reloads_channels_and_refuses_a_broken_file(rig: Any) -> None:
