@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from central.schemas.base import CamelModel
-from central.services.annotation_io import ConflictPolicy
 
 __all__ = [
     "AnnotationFormatName",
@@ -17,6 +17,15 @@ __all__ = [
 
 AnnotationFormatName = Literal["json", "coco", "yolo", "pascal_voc"]
 """The names of :data:`central.services.formats.FORMATS`."""
+
+
+class ConflictPolicy(StrEnum):
+    """What an import does with a row whose (frame, track) is already stored; see
+    :mod:`central.services.annotation_io`."""
+
+    SKIP = "skip"
+    REPLACE = "replace"
+    MERGE = "merge"
 
 
 class ReportEntryPublic(CamelModel):

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import GroundTruthAnnotation, Video
 from central.db.types import new_ids, utcnow
+from central.schemas.annotation_io import ConflictPolicy
 from central.services.annotation_rules import VideoGeometry, check_box, place_in_video
 from central.services.errors import Conflict
 from central.services.formats import (
@@ -64,7 +64,6 @@ from protocol import VruType
 __all__ = [
     "PAGE_SIZE",
     "REPORT_LOCATIONS",
-    "ConflictPolicy",
     "ExportProgress",
     "ImportOutcome",
     "ProgressCallback",
@@ -86,12 +85,6 @@ _TABLE = cast(Table, GroundTruthAnnotation.__table__)
 _COLUMNS = _TABLE.c
 
 ProgressCallback = Callable[[Mapping[str, Any]], None]
-
-
-class ConflictPolicy(StrEnum):
-    SKIP = "skip"
-    REPLACE = "replace"
-    MERGE = "merge"
 
 
 def video_info(video: Video) -> VideoInfo:
