@@ -72,6 +72,7 @@ class SpoolWriter:
         """Captures refused per channel (spool full or commit failed)."""
         self.refused_total = 0
         self.full = False
+        self._commit_failing = False
         self.last_error: str | None = None
         self.last_tick = time.monotonic()
         """When the writer loop last went round; the supervisor checks it."""
@@ -173,8 +174,15 @@ class SpoolWriter:
             self._builder.next_seq = self._spool.next_seq
             for channel in channels:
                 self._count_refused(channel)
-            self._error(f"{exc}; {len(channels)} captures refused")
+            # No count in the message: it is logged once, not per batch (the status counts).
+            self._error(f"{exc}; captures are refused and counted until a commit succeeds")
+            self._commit_failing = True
             return
+        if self._commit_failing:
+            self._commit_failing = False
+            logger.warning(
+                "the spool commits again; %d captures refused so far", self.refused_total
+            )
         for channel in channels:
             self.committed[channel] = self.committed.get(channel, 0) + 1
         self._on_commit()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from protocol import Clock, Source, decode_record
+from rig_agent.errors import SpoolError
 from rig_agent.session import ChannelInfo, RecordBuilder, SessionSpec
 from rig_agent.sources import Capture, ChannelRole
 from rig_agent.spool import Spool
@@ -139,3 +140,33 @@ def test_capture_with_impossible_stamps_is_refused_not_fatal(harness: Harness) -
     assert harness.writer.committed == {"det": 1}
     assert "t_wall_ns" in (harness.writer.last_error or "")
     assert [r.seq for r in harness.records()] == [0]  # type: ignore[attr-defined]
+
+
+class FailingOnce(Spool):
+    """A spool whose first commit fails, as on a full disk."""
+
+    failed = False
+
+    def append(self, records: list[tuple[int, bytes]]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise SpoolError("cannot commit: database or disk is full")
+        super().append(records)
+
+
+def test_failed_commit_is_counted_and_leaves_no_seq_gap(tmp_path: Path) -> None:
+    spool = FailingOnce(tmp_path / "spool.db", 1 << 20)
+    writer = SpoolWriter(spool, RecordBuilder(CHANNELS, 10**9, 0), lambda: None, lambda: None)
+    writer.sink(capture(0))
+    writer.start()
+    deadline = time.monotonic() + 5
+    while not spool.failed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.sink(capture(1))
+    assert writer.shutdown()
+    assert writer.failure is None and writer.refused == {"det": 1}
+    assert writer.committed == {"det": 1}
+    records = [decode_record(data) for _, data in spool.read(0, 10)]
+    assert [(r.seq, r.payload.raw_line) for r in records] == [(0, "1")]  # type: ignore[union-attr]
+    assert "disk is full" in (writer.last_error or "")
+    spool.close()
