@@ -18,8 +18,9 @@ naming file, line or element and field), then checks every row by the rules of A
 the natural key ``(frame_number, detection_id)`` and writes the plan in one transaction:
 
 - ``skip``: a row whose key is stored is not written; stored rows stay as they are.
-- ``merge``: a row whose key is stored overwrites that row's fields (its id and ``createdAt`` stay);
-  other rows are inserted; stored rows the file does not mention stay.
+- ``merge``: a row whose key is stored overwrites that row's fields (its id and ``createdAt`` stay)
+  unless they are equal already (then it counts as unchanged); other rows are inserted; stored
+  rows the file does not mention stay.
 - ``replace``: every stored annotation of the video is deleted, then every row inserted.
 
 YOLO has no track ids: its rows get generated ones (``DET_PED_0001`` ...), which are the keys the
@@ -284,26 +285,58 @@ def _rule_issues(rows: Sequence[AnnotationRow], video: Video, label: str) -> lis
     return issues
 
 
-def _plan(
-    rows: Sequence[AnnotationRow], stored: dict[tuple[int, str], str], policy: ConflictPolicy
-) -> _Plan:
+_Stored = dict[tuple[int, str], tuple[str, dict[str, Any] | None]]
+"""(frame, track) -> (id, the row's values, loaded for merge only)."""
+
+
+def _stored(session: Session, video_id: str, with_values: bool) -> _Stored:
+    columns = [_COLUMNS.frame_number, _COLUMNS.detection_id, _COLUMNS.id]
+    if with_values:
+        columns += [_COLUMNS[name] for name in _VALUE_COLUMNS]
+    rows = session.execute(select(*columns).where(_COLUMNS.video_id == video_id))
+    return {
+        (row.frame_number, row.detection_id): (
+            row.id,
+            {name: row._mapping[name] for name in _VALUE_COLUMNS} if with_values else None,
+        )
+        for row in rows
+    }
+
+
+def _plan(rows: Sequence[AnnotationRow], stored: _Stored, policy: ConflictPolicy) -> _Plan:
     plan = _Plan()
     if policy is ConflictPolicy.REPLACE:
         plan.deleted = len(stored)
         plan.inserts = list(rows)
         return plan
     for row in rows:
-        stored_id = stored.get(row.key)
-        if stored_id is None:
+        match = stored.get(row.key)
+        if match is None:
             plan.inserts.append(row)
-        elif policy is ConflictPolicy.MERGE:
-            plan.updates.append((stored_id, row))
-        else:
+        elif policy is ConflictPolicy.SKIP:
             plan.skipped += 1
+        elif match[1] != _values(row):
+            plan.updates.append((match[0], row))
     return plan
 
 
+_VALUE_COLUMNS = (
+    "detection_id",
+    "frame_number",
+    "timestamp",
+    "vru_type",
+    "bounding_box",
+    "occluded",
+    "truncated",
+    "difficult",
+    "validated",
+    "notes",
+    "annotator",
+)
+
+
 def _values(row: AnnotationRow) -> dict[str, Any]:
+    """The stored columns of a row (:data:`_VALUE_COLUMNS`); ids and times aside."""
     box = row.bounding_box
     return {
         "detection_id": row.detection_id,
@@ -383,12 +416,7 @@ def import_annotations(
         raise AnnotationImportError(issues[:shown], max(0, len(issues) - shown))
     if progress is not None:
         progress({"stage": "validated", "rows": len(result.rows)})
-    stored_rows = session.execute(
-        select(_COLUMNS.frame_number, _COLUMNS.detection_id, _COLUMNS.id).where(
-            _COLUMNS.video_id == video_id
-        )
-    )
-    stored = {(frame, track): ident for frame, track, ident in stored_rows}
+    stored = _stored(session, video_id, with_values=on_conflict is ConflictPolicy.MERGE)
     plan = _plan(result.rows, stored, on_conflict)
     if not dry_run:
         try:

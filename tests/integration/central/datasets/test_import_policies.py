@@ -98,3 +98,36 @@ def test_default_policy_is_skip_and_stored_rows_win(
     result = send(client, annotator, video.id)
     assert result["onConflict"] == "skip" and result["skipped"] == 1
     assert stored(client, viewer, video.id)[("A", 0)] == 1
+
+
+def test_merging_a_video_s_own_export_changes_nothing(
+    client: TestClient,
+    small_video: Callable[..., Video],
+    annotate: Callable[..., None],
+    annotator: dict[str, str],
+    viewer: dict[str, str],
+) -> None:
+    video = small_video()
+    annotate(video.id, [*STORED, box("F", 4, 1.25, 2.5, 3.75, 5.125, notes="n", occluded=True)])
+    exported = client.get(f"/api/videos/{video.id}/annotations/export", headers=viewer).content
+    document = orjson.loads(exported)
+    url = f"/api/videos/{video.id}/annotations/import"
+
+    response = client.post(
+        url,
+        params={"onConflict": "merge"},
+        files={"file": ("own.json", exported)},
+        headers=annotator,
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["created"], result["updated"], result["unchanged"]) == (0, 0, 3)
+
+    document["annotations"][2]["occluded"] = False
+    response = client.post(
+        url,
+        params={"onConflict": "merge", "dryRun": "true"},
+        files={"file": ("own.json", orjson.dumps(document))},
+        headers=annotator,
+    )
+    assert (response.json()["updated"], response.json()["unchanged"]) == (1, 2)
