@@ -6,7 +6,9 @@ the same queue, so they take effect exactly between the captures that came befor
 
 When the spool is full the writer refuses new captures and counts them per channel; it alarms
 once in the log and through ``on_alarm`` (the daemon republishes its status), and accepts records
-again once the spool has drained below 90 % of its limit. A failed commit is counted the same way:
+again once the spool has drained below 90 % of its limit. A failed commit is counted the same way,
+and so is a capture that finds the queue itself full (``max_queued`` captures waiting: the writer
+is stuck, say on a hung disk, and memory must not grow until the kernel kills the daemon):
 nothing is dropped silently.
 """
 
@@ -24,13 +26,15 @@ from rig_agent.session import RecordBuilder, SessionSpec
 from rig_agent.sources import Capture
 from rig_agent.spool import Spool
 
-__all__ = ["SpoolWriter", "StartSession", "StopSession"]
+__all__ = ["MAX_QUEUED_CAPTURES", "SpoolWriter", "StartSession", "StopSession"]
 
 logger = logging.getLogger(__name__)
 
 _RESUME_FRACTION = 0.9
 _IDLE_WAKE_S = 0.5
 _MAX_BATCH = 2000
+MAX_QUEUED_CAPTURES = 500_000
+"""Captures waiting for the writer before the sink refuses more: seconds of the fastest bursts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,12 @@ class SpoolWriter:
         builder: RecordBuilder,
         on_commit: Callable[[], None],
         on_alarm: Callable[[], None],
+        max_queued: int = MAX_QUEUED_CAPTURES,
     ) -> None:
         self._spool = spool
+        self._max_queued = max_queued
+        self._refused_lock = threading.Lock()
+        self._queue_full = False
         self._builder = builder
         self._on_commit = on_commit
         self._on_alarm = on_alarm
@@ -84,6 +92,16 @@ class SpoolWriter:
 
     def sink(self, capture: Capture) -> None:
         """The :data:`CaptureSink` given to every source: enqueue and return at once."""
+        if self._inbox.qsize() >= self._max_queued:
+            self._count_refused(capture.channel)
+            if not self._queue_full:
+                self._queue_full = True
+                self._error(
+                    f"capture queue full ({self._max_queued} waiting for the spool writer):"
+                    " refusing and counting captures until it drains"
+                )
+                self._on_alarm()
+            return
         self._inbox.put(capture)
 
     def submit(self, event: StartSession | StopSession) -> None:
@@ -124,6 +142,12 @@ class SpoolWriter:
                 except queue.Empty:
                     break
             stop = self._write(items)
+            if self._queue_full and self._inbox.qsize() < self._max_queued // 2:
+                self._queue_full = False
+                logger.warning(
+                    "capture queue drained; %d captures refused so far", self.refused_total
+                )
+                self._on_alarm()
             if stop:
                 return
 
@@ -188,8 +212,9 @@ class SpoolWriter:
         self._on_commit()
 
     def _count_refused(self, channel: str) -> None:
-        self.refused[channel] = self.refused.get(channel, 0) + 1
-        self.refused_total += 1
+        with self._refused_lock:  # the sink counts from source threads too
+            self.refused[channel] = self.refused.get(channel, 0) + 1
+            self.refused_total += 1
 
     def _refuse(self, channel: str, held_bytes: int) -> None:
         self._count_refused(channel)

@@ -170,3 +170,24 @@ def test_failed_commit_is_counted_and_leaves_no_seq_gap(tmp_path: Path) -> None:
     assert [(r.seq, r.payload.raw_line) for r in records] == [(0, "1")]  # type: ignore[union-attr]
     assert "disk is full" in (writer.last_error or "")
     spool.close()
+
+
+def test_full_capture_queue_refuses_and_counts_instead_of_growing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.db", 1 << 20)
+    alarms: list[str] = []
+    writer = SpoolWriter(
+        spool,
+        RecordBuilder(CHANNELS, 10**9, 0),
+        lambda: None,
+        lambda: alarms.append("alarm"),
+        max_queued=10,
+    )
+    for i in range(15):  # the writer is not running yet: as if stuck on a hung disk
+        writer.sink(capture(i))
+    assert writer.refused == {"det": 5} and alarms == ["alarm"]
+    assert "capture queue full" in (writer.last_error or "")
+    writer.start()
+    assert writer.shutdown()
+    assert writer.committed == {"det": 10} and alarms == ["alarm", "alarm"]
+    assert [seq for seq, _ in spool.read(0, 100)] == list(range(10))
+    spool.close()
