@@ -80,7 +80,12 @@ async def _export_chunks(export: StreamedExport, realtime: Realtime) -> AsyncIte
                 last_emit = time.monotonic()
                 await emit("exporting")
     except Exception as exc:
-        logger.exception("export of %s as %s failed mid-stream", export.video_ids, export.format)
+        logger.exception(
+            "export of %d videos as %s failed mid-stream (at video %s)",
+            len(export.video_ids),
+            export.format,
+            progress.video_id,
+        )
         await emit("failed", error=str(exc))
         raise
     finally:
