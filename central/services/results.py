@@ -24,17 +24,21 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from central.db.models import DetectionComparison, DetectionEvent, LatencyMeasurement
-from central.db.types import new_id, utcnow
+from central.db.types import new_ids, utcnow
+from central.services.bulk_insert import insert_many
 from central.services.matching import VRU_TYPES, MatchResult, match
 from central.services.session_data import SessionInputs, load_inputs
 
 __all__ = ["FINISHED_STATUSES", "FinalResults", "compute_final_results"]
 
 logger = logging.getLogger(__name__)
+
+_COMPARISONS: Table = DetectionComparison.__table__  # type: ignore[assignment]
+_LATENCIES: Table = LatencyMeasurement.__table__  # type: ignore[assignment]
 
 FINISHED_STATUSES = ("completed", "stopped")
 """Statuses of sessions that ran and have final results."""
@@ -60,7 +64,6 @@ def _comparison_rows(
     claimed = inputs.claimed_types[position].tolist()
     rows = [
         {
-            "id": new_id(),
             "test_session_id": session_id,
             "ground_truth_id": row["annotation_id"],
             "detection_event_id": row["record_id"],
@@ -75,7 +78,6 @@ def _comparison_rows(
     ]
     rows.extend(
         {
-            "id": new_id(),
             "test_session_id": session_id,
             "ground_truth_id": miss["annotation_id"],
             "detection_event_id": None,
@@ -107,7 +109,6 @@ def _latency_rows(
     t_truth_s = t_signal_s - latencies.latency_ms / 1000.0
     return [
         {
-            "id": new_id(),
             "test_session_id": inputs.session.id,
             "detection_event_id": record_id,
             "detection_timestamp": t_sig,
@@ -127,6 +128,12 @@ def _latency_rows(
     ]
 
 
+def _with_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row, row_id in zip(rows, new_ids(len(rows)), strict=True):
+        row["id"] = row_id
+    return rows
+
+
 def _replace_rows(db: Session, inputs: SessionInputs, outcome: MatchResult) -> None:
     session_id = inputs.session.id
     now = utcnow()
@@ -141,12 +148,8 @@ def _replace_rows(db: Session, inputs: SessionInputs, outcome: MatchResult) -> N
             | LatencyMeasurement.detection_event_id.not_in(rig_measured),
         )
     )
-    comparisons = _comparison_rows(inputs, outcome, now)
-    if comparisons:
-        db.execute(insert(DetectionComparison), comparisons)
-    latencies = _latency_rows(inputs, outcome, now)
-    if latencies:
-        db.execute(insert(LatencyMeasurement), latencies)
+    insert_many(db, _COMPARISONS, _with_ids(_comparison_rows(inputs, outcome, now)))
+    insert_many(db, _LATENCIES, _with_ids(_latency_rows(inputs, outcome, now)))
 
 
 def compute_final_results(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from central.db.models import (
@@ -84,25 +84,18 @@ def _box(value: Any) -> tuple[float, float, float, float]:
     return (float(x), float(y), float(w), float(h))
 
 
-def load_ground_truth(db: Session, video_id: str) -> GroundTruth:
-    """Every annotation of the video; ``t_ms`` is the annotation's timestamp in milliseconds."""
+def load_ground_truth(db: Session, video_id: str, *, with_boxes: bool = True) -> GroundTruth:
+    """Every annotation of the video; ``t_ms`` is the annotation's timestamp in milliseconds.
+    Boxes (JSON, the costly part to read) only with ``with_boxes``: temporal mode needs none."""
     a = GroundTruthAnnotation
-    rows = db.execute(
-        select(
-            a.id,
-            a.detection_id,
-            a.frame_number,
-            a.timestamp,
-            a.vru_type,
-            a.bounding_box,
-            a.occluded,
-            a.truncated,
-            a.difficult,
-        ).where(a.video_id == video_id)
-    ).all()
+    columns = [a.id, a.detection_id, a.frame_number, a.timestamp, a.vru_type]
+    columns += [a.occluded, a.truncated, a.difficult]
+    if with_boxes:
+        columns.append(a.bounding_box)
+    rows = db.execute(select(*columns).where(a.video_id == video_id)).all()
     if not rows:
         return GroundTruth.from_arrays([], [], [], [], [])
-    ids, tracks, frames, stamps, types, boxes, occluded, truncated, difficult = zip(
+    ids, tracks, frames, stamps, types, occluded, truncated, difficult, *boxes = zip(
         *rows, strict=True
     )
     return GroundTruth.from_arrays(
@@ -111,7 +104,7 @@ def load_ground_truth(db: Session, video_id: str) -> GroundTruth:
         frame=np.asarray(frames, dtype=np.int64),
         t_ms=np.asarray(stamps, dtype=np.float64) * 1000.0,
         vru_type=list(types),
-        bbox=np.asarray([_box(b) for b in boxes], dtype=np.float64),
+        bbox=np.asarray([_box(b) for b in boxes[0]], dtype=np.float64) if boxes else None,
         occluded=np.asarray(occluded, dtype=np.bool_),
         truncated=np.asarray(truncated, dtype=np.bool_),
         difficult=np.asarray(difficult, dtype=np.bool_),
@@ -133,36 +126,58 @@ def match_config(config: TestExecutionConfig, fps: float | None) -> MatchConfig:
     )
 
 
-def _column(rows: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
-    return [row[key] for row in rows]
+_SIGNAL_COLUMNS = (
+    "id",
+    "rig_id",
+    "t_mono_ns",
+    "t_video_ms",
+    "vru_type",
+    "bbox",
+    "confidence",
+    "frame_number",
+)
+
+
+def _floats(values: Sequence[Any]) -> NDArray[np.float64]:
+    """A float array; None becomes NaN (numpy converts it so for a float dtype)."""
+    return np.asarray(values, dtype=np.float64)
+
+
+def signals_from_columns(
+    columns: Mapping[str, Sequence[Any]], rig_id: str, sync_mono_ns: int | None
+) -> Signals:
+    """Matching input from ``detection_events`` columns (a sequence per column name of
+    ``_SIGNAL_COLUMNS``; ``bbox`` may be left out when boxes are not needed)."""
+    ids = columns["id"]
+    if not ids:
+        return Signals.from_arrays(np.asarray([], dtype="<U36"))
+    t_video = _floats(columns["t_video_ms"])
+    if sync_mono_ns is not None:
+        own = np.asarray(columns["rig_id"]) == rig_id
+        mono = np.asarray(columns["t_mono_ns"], dtype=np.int64)
+        t_video = np.where(own, (mono - np.int64(sync_mono_ns)) / 1e6, t_video)
+    frames = _floats(columns["frame_number"])
+    boxes = columns.get("bbox")
+    return Signals.from_arrays(
+        record_id=np.asarray(ids),
+        t_video_ms=t_video,
+        vru_type=list(columns["vru_type"]),
+        bbox=(
+            np.asarray([_box(b) for b in boxes], dtype=np.float64)
+            if boxes is not None and any(b is not None for b in boxes)
+            else None
+        ),
+        confidence=_floats(columns["confidence"]),
+        frame=np.where(np.isnan(frames), -1, frames).astype(np.int64),
+    )
 
 
 def signals_from_rows(
     rows: Sequence[Mapping[str, Any]], rig_id: str, sync_mono_ns: int | None
 ) -> Signals:
     """Matching input from ``detection_events`` rows (dicts with that table's column names)."""
-    if not rows:
-        return Signals.from_arrays(np.asarray([], dtype="<U36"))
-    stored = np.asarray(
-        [np.nan if v is None else v for v in _column(rows, "t_video_ms")], dtype=np.float64
-    )
-    if sync_mono_ns is not None:
-        own = np.asarray(_column(rows, "rig_id")) == rig_id
-        mono = np.asarray(_column(rows, "t_mono_ns"), dtype=np.int64)
-        from_sync = (mono - np.int64(sync_mono_ns)) / 1e6
-        t_video = np.where(own, from_sync, stored)
-    else:
-        t_video = stored
-    confidence = [np.nan if v is None else v for v in _column(rows, "confidence")]
-    frames = [-1 if v is None else v for v in _column(rows, "frame_number")]
-    return Signals.from_arrays(
-        record_id=np.asarray(_column(rows, "id")),
-        t_video_ms=t_video,
-        vru_type=_column(rows, "vru_type"),
-        bbox=np.asarray([_box(b) for b in _column(rows, "bbox")], dtype=np.float64),
-        confidence=np.asarray(confidence, dtype=np.float64),
-        frame=np.asarray(frames, dtype=np.int64),
-    )
+    columns = {name: [row.get(name) for row in rows] for name in _SIGNAL_COLUMNS}
+    return signals_from_columns(columns, rig_id, sync_mono_ns)
 
 
 def sync_instant(db: Session, session: TestSession) -> int | None:
@@ -178,20 +193,6 @@ def sync_instant(db: Session, session: TestSession) -> int | None:
     )
 
 
-_EVENT_COLUMNS = (
-    "id",
-    "rig_id",
-    "kind",
-    "t_mono_ns",
-    "t_video_ms",
-    "vru_type",
-    "bbox",
-    "confidence",
-    "frame_number",
-    "payload",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class SessionInputs:
     """Everything the final pass needs, read in one database session."""
@@ -205,20 +206,37 @@ class SessionInputs:
     sync_mono_ns: int | None
 
 
-def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
-    """The session's stored records that are judged, in id (arrival) order, as dicts."""
-    columns = [getattr(DetectionEvent, name) for name in _EVENT_COLUMNS]
-    result = db.execute(
-        select(*columns)
+def _judged_records(db: Session, session_id: str, *, with_boxes: bool) -> list[Any]:
+    """The session's judged records (see :func:`is_judged`, filtered in SQL), in id order."""
+    e = DetectionEvent
+    role = e.payload["fields"]["role"].as_string()
+    names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    query = (
+        select(*(getattr(e, n) for n in names))
         .where(
-            DetectionEvent.test_session_id == session_id,
-            DetectionEvent.kind == MATCHED_KIND,
+            e.test_session_id == session_id,
+            e.kind == MATCHED_KIND,
+            or_(role.is_(None), role != "stimulus"),
         )
-        .order_by(DetectionEvent.id)
+        .order_by(e.id)
     )
+    return list(db.execute(query).all())
+
+
+def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
+    """The session's judged records as dicts (with boxes), in id (arrival) order."""
     return [
-        row for values in result if is_judged(row := dict(zip(_EVENT_COLUMNS, values, strict=True)))
+        {**row._asdict(), "kind": MATCHED_KIND}
+        for row in _judged_records(db, session_id, with_boxes=True)
     ]
+
+
+def _judged_columns(db: Session, session_id: str, *, with_boxes: bool) -> dict[str, Sequence[Any]]:
+    names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    rows = _judged_records(db, session_id, with_boxes=with_boxes)
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
 def load_inputs(db: Session, session_id: str) -> SessionInputs:
@@ -232,13 +250,15 @@ def load_inputs(db: Session, session_id: str) -> SessionInputs:
     if config is None:
         raise ValueError(f"test session {session_id!r} was never started: it has no config")
     fps = db.scalar(select(Video.fps).where(Video.id == session.video_id))
+    rules = match_config(config, fps)
+    spatial = rules.mode is MatchMode.SPATIAL
     sync = sync_instant(db, session)
-    rows = load_judged_rows(db, session_id)
+    columns = _judged_columns(db, session_id, with_boxes=spatial)
     return SessionInputs(
         session=session,
-        ground_truth=load_ground_truth(db, session.video_id),
-        signals=signals_from_rows(rows, session.rig_id, sync),
-        claimed_types=np.asarray(_column(rows, "vru_type"), dtype=object),
-        config=match_config(config, fps),
+        ground_truth=load_ground_truth(db, session.video_id, with_boxes=spatial),
+        signals=signals_from_columns(columns, session.rig_id, sync),
+        claimed_types=np.asarray(columns["vru_type"], dtype=object),
+        config=rules,
         sync_mono_ns=sync,
     )
