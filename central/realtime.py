@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 
 DASHBOARD_ROOM = "dashboard"
 
-Authenticator = Callable[[str], Awaitable[Any | None]]
-"""Maps a bearer token to the caller (a principal) or ``None`` when the token is not valid."""
+Authenticator = Callable[[str], Awaitable[Principal | None]]
+"""Maps a bearer token to the caller or ``None`` when the token is not valid."""
 
 
 def video_room(video_id: object) -> str:
@@ -136,6 +136,10 @@ def create_socketio_server(
         video_id = _id_from(data, "video_id")
         if video_id is None:
             return {"ok": False, "error": "video_id is required"}
+        if authenticate is not None:
+            principal = (await sio.get_session(sid))["principal"]
+            if not principal.role.allows(Role.ANNOTATOR):
+                return {"ok": False, "error": "annotation progress needs the annotator role"}
         await sio.emit("annotation_progress_update", data, room=video_room(video_id), skip_sid=sid)
         return {"ok": True}
 

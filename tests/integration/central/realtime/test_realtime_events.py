@@ -179,7 +179,7 @@ def test_annotation_progress_reaches_the_others_on_the_same_video(live_server: A
             await client.join("join_annotation_session", {"video_id": video})
 
         progress = {"video_id": "v1", "current_frame": 42, "annotator": "ann"}
-        await sender.sio.emit("annotation_progress", progress)
+        assert await sender.sio.call("annotation_progress", progress, timeout=5) == {"ok": True}
 
         assert (await peer.wait_for("annotation_progress_update"))[0] == progress
         await asyncio.sleep(0.2)
@@ -187,7 +187,14 @@ def test_annotation_progress_reaches_the_others_on_the_same_video(live_server: A
         assert not elsewhere.received["annotation_progress_update"]
         missing = await sender.sio.call("join_annotation_session", {}, timeout=5)
         assert missing == {"ok": False, "error": "video_id is required"}
-        for client in (sender, peer, elsewhere):
+
+        viewer = await connected(live_server, Role.VIEWER)
+        await viewer.join("join_annotation_session", {"video_id": "v1"})
+        refused = await viewer.sio.call("annotation_progress", progress, timeout=5)
+        assert refused["ok"] is False and "annotator" in refused["error"]
+        await asyncio.sleep(0.2)
+        assert len(peer.received["annotation_progress_update"]) == 1, "a viewer only watches"
+        for client in (sender, peer, elsewhere, viewer):
             await client.sio.disconnect()
 
     asyncio.run(scenario())
