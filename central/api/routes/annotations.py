@@ -35,6 +35,7 @@ from central.schemas.annotations import (
 )
 from central.services import annotations as annotation_service
 from central.services.annotations import InvalidAnnotations
+from central.services.gc_pause import gc_paused
 from central.services.uploads import read_limited
 
 __all__ = ["router"]
@@ -114,14 +115,18 @@ async def bulk_create_annotations(
 
 
 def _bulk_create(session: Session, video_id: str, raw: bytes) -> int:
-    try:
-        body = BULK_ANNOTATIONS.validate_json(raw)
-    except ValidationError as exc:
-        raise _request_errors([(e["loc"], e["msg"], e["type"]) for e in exc.errors()]) from exc
-    try:
-        return annotation_service.bulk_create_annotations(session, video_id, body["annotations"])
-    except InvalidAnnotations as exc:
-        raise _annotation_errors(exc) from exc
+    with gc_paused():
+        try:
+            body = BULK_ANNOTATIONS.validate_json(raw)
+        except ValidationError as exc:
+            errors = [(e["loc"], e["msg"], e["type"]) for e in exc.errors()]
+            raise _request_errors(errors) from exc
+        try:
+            return annotation_service.bulk_create_annotations(
+                session, video_id, body["annotations"]
+            )
+        except InvalidAnnotations as exc:
+            raise _annotation_errors(exc) from exc
 
 
 @router.get(
