@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +33,7 @@ from central.db.types import new_id, utcnow
 from central.services.errors import Conflict, InvalidInput
 from central.services.http_detections import HTTP_RIG_ID, store_http_detections
 from central.services.live_matching import LiveMatching
+from central.services.matching import GroundTruth, MatchConfig
 from central.services.results import FINISHED_STATUSES, FinalResults, compute_final_results
 from central.services.session_data import (
     load_ground_truth,
@@ -481,7 +482,15 @@ _CONFIG_FIELDS = (
 )
 
 
-def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) -> tuple[Any, ...]:
+class _LiveInputs(NamedTuple):
+    session: TestSession
+    ground_truth: GroundTruth
+    rules: MatchConfig
+    extra: Any
+    """The effective config values (at start) or the stored judged records (on resume)."""
+
+
+def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) -> _LiveInputs:
     session = load_session(db, session_id)
     if session.status != "pending":
         raise Conflict(
@@ -521,7 +530,7 @@ def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) 
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     db.commit()
-    return session, ground_truth, rules, {key: getattr(row, key) for key in _CONFIG_FIELDS}
+    return _LiveInputs(session, ground_truth, rules, {k: getattr(row, k) for k in _CONFIG_FIELDS})
 
 
 def _finished_sessions(db: Session, session_ids: set[str]) -> list[str]:
@@ -538,13 +547,14 @@ def _running_session_ids(db: Session) -> list[str]:
     return list(db.scalars(select(TestSession.id).where(TestSession.status == "running")))
 
 
-def _live_inputs(db: Session, session_id: str) -> tuple[Any, ...]:
+def _live_inputs(db: Session, session_id: str) -> _LiveInputs:
     session = load_session(db, session_id)
     config = session.execution_config
     if config is None:
         raise ValueError(f"running session {session_id!r} has no execution config")
     rules = match_config(config, session.video.fps)
-    return session, load_ground_truth(db, session.video_id), rules, load_judged_rows(db, session_id)
+    ground_truth = load_ground_truth(db, session.video_id)
+    return _LiveInputs(session, ground_truth, rules, load_judged_rows(db, session_id))
 
 
 def _set_sync(db: Session, session_id: str, sync_mono_ns: int) -> None:
