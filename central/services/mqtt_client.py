@@ -184,6 +184,7 @@ class MqttClient:
         self._connack: asyncio.Future[ReasonCode] | None = None
         self._lost: asyncio.Event | None = None
         self._pending_lock = threading.Lock()
+        self._ack_lock = threading.Lock()
         self._pending_publish: dict[int, asyncio.Future[None]] = {}
         self._pending_subscribe: dict[int, asyncio.Future[list[ReasonCode]]] = {}
 
@@ -259,12 +260,15 @@ class MqttClient:
         """Acknowledge ``message``; thread-safe. Call only once it is safely stored.
 
         An ack for a message of an earlier connection is dropped: the broker resends such a
-        message on the new connection, where its packet id may meanwhile name another message.
+        message on the new connection, and once any ack freed its packet id there, that id may
+        name another message, which a late ack would then acknowledge before it is stored.
         """
         client = self._client
-        if message.qos == 0 or client is None or message.connection != self._connection:
+        if message.qos == 0 or client is None:
             return
-        client.ack(message.mid, message.qos)
+        with self._ack_lock:
+            if message.connection == self._connection:
+                client.ack(message.mid, message.qos)
 
     async def close(self, *, end_session: bool = False) -> None:
         """Disconnect cleanly and stop.
@@ -471,7 +475,8 @@ class MqttClient:
         self, _client: paho.Client, _userdata: Any, flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         if not _is_failure(reason):
-            self._connection += 1
+            with self._ack_lock:
+                self._connection += 1
             logger.debug("session present: %s", getattr(flags, "session_present", None))
         self._call_in_loop(self._set_connack, reason)
 
@@ -483,6 +488,10 @@ class MqttClient:
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         logger.debug("MQTT disconnect: %s", reason)
+        with self._ack_lock:
+            # Acks still to come for this connection's messages must not reach the next one
+            # (paho drops the ones already queued when it reconnects).
+            self._connection += 1
         self._call_in_loop(self._set_lost)
 
     def _set_lost(self) -> None:
