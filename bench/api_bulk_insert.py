@@ -3,7 +3,7 @@
     .venv/bin/python bench/api_bulk_insert.py [--annotations 100000] [--page 10000] [--repeat 3]
 
 The central server runs for real (uvicorn on 127.0.0.1, a SQLite file in a temporary directory,
-auth on with an annotator token); a real video is uploaded first (made with PyAV, 10,000 frames
+auth on, with an operator token); a real video is uploaded first (made with PyAV, 10,000 frames
 of 32x32), so every annotation is checked against it. The client encodes its JSON before the
 clock starts: the times are the server's work plus loopback transfer.
 
@@ -26,7 +26,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -61,10 +60,6 @@ def make_rows(count: int, frames: int) -> list[dict[str, Any]]:
         }
         for index in range(count)
     ]
-
-
-def best_of(repeat: int, run: Callable[[], float]) -> float:
-    return min(run() for _ in range(repeat))
 
 
 class Server:
