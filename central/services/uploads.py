@@ -4,13 +4,15 @@ The request body is parsed as it arrives (python-multipart's streaming parser), 
 never sits in memory and the size limit is enforced while the bytes come in: the moment the file
 part passes the limit the upload stops with :class:`TooLarge`. The file is written under a
 generated name in the directory given; the name the client sent is never used on the filesystem.
-Whatever goes wrong (limit, malformed body, client gone), the partial file is removed.
+Whatever goes wrong (limit, malformed body, client gone), the partial file is removed; the part
+files a crash left behind (untouched for an hour) are removed by the next upload.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,9 @@ __all__ = ["ReceivedUpload", "read_limited", "receive_multipart_upload"]
 
 logger = logging.getLogger(__name__)
 
+PART_PATTERN = ".upload-*.part"
+STALE_PART_S = 3600
+"""A part file untouched this long belongs to no live upload (each chunk written touches it)."""
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 32
 _FORM_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024)
@@ -164,7 +169,8 @@ async def receive_multipart_upload(
         raise InvalidInput(f"Malformed multipart body: {exc}", field=file_field) from exc
 
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f".upload-{secrets.token_hex(16)}.part"
+    _remove_stale_parts(directory)
+    path = directory / PART_PATTERN.replace("*", secrets.token_hex(16))
     try:
         with path.open("wb") as sink:
             await _feed(parser, receiver, body, sink)
@@ -177,6 +183,17 @@ async def receive_multipart_upload(
         raise
     logger.debug("Received an upload of %d bytes into %s", receiver.file_bytes, path.name)
     return ReceivedUpload(path, receiver.file_bytes, receiver.filename, receiver.fields)
+
+
+def _remove_stale_parts(directory: Path) -> None:
+    cutoff = time.time() - STALE_PART_S
+    for part in directory.glob(PART_PATTERN):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+                logger.info("Removed %s, left by an upload that never finished", part.name)
+        except FileNotFoundError:  # another upload removed it first
+            continue
 
 
 async def _feed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -177,3 +178,14 @@ def test_read_limited_reads_up_to_the_limit_and_stops_past_it() -> None:
     with pytest.raises(TooLarge):
         asyncio.run(read_limited(counting(), 5000))
     assert consumed <= 6000
+
+
+def test_part_files_left_by_a_crash_are_removed_by_the_next_upload(tmp_path: Path) -> None:
+    stale = tmp_path / ".upload-crashed.part"
+    live = tmp_path / ".upload-live.part"
+    for part in (stale, live):
+        part.write_bytes(b"half a video")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    upload = receive(multipart(("file", "a.mp4", b"a")), tmp_path)
+    assert sorted(tmp_path.iterdir()) == sorted([live, upload.path])
