@@ -44,6 +44,8 @@ RIG_START_DELAY_MS = 3000.0
 """The rig plays its script this long after it starts: time to see it online and start the
 session before the script's sync pulse (video time zero)."""
 RIG_ONLINE_TIMEOUT_S = 20.0
+SYNC_GRACE_S = 3.0
+"""How long past the rig's start delay the demo waits for video time zero before giving up."""
 POLL_S = 0.2
 
 
@@ -184,6 +186,16 @@ async def _follow(api: DemoApi, session_id: str, duration_s: float, console: Con
             if session["status"] != "running":
                 progress.update(task, completed=duration_s, description=session["status"])
                 return str(session["status"])
+            waited_s = time.monotonic() - started
+            if (
+                session["syncMonoNs"] is None
+                and waited_s > RIG_START_DELAY_MS / 1000 + SYNC_GRACE_S
+            ):
+                await api.post(f"/api/test-sessions/{session_id}/stop", {})
+                raise CliError(
+                    "the rig's sync pulse never came: its script played before the session "
+                    "started (a slow start?). Run the demo again."
+                )
             detail = await api.get(f"/api/test-sessions/{session_id}/detailed-results")
             score = detail.get("results") or {}
             progress.update(
