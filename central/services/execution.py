@@ -19,11 +19,12 @@ Database work runs in worker threads; the event loop only waits. Timers are task
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +63,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 class CommandSender(Protocol):
@@ -123,8 +126,8 @@ class SessionExecutor:
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
-    async def _db(self, work: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
+    async def _db(self, work: Callable[[Session], _T]) -> _T:
+        def run() -> _T:
             with self._factory() as db:
                 return work(db)
 
@@ -161,14 +164,10 @@ class SessionExecutor:
             raise Conflict(f"test session {session_id!r} is already being started or stopped")
         async with lock:
             prepared = await self._db(lambda db: _prepare_start(db, session_id, config))
-            session, ground_truth, rules, config = prepared
+            session, ground_truth, rules, duration_s, config = prepared
             try:
                 self.live.open(
-                    session_id,
-                    session.rig_id,
-                    ground_truth,
-                    rules,
-                    duration_s=float(config["test_duration"]),
+                    session_id, session.rig_id, ground_truth, rules, duration_s=duration_s
                 )
             except ValueError as exc:
                 raise InvalidInput(str(exc), "mode") from None
@@ -182,7 +181,7 @@ class SessionExecutor:
             row = await self._db(
                 lambda db: _mark(db, session_id, "running", started=True, sync_mono_ns=sync_mono_ns)
             )
-            self._run_for(session_id, session.rig_id, float(config["test_duration"]))
+            self._run_for(session_id, session.rig_id, duration_s)
             logger.info("session %s running on rig %s", session_id, session.rig_id)
             return row
 
@@ -434,16 +433,15 @@ class SessionExecutor:
         live and end the session when its duration is over (at once when it already is)."""
         for session_id in await self._db(_running_session_ids):
             try:
-                session, ground_truth, rules, stored = await self._db(
-                    lambda db, sid=session_id: _live_inputs(db, sid)
+                session, ground_truth, rules, duration_s, stored = await self._db(
+                    functools.partial(_live_inputs, session_id=session_id)
                 )
-                config = session.execution_config
                 self.live.open(
                     session_id,
                     session.rig_id,
                     ground_truth,
                     rules,
-                    duration_s=float(config.test_duration),
+                    duration_s=duration_s,
                     sync_mono_ns=session.sync_mono_ns,
                 )
                 self.live.judge(session_id, stored, emit=False)
@@ -452,7 +450,7 @@ class SessionExecutor:
                 continue
             started = session.started_at or utcnow()
             elapsed = (utcnow() - started).total_seconds()
-            remaining = max(float(config.test_duration) - elapsed, 0.0)
+            remaining = max(duration_s - elapsed, 0.0)
             self._run_for(session_id, session.rig_id, remaining)
             logger.info("resumed session %s; it ends in %.1f s", session_id, remaining)
 
@@ -486,6 +484,7 @@ class _LiveInputs(NamedTuple):
     session: TestSession
     ground_truth: GroundTruth
     rules: MatchConfig
+    duration_s: float
     extra: Any
     """The effective config values (at start) or the stored judged records (on resume)."""
 
@@ -530,7 +529,8 @@ def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) 
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     db.commit()
-    return _LiveInputs(session, ground_truth, rules, {k: getattr(row, k) for k in _CONFIG_FIELDS})
+    values = {key: getattr(row, key) for key in _CONFIG_FIELDS}
+    return _LiveInputs(session, ground_truth, rules, float(row.test_duration), values)
 
 
 def _finished_sessions(db: Session, session_ids: set[str]) -> list[str]:
@@ -554,7 +554,8 @@ def _live_inputs(db: Session, session_id: str) -> _LiveInputs:
         raise ValueError(f"running session {session_id!r} has no execution config")
     rules = match_config(config, session.video.fps)
     ground_truth = load_ground_truth(db, session.video_id)
-    return _LiveInputs(session, ground_truth, rules, load_judged_rows(db, session_id))
+    stored = load_judged_rows(db, session_id)
+    return _LiveInputs(session, ground_truth, rules, float(config.test_duration), stored)
 
 
 def _set_sync(db: Session, session_id: str, sync_mono_ns: int) -> None:

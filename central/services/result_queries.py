@@ -113,15 +113,15 @@ def latency_metrics(
     if session.results is not None:
         provisional = False
         c = DetectionComparison
-        ground_truth = list(
-            db.scalars(
+        ground_truth: list[float] = [
+            value
+            for value in db.scalars(
                 select(c.temporal_difference_ms).where(
-                    c.test_session_id == session_id,
-                    c.match_type == "TP",
-                    c.temporal_difference_ms.is_not(None),
+                    c.test_session_id == session_id, c.match_type == "TP"
                 )
             )
-        )
+            if value is not None
+        ]
         stats = dict(session.results.get("latency") or _stats(ground_truth))
     else:
         provisional = live_latencies_ms is not None
