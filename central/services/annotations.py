@@ -32,6 +32,7 @@ from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.videos import get_video
 
 __all__ = [
+    "MAX_REPORTED_PROBLEMS",
     "InvalidAnnotations",
     "bulk_create_annotations",
     "create_annotation",
@@ -46,6 +47,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _ANNOTATION = cast(Table, GroundTruthAnnotation.__table__)
+MAX_REPORTED_PROBLEMS = 1000
+"""A bulk request of 100,000 bad rows gets the first problems and a count, not a 10 MB 422."""
 
 
 class InvalidAnnotations(InvalidInput):
@@ -117,10 +120,14 @@ def bulk_create_annotations(
     problems: list[FieldProblem] = []
     first_of: dict[tuple[int, str], int] = {}
     created_at = utcnow()
+    unreported = 0
     for index, item in enumerate(items):
         row, row_problems = _checked_row(item, geometry, ("annotations", index))
         if row is None:
-            problems += row_problems
+            if len(problems) < MAX_REPORTED_PROBLEMS:
+                problems += row_problems
+            else:
+                unreported += len(row_problems)
             continue
         key = (row["frame_number"], row["detection_id"])
         if key in first_of:
@@ -133,6 +140,8 @@ def bulk_create_annotations(
         row["created_at"] = created_at
         row["updated_at"] = None
         rows.append(row)
+    if unreported:
+        problems.append((("annotations",), f"... and {unreported} more problems like these."))
     if problems:
         raise InvalidAnnotations(problems)
     for row, annotation_id in zip(rows, new_ids(len(rows)), strict=True):

@@ -367,6 +367,21 @@ class TestBulk:
         ]
         assert self.count(client, viewer, video) == 0
 
+    def test_a_request_of_many_bad_rows_reports_the_first_and_a_count(
+        self, client: TestClient, annotator: dict, video: Video, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("central.services.annotations.MAX_REPORTED_PROBLEMS", 3)
+        rows = self.rows(10)
+        for row in rows:
+            row["frameNumber"] += 1000
+        problems = self.send(client, annotator, video, rows).json()["detail"]
+        assert [p["loc"] for p in problems[:3]] == [
+            ["body", "annotations", index, "frameNumber"] for index in range(3)
+        ]
+        assert problems[3]["loc"] == ["body", "annotations"]
+        assert "7 more" in problems[3]["msg"]
+        assert len(problems) == 4
+
     def test_a_repeat_inside_the_request_is_409_and_nothing_is_written(
         self, client: TestClient, annotator: dict, viewer: dict, video: Video
     ) -> None:
