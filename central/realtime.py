@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central.auth import Principal, Role
 from central.services import tokens
-from central.services.ingest import IngestedBatch, Ingestor
+from central.services.ingest import Ingestor
 
 __all__ = [
     "DASHBOARD_ROOM",
@@ -34,7 +34,6 @@ __all__ = [
     "RealtimeDep",
     "connect_ingest",
     "create_socketio_server",
-    "detection_message",
     "get_realtime",
     "install_realtime",
     "realtime_lifespan",
@@ -343,31 +342,6 @@ def get_realtime(request: Request) -> Realtime:
 RealtimeDep = Annotated[Realtime, Depends(get_realtime)]
 
 
-def detection_message(event: Mapping[str, Any]) -> dict[str, Any]:
-    """One stored detection record as it appears in ``detection_event.detections``."""
-    payload = event.get("payload") or {}
-    return {
-        "id": event["id"],
-        "test_session_id": event["test_session_id"],
-        "rig_id": event["rig_id"],
-        "stream": event["stream"],
-        "seq": event["seq"],
-        "kind": event["kind"],
-        "channel": event["channel"],
-        "source": event["source"],
-        "clock": event["clock"],
-        "t_mono_ns": event["t_mono_ns"],
-        "t_wall_ns": event["t_wall_ns"],
-        "t_video_ms": event["t_video_ms"],
-        "vru_type": event["vru_type"],
-        "bbox": event["bbox"],
-        "confidence": event["confidence"],
-        "frame_number": event["frame_number"],
-        "latency_ms": payload.get("latency_ms"),
-        "timestamp": event["t_wall_ns"] / 1e9,
-    }
-
-
 def _rig_status_message(rig: Mapping[str, Any]) -> dict[str, Any]:
     last_seen = rig.get("last_seen_at")
     return {
@@ -381,19 +355,13 @@ def _rig_status_message(rig: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def connect_ingest(ingestor: Ingestor, realtime: Realtime) -> None:
-    """Forward newly stored records of a test session and every rig status change."""
+    """Forward every rig status change to the dashboard.
 
-    async def on_batch(batch: IngestedBatch) -> None:
-        by_session: dict[str, list[dict[str, Any]]] = {}
-        for event in batch.events:
-            session_id = event["test_session_id"]
-            if session_id is not None:
-                by_session.setdefault(session_id, []).append(detection_message(event))
-        for session_id, messages in by_session.items():
-            realtime.emit_detection_events(session_id, messages)
+    ``detection_event`` is not sent from here: live matching (``central.services.live_matching``)
+    judges each stored record of a running session and sends it with its provisional verdict.
+    """
 
     async def on_status(rig: dict[str, Any]) -> None:
         await realtime.emit_rig_status(_rig_status_message(rig))
 
-    ingestor.add_listener(on_batch)
     ingestor.add_status_listener(on_status)

@@ -19,13 +19,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from central.auth import Role
 from central.services.synthetic_video import write_synthetic_video
 from protocol import (
-    DetectionPayload,
-    DetectionRecord,
     RigStatus,
     Topics,
-    assemble_batch,
     encode,
-    encode_record,
 )
 
 EVENTS = (
@@ -40,26 +36,6 @@ EVENTS = (
     "import_progress",
     "export_progress",
 )
-DETECTION_FIELDS = {
-    "id",
-    "test_session_id",
-    "rig_id",
-    "stream",
-    "seq",
-    "kind",
-    "channel",
-    "source",
-    "clock",
-    "t_mono_ns",
-    "t_wall_ns",
-    "t_video_ms",
-    "vru_type",
-    "bbox",
-    "confidence",
-    "frame_number",
-    "latency_ms",
-    "timestamp",
-}
 
 
 class Client:
@@ -227,87 +203,63 @@ def test_session_events_go_to_the_session_room_and_the_dashboard(live_server: An
     asyncio.run(scenario())
 
 
-def _rig_client(broker: Any) -> paho.Client:
-    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    return client
-
-
-def test_detection_records_stream_coalesced_to_the_session_room(
-    live_server: Any, http: httpx.Client, mqtt_broker: Any, settings: Any, tmp_path: Path
+def test_rig_status_reaches_the_dashboard_through_ingest(
+    live_server: Any, mqtt_broker: Any, settings: Any
 ) -> None:
-    project = http.post("/api/projects", json={"name": "p"}).json()
-    clip = write_synthetic_video(tmp_path / "clip.mp4", frame_count=10)
-    with clip.open("rb") as file:
-        video = http.post(
-            "/api/videos",
-            files={"file": ("clip.mp4", file, "video/mp4")},
-            data={"projectId": project["id"]},
-        ).json()
-    session = http.post(
-        "/api/test-sessions",
-        json={
-            "name": "run",
-            "projectId": project["id"],
-            "videoId": video["id"],
-            "rigId": "rig-1",
-        },
-    ).json()
     topics = Topics(settings.topic_prefix)
-    messages, per_message = 40, 5
 
     async def scenario() -> None:
-        watcher, other, dashboard = [await connected(live_server) for _ in range(3)]
-        await watcher.join("join_test_session", {"test_session_id": session["id"]})
-        await other.join("join_test_session", {"test_session_id": "another-session"})
+        dashboard = await connected(live_server)
         await dashboard.join("join_dashboard")
-        rig = _rig_client(mqtt_broker)
-        status = encode(RigStatus(rig_id="rig-1", state="online", spool_depth=0))
+        rig = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        rig.connect(mqtt_broker.host, mqtt_broker.port)
+        rig.loop_start()
+        status = encode(RigStatus(rig_id="rig-1", state="online", spool_depth=3, version="9"))
         rig.publish(topics.status("rig-1"), status, qos=1).wait_for_publish(5)
+
         rig_status = (await dashboard.wait_for("rig_status"))[0]
         assert rig_status["rig_id"] == "rig-1" and rig_status["state"] == "online"
-        assert rig_status["spool_depth"] == 0 and rig_status["last_seen_at"]
-
-        for n in range(messages):
-            records = [
-                encode_record(
-                    DetectionRecord(
-                        seq=seq,
-                        session_id=session["id"],
-                        channel="det",
-                        source="simulated",
-                        t_mono_ns=seq,
-                        t_wall_ns=time.time_ns(),
-                        clock="user_monotonic",
-                        t_video_ms=float(seq),
-                        payload=DetectionPayload(
-                            vru_type="cyclist", bbox=(1, 2, 3, 4), confidence=0.5, raw_hex="aa"
-                        ),
-                    )
-                )
-                for seq in range(n * per_message, (n + 1) * per_message)
-            ]
-            batch = assemble_batch("rig-1", "s-1", records)
-            rig.publish(topics.records("rig-1"), batch, qos=1).wait_for_publish(5)
-
-        deadline = time.monotonic() + 10
-        while sum(e["count"] for e in watcher.received["detection_event"]) < messages * per_message:
-            assert time.monotonic() < deadline, "not every record was streamed"
-            await asyncio.sleep(0.01)
-        emits = watcher.received["detection_event"]
-        detections = [d for emit in emits for d in emit["detections"]]
-        assert sorted(d["seq"] for d in detections) == list(range(messages * per_message))
-        assert len(emits) < messages, "records are coalesced, not one emit per MQTT message"
-        assert all(e["test_session_id"] == session["id"] for e in emits)
-        assert all(e["count"] == len(e["detections"]) for e in emits)
-        assert set(detections[0]) == DETECTION_FIELDS
-        assert detections[0]["vru_type"] == "cyclist" and detections[0]["bbox"] == [1, 2, 3, 4]
-        assert not other.received["detection_event"]
-        assert not dashboard.received["detection_event"]
+        assert rig_status["spool_depth"] == 3 and rig_status["version"] == "9"
+        assert rig_status["last_seen_at"] and rig_status["status"]["spool_depth"] == 3
         rig.loop_stop()
         rig.disconnect()
-        for client in (watcher, other, dashboard):
+        await dashboard.sio.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_detection_records_are_coalesced_into_few_events_of_their_session(
+    live_server: Any,
+) -> None:
+    realtime = live_server.app.state.realtime
+    calls, per_call = 40, 5
+
+    async def feed() -> None:
+        """What live matching does as batches are stored: many small emits in quick order."""
+        for n in range(calls):
+            records = [{"seq": seq, "test_session_id": "ts-1"} for seq in range(n * 5, n * 5 + 5)]
+            realtime.emit_detection_events("ts-1", records)
+            await asyncio.sleep(0.001)
+
+    async def scenario() -> None:
+        watcher, other = await connected(live_server), await connected(live_server)
+        await watcher.join("join_test_session", {"test_session_id": "ts-1"})
+        await other.join("join_test_session", {"test_session_id": "ts-2"})
+        live_server.call(feed())
+
+        deadline = time.monotonic() + 5
+        while sum(e["count"] for e in watcher.received["detection_event"]) < calls * per_call:
+            assert time.monotonic() < deadline, "not every record was sent"
+            await asyncio.sleep(0.01)
+        emits = watcher.received["detection_event"]
+        assert [d["seq"] for e in emits for d in e["detections"]] == list(range(calls * per_call))
+        assert 1 < len(emits) < calls / 2, "coalesced: a few events carrying many records"
+        assert all(
+            e["test_session_id"] == "ts-1" and e["count"] == len(e["detections"]) for e in emits
+        )
+        assert len(emits[0]["detections"]) == per_call, "the first records leave at once"
+        assert not other.received["detection_event"]
+        for client in (watcher, other):
             await client.sio.disconnect()
 
     asyncio.run(scenario())
