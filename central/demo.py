@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -131,18 +132,28 @@ def by_type_table(results: dict[str, Any]) -> Table:
     return table
 
 
-async def _wait_rig_online(api: DemoApi, rig: RigProcess) -> None:
+async def _wait_rig_online(api: DemoApi, rig: RigProcess, since: datetime) -> None:
+    """Until the rig reports online after ``since`` (a state left by an earlier run of the demo
+    in the same data dir does not count)."""
     deadline = time.monotonic() + RIG_ONLINE_TIMEOUT_S
     while time.monotonic() < deadline:
         if rig.exit_code is not None:
             raise CliError(f"the rig agent exited with code {rig.exit_code}:\n{rig.log_tail()}")
         status, body = await api.get_maybe(f"/api/rigs/{DEMO_RIG_ID}")
-        if status == 200 and body.get("state") == "online":
+        seen = body.get("lastSeenAt") if status == 200 else None
+        if body.get("state") == "online" and seen and datetime.fromisoformat(seen) >= since:
             return
         await asyncio.sleep(0.1)
     raise CliError(
         f"the rig agent did not come online within {RIG_ONLINE_TIMEOUT_S:.0f} s:\n{rig.log_tail()}"
     )
+
+
+async def _stop_leftovers(api: DemoApi) -> None:
+    """Stop a session an interrupted earlier demo left running on the demo rig."""
+    for session in await api.get("/api/test-sessions?status=running&limit=1000"):
+        if session["rigId"] == DEMO_RIG_ID:
+            await api.post(f"/api/test-sessions/{session['id']}/stop", {})
 
 
 async def _prepare(api: DemoApi, scenario: DemoScenario, work_dir: Path) -> str:
@@ -218,6 +229,7 @@ async def _run_scenario(
 ) -> DemoOutcome:
     work_dir = settings.data_dir / "demo"
     work_dir.mkdir(parents=True, exist_ok=True)
+    await _stop_leftovers(api)
     session_id = await _prepare(api, scenario, work_dir)
     config_path = work_dir / "rig.toml"
     config_path.write_text(
@@ -231,10 +243,11 @@ async def _run_scenario(
         )
     )
     rig = RigProcess(config_path, work_dir / "rig-agent.log")
+    spawned = datetime.now(UTC)
     rig.start()
     try:
         console.print(f"rig agent started (config {config_path}); waiting for it to come online")
-        await _wait_rig_online(api, rig)
+        await _wait_rig_online(api, rig, spawned)
         config = _execution_config(scenario)
         session = await api.post(f"/api/test-sessions/{session_id}/start", config)
         if session["status"] != "running":

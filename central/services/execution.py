@@ -260,7 +260,14 @@ class SessionExecutor:
         return await self.finish(session_id, "stopped")
 
     async def _command_stop(self, session: TestSession) -> None:
+        """Tell the rig to stop; a rig that is not online cannot answer and is not waited for
+        (its session ends on its own when the duration is over)."""
         if session.rig_id == HTTP_RIG_ID or self._commands is None:
+            return
+        if not await self._db(lambda db: _rig_online(db, session.rig_id)):
+            logger.info(
+                "rig %s is not online: session %s stops without it", session.rig_id, session.id
+            )
             return
         command = StopCommand(command_id=new_id(), session_id=session.id)
         try:
@@ -276,12 +283,11 @@ class SessionExecutor:
             logger.info("rig %s on stopping %s: %s", session.rig_id, session.id, reply.error)
 
     async def _stop_after(self, session_id: str, duration_s: float) -> None:
+        """End the session when its duration is over. No stop command: the rig got the same
+        duration with the start command and ends the session on its own clock."""
         await asyncio.sleep(duration_s)
         logger.info("session %s: its duration of %g s elapsed", session_id, duration_s)
-        session = await self._db(lambda db: load_session(db, session_id))
-        if session.status == "running":
-            await self._command_stop(session)
-            await self.finish(session_id, "completed", from_timer=True)
+        await self.finish(session_id, "completed", from_timer=True)
 
     async def on_rig_status(self, status: dict[str, Any]) -> None:
         """Ingest status listener: a rig that was seen running a session and now reports another
@@ -449,8 +455,11 @@ class SessionExecutor:
                 logger.exception("session %s left running cannot be resumed", session_id)
                 continue
             started = session.started_at or utcnow()
-            elapsed = (utcnow() - started).total_seconds()
-            remaining = max(duration_s - elapsed, 0.0)
+            remaining = duration_s - (utcnow() - started).total_seconds()
+            if remaining <= 0:
+                await self.finish(session_id, "completed")
+                logger.info("session %s, left running past its duration, completed", session_id)
+                continue
             self._run_for(session_id, session.rig_id, remaining)
             logger.info("resumed session %s; it ends in %.1f s", session_id, remaining)
 
@@ -541,6 +550,11 @@ def _finished_sessions(db: Session, session_ids: set[str]) -> list[str]:
             )
         )
     )
+
+
+def _rig_online(db: Session, rig_id: str) -> bool:
+    rig = db.get(Rig, rig_id)
+    return rig is not None and rig.state == "online"
 
 
 def _running_session_ids(db: Session) -> list[str]:

@@ -6,6 +6,7 @@ with latencies 80, 120, 150 and 90 ms, one repeat, two false alarms, one missed 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -425,3 +426,27 @@ def test_a_session_left_running_by_a_restart_is_resumed_and_ends_on_time(
     assert row["status"] == "completed"
     results = row["results"]
     assert (results["truePositives"], results["falsePositives"], results["repeats"]) == (4, 2, 1)
+
+
+def test_a_session_whose_duration_passed_while_central_was_down_completes_at_startup(
+    settings: CentralSettings, scenario_video: Path
+) -> None:
+    first = create_app(settings)
+    with TestClient(first) as client:
+        with first.state.session_factory() as db:
+            token = create_token(db, Role.OPERATOR, "restart")[1]
+        api = Api(client, {Role.OPERATOR: {"Authorization": f"Bearer {token}"}})
+        session = create_scenario_session(api, scenario_video)
+        _start(api, session["id"], testDuration=1)
+        api.ok(
+            "POST",
+            f"/api/test-sessions/{session['id']}/detection-comparison",
+            json={"detections": scenario_detections()},
+        )
+    time.sleep(1.1)
+
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, {Role.OPERATOR: {"Authorization": f"Bearer {token}"}})
+        row = api.ok("GET", f"/api/test-sessions/{session['id']}")
+    assert row["status"] == "completed", "finished before the server took requests"
+    assert (row["results"]["truePositives"], row["results"]["falseNegatives"]) == (4, 1)

@@ -387,3 +387,18 @@ def test_stimulus_markers_and_latency_pairs_are_not_judged_twice(
     assert again["results"] == results
     metrics = api.ok("GET", f"/api/test-sessions/{session['id']}/latency-metrics")
     assert metrics["rigMeasured"]["count"] == 1, "a recompute keeps the rig's own measurements"
+
+
+def test_a_session_whose_rig_went_offline_stops_without_commanding_it(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.status_offline()
+    wait_until(
+        lambda: api.ok("GET", f"/api/rigs/{RIG_ID}")["state"] == "offline", what="rig offline"
+    )
+    stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
+    assert stopped["status"] == "stopped"
+    assert stopped["results"]["falseNegatives"] == len(SCENARIO.tracks)
+    assert [c.command for c in rig.commands] == ["start"]
