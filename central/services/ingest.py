@@ -192,6 +192,7 @@ class Ingestor:
         """Commit and acknowledge what was received, then disconnect (the session stays)."""
         loop = asyncio.get_running_loop()
         if self._writer is not None:
+            self._stopping.set()  # a batch waiting for the database is left to the next start
             self._inbox.put(_STOP)
             await loop.run_in_executor(None, self._writer.join)
             self._writer = None
@@ -246,7 +247,15 @@ class Ingestor:
                 decoded = self._decode(item)
                 messages.append((item, decoded))
                 rows += _row_count(decoded)
-            self._commit_and_ack(messages)
+            try:
+                self._commit_and_ack(messages)
+            except _Abandoned:
+                logger.warning(
+                    "stopping with the database unavailable: %d messages left "
+                    "unacknowledged for the broker to resend",
+                    len(messages),
+                )
+                return
             if stop_after:
                 return
 
@@ -260,6 +269,8 @@ class Ingestor:
         decoded = [d for _, d in messages]
         try:
             outcome = self._with_retry(lambda: self._store.write(decoded))
+        except _Abandoned:
+            raise
         except Exception as exc:  # noqa: BLE001 - e.g. an int too large for the driver, not wrapped
             if len(messages) > 1:
                 logger.warning("batch of %d refused (%s); storing one by one", len(messages), exc)
@@ -279,7 +290,8 @@ class Ingestor:
         self._publish_outcome(outcome)
 
     def _with_retry(self, work: Callable[[], _T]) -> _T:
-        """Run ``work``, retrying transient database errors (locked, connection lost) forever."""
+        """Run ``work``, retrying transient database errors (locked, connection lost) until it
+        succeeds or ingest stops (then :class:`_Abandoned`)."""
         delay = 0.05
         while True:
             try:
@@ -287,6 +299,8 @@ class Ingestor:
             except (OperationalError, DBAPIError) as exc:
                 if not _is_transient(exc):
                     raise
+                if self._stopping.is_set():
+                    raise _Abandoned from exc
                 logger.warning("database unavailable (%s); retrying in %.2f s", exc, delay)
                 time.sleep(random.uniform(delay / 2, delay))
                 delay = min(delay * 2, 5.0)
@@ -310,6 +324,10 @@ class Ingestor:
             by_rig.setdefault(event["rig_id"], []).append((committed_ns - event["t_wall_ns"]) / 1e6)
         for rig_id, lags in by_rig.items():
             stats.add_lags(rig_id, lags)
+
+
+class _Abandoned(Exception):
+    """Ingest stops while the database is unavailable: the batch stays unacknowledged."""
 
 
 def _row_count(decoded: Decoded) -> int:
