@@ -15,10 +15,9 @@ Statistics and quality findings are SQL aggregates; box coordinates are read out
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
@@ -35,6 +34,7 @@ from central.services.annotation_io import (
 )
 from central.services.errors import NotFound
 from central.services.formats import VideoInfo
+from central.services.formats.streaming import stream_zip
 from central.services.videos import require_project
 from protocol import VruType
 
@@ -54,7 +54,6 @@ DATASET_REPORT = "report.json"
 NEAR_DUPLICATE_IOU = 0.9
 """Two boxes on one frame overlapping at least this much are probably one object drawn twice."""
 EXAMPLES = 5
-_CHUNK_SIZE = 256 * 1024
 _EDGE_SLACK = 1e-6
 _SMALL_AREA = 32**2
 _LARGE_AREA = 96**2
@@ -95,51 +94,6 @@ def _selected_videos(session: Session, selection: DatasetSelection) -> list[Vide
     return [video_info(video) for video in session.scalars(query)]
 
 
-class _Sink:
-    """A write-only stream collecting what zipfile writes until it is drained."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        """Parts leave through :meth:`drain`."""
-
-    def drain(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        self.size = 0
-        return data
-
-
-def _stream_zip(entries: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
-    """A zip archive whose entries are themselves streamed: no entry is ever whole in memory.
-
-    The sink cannot seek, so zipfile writes sizes in data descriptors after each entry.
-    """
-    sink = _Sink()
-    with zipfile.ZipFile(cast(IO[bytes], sink), "w") as archive:
-        for name, parts in entries:
-            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o100644 << 16
-            info.compress_type = (
-                zipfile.ZIP_STORED if name.endswith(".zip") else zipfile.ZIP_DEFLATED
-            )
-            with archive.open(info, "w", force_zip64=True) as entry:
-                for part in parts:
-                    entry.write(part)
-                    if sink.size >= _CHUNK_SIZE:
-                        yield sink.drain()
-            if sink.size >= _CHUNK_SIZE:
-                yield sink.drain()
-    yield sink.drain()
-
-
 def start_dataset_export(
     factory: sessionmaker[Session], selection: DatasetSelection, format_name: str
 ) -> StreamedExport:
@@ -161,7 +115,7 @@ def start_dataset_export(
         video_ids=ids,
         report_location=f"{DATASET_REPORT} in the archive, and each video's own file",
     )
-    export.chunks = _stream_zip(_dataset_entries(factory, videos, export))
+    export.chunks = stream_zip(_dataset_entries(factory, videos, export))
     return export
 
 
