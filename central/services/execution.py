@@ -10,7 +10,12 @@ as they are stored. It ends when its duration elapses (``completed``), when an o
 briefly for records still in flight (until none arrived for ``quiet_s``, at most
 ``max_settle_s``), recomputes the final results from every stored record in one pass
 (:mod:`central.services.results`), publishes them on ``{prefix}/sessions/{id}/results`` (retained)
-and emits ``test_completed``.
+and emits ``test_completed``. Records that reach a session after that (a rig's spool replaying
+after an outage) trigger the same recompute and announcement again.
+
+A stop command goes only to a rig that is online and only on request: at the end of the duration
+the rig, which got the same duration with the start command, has ended the session itself.
+Sessions a previous process left running are picked up at startup (:meth:`resume`).
 
 Database work runs in worker threads; the event loop only waits. Timers are tasks kept in a set
 (a task nobody references can be garbage-collected mid-flight) and cancelled on shutdown.
