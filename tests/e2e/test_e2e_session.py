@@ -273,14 +273,12 @@ def test_signals_from_a_real_rig_are_judged_live_and_scored_exactly(
             assert hit["channel"] == DETECTION_CHANNEL
             assert hit["temporalDifferenceMs"] == pytest.approx(planned[track.detection_id], abs=30)
 
-    # Live: every detection record reached the session's room already judged, and the
+    # Live: every detection record reached the session's room once, already judged, and the
     # provisional verdicts agree with the final ones (the records arrived in time order).
-    judged = {
-        d["id"]: d["match_type"]
-        for event in run.detection_events
-        for d in event["detections"]
-        if "match_type" in d
-    }
+    sent = [d for event in run.detection_events for d in event["detections"]]
+    assert all(d["provisional"] is True for d in sent)
+    judged = {d["id"]: d["match_type"] for d in sent}
+    assert len(judged) == len(sent), "no record is sent twice"
     final = {
         c["detectionEventId"]: c["matchType"] for c in run.comparisons if c["detectionEventId"]
     }
