@@ -172,7 +172,12 @@ class SessionExecutor:
             session, ground_truth, rules, duration_s, config = prepared
             try:
                 self.live.open(
-                    session_id, session.rig_id, ground_truth, rules, duration_s=duration_s
+                    session_id,
+                    session.rig_id,
+                    ground_truth,
+                    rules,
+                    duration_s=duration_s,
+                    monitored=bool(config["enable_realtime_monitoring"]),
                 )
             except ValueError as exc:
                 raise InvalidInput(str(exc), "mode") from None
@@ -453,6 +458,8 @@ class SessionExecutor:
                     ground_truth,
                     rules,
                     duration_s=duration_s,
+                    monitored=session.execution_config is None
+                    or session.execution_config.enable_realtime_monitoring,
                     sync_mono_ns=session.sync_mono_ns,
                 )
                 self.live.judge(session_id, stored, emit=False)

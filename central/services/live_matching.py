@@ -42,6 +42,8 @@ class LiveSession:
     rig_id: str
     matcher: ProvisionalMatcher
     duration_s: float | None
+    monitored: bool = True
+    """``enable_realtime_monitoring``: send records and scores to Socket.IO as they come."""
     sync_mono_ns: int | None = None
     started_monotonic: float = field(default_factory=time.monotonic)
     records: int = 0
@@ -70,9 +72,11 @@ class LiveMatching:
         config: MatchConfig,
         *,
         duration_s: float | None,
+        monitored: bool = True,
         sync_mono_ns: int | None = None,
     ) -> None:
-        """Begin judging the session's records.
+        """Begin judging the session's records; ``monitored=False`` judges them without sending
+        anything to Socket.IO (the provisional score is still served by the results endpoints).
 
         :raises ValueError: the ground truth cannot be matched in the config's mode.
         """
@@ -81,6 +85,7 @@ class LiveMatching:
             rig_id=rig_id,
             matcher=ProvisionalMatcher(ground_truth, config),
             duration_s=duration_s,
+            monitored=monitored,
             sync_mono_ns=sync_mono_ns,
         )
 
@@ -167,7 +172,7 @@ class LiveMatching:
                 matched, signals.t_video_ms.tolist(), verdicts.to_rows(), strict=True
             )
         ]
-        if emit and self._realtime is not None:
+        if emit and live.monitored and self._realtime is not None:
             self._realtime.emit_detection_events(session_id, events)
             self._schedule_progress(live)
         return events
