@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import Rig, TestExecutionConfig, TestSession
 from central.db.types import new_id, utcnow
-from central.services.errors import Conflict, InvalidInput
+from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.http_detections import HTTP_RIG_ID, store_http_detections
 from central.services.live_matching import LiveMatching
 from central.services.matching import GroundTruth, MatchConfig
@@ -406,7 +406,7 @@ class SessionExecutor:
             self._late_recomputes.discard(session_id)
         try:
             final = await self.recompute(session_id)
-        except Conflict as exc:
+        except (Conflict, NotFound) as exc:
             logger.info("late records of session %s not scored: %s", session_id, exc)
             return
         logger.info("session %s recomputed with late records", final.session_id)
