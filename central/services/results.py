@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,14 @@ class FinalResults:
     """``Results.to_dict()`` plus ``mode`` and ``recordCount``, as stored on the session."""
 
 
+def _positions(inputs: SessionInputs, record_ids: NDArray[Any]) -> NDArray[np.intp]:
+    """Where each of ``record_ids`` is in the session's signals (output rows come in record-id
+    order, the inputs in load order)."""
+    ids = inputs.signals.record_id
+    order = np.argsort(ids, kind="stable")
+    return order[np.searchsorted(ids, record_ids, sorter=order)]
+
+
 def _comparison_rows(
     inputs: SessionInputs, outcome: MatchResult, now: datetime
 ) -> list[dict[str, Any]]:
@@ -59,9 +68,7 @@ def _comparison_rows(
     gt = inputs.ground_truth
     comparisons = outcome.comparisons
     gt_type = dict(zip(gt.annotation_id.tolist(), _type_names(gt.vru_type), strict=True))
-    order = np.argsort(inputs.signals.record_id, kind="stable")
-    position = order[np.searchsorted(inputs.signals.record_id, comparisons.record_id, sorter=order)]
-    claimed = inputs.claimed_types[position].tolist()
+    claimed = inputs.claimed_types[_positions(inputs, comparisons.record_id)].tolist()
     rows = [
         {
             "test_session_id": session_id,
@@ -103,9 +110,7 @@ def _latency_rows(
     """Ground-truth latency of each TP: from the event's onset (or the box's frame) to the signal."""
     latencies = outcome.latencies
     signals = inputs.signals
-    order = np.argsort(signals.record_id, kind="stable")
-    position = order[np.searchsorted(signals.record_id, latencies.record_id, sorter=order)]
-    t_signal_s = signals.t_video_ms[position] / 1000.0
+    t_signal_s = signals.t_video_ms[_positions(inputs, latencies.record_id)] / 1000.0
     t_truth_s = t_signal_s - latencies.latency_ms / 1000.0
     return [
         {
