@@ -328,16 +328,16 @@ def _mqtt_url_of(server: Any) -> str:
 @app.command("demo")
 def demo(
     host: Annotated[
-        str | None, typer.Option(help="bind address [env CENTRAL_HOST; default 127.0.0.1]")
+        str | None, typer.Option(help="bind address (env CENTRAL_HOST; default 127.0.0.1)")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="HTTP port [env CENTRAL_PORT; default: a free one]")
+        int | None, typer.Option(help="HTTP port (env CENTRAL_PORT; default: a free one)")
     ] = None,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
     mqtt_url: Annotated[
         str | None,
-        typer.Option(help="MQTT broker to use [env CENTRAL_MQTT_URL; default: embedded]"),
+        typer.Option(help="MQTT broker to use (env CENTRAL_MQTT_URL; default: embedded)"),
     ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="every request acts as admin; loopback only")
