@@ -1,9 +1,9 @@
 """Write one batch of decoded messages in one transaction (runs on the ingest writer thread).
 
-Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING RETURNING id``, so a
-redelivered or replayed record is skipped by the database itself (also when several central
-processes share the work) and only the rows really inserted count towards ``rig_streams`` and
-reach the listeners.
+Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING``, so a redelivered
+or replayed record is skipped by the database itself (also when several central processes share
+the work), and only the rows really inserted (the row count says whether any was skipped; then
+they are looked up by their fresh ids) count towards ``rig_streams`` and reach the listeners.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ DEFAULT_MAX_LATENCY_MS = 200.0
 """Latency budget for ``within_tolerance`` when a session has no execution config."""
 
 _LOOKUP_CHUNK = 500
+"""Ids per ``IN (...)`` when looking up which rows of a batch with duplicates were inserted."""
 
 _events: Table = DetectionEvent.__table__  # type: ignore[assignment]
 _latencies: Table = LatencyMeasurement.__table__  # type: ignore[assignment]

@@ -183,7 +183,8 @@ class MqttClient:
         self._connected = asyncio.Event()
         self._connack: asyncio.Future[ReasonCode] | None = None
         self._lost: asyncio.Event | None = None
-        self._pending_lock = threading.Lock()
+        # Re-entrant: paho may run on_publish inside publish() when no network thread is running.
+        self._pending_lock = threading.RLock()
         self._ack_lock = threading.Lock()
         self._pending_publish: dict[int, asyncio.Future[None]] = {}
         self._pending_subscribe: dict[int, asyncio.Future[list[ReasonCode]]] = {}
@@ -294,7 +295,7 @@ class MqttClient:
             pass
         if client is not None:
             await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
-        self._fail_pending(MqttError("client closed"))
+        self._fail_pending(MqttError("client closed"), publishes=True)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -456,10 +457,15 @@ class MqttClient:
         if refused:
             raise MqttError(f"broker refused subscriptions {refused}")
 
-    def _fail_pending(self, error: Exception) -> None:
+    def _fail_pending(self, error: Exception, *, publishes: bool = False) -> None:
+        """Fail the waits for SUBACKs (lost with the connection) and, on close, for PUBACKs
+        (while the client lives, paho resends a QoS 1 publish after a reconnect)."""
         with self._pending_lock:
-            pending = list(self._pending_subscribe.values())
+            pending: list[asyncio.Future[Any]] = list(self._pending_subscribe.values())
             self._pending_subscribe.clear()
+            if publishes:
+                pending.extend(self._pending_publish.values())
+                self._pending_publish.clear()
         for future in pending:
             if not future.done():
                 future.set_exception(error)
