@@ -22,7 +22,17 @@ from central.auth import Role
 from central.config import CentralSettings
 from central.db import migrate
 
-__all__ = ["app", "main"]
+__all__ = [
+    "CliError",
+    "DataDir",
+    "DatabaseUrl",
+    "Host",
+    "MqttUrl",
+    "NoAuth",
+    "app",
+    "main",
+    "settings_from_flags",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +41,8 @@ app = typer.Typer(
     help="Central server of the VRU test rigs: REST API, MQTT ingest, live events.",
     no_args_is_help=True,
     add_completion=False,
+    # Help texts say "[env CENTRAL_...]": plain text, not rich markup that would swallow it.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
@@ -54,6 +66,20 @@ DataDir = Annotated[
         show_default=False,
     ),
 ]
+Host = Annotated[
+    str | None, typer.Option(help="bind address [env CENTRAL_HOST; default 127.0.0.1]")
+]
+MqttUrl = Annotated[
+    str | None,
+    typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
+]
+NoAuth = Annotated[
+    bool,
+    typer.Option(
+        "--no-auth",
+        help="every request acts as admin; only on a loopback host [env CENTRAL_NO_AUTH]",
+    ),
+]
 
 
 class CliError(Exception):
@@ -69,7 +95,7 @@ def _describe(exc: ValidationError) -> str:
     return "invalid settings: " + "; ".join(lines)
 
 
-def _settings(**overrides: Any) -> CentralSettings:
+def settings_from_flags(**overrides: Any) -> CentralSettings:
     """Settings from the environment, with the flags that were given on top."""
     try:
         return CentralSettings(**{k: v for k, v in overrides.items() if v is not None})
@@ -79,32 +105,21 @@ def _settings(**overrides: Any) -> CentralSettings:
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="bind address [env CENTRAL_HOST; default 127.0.0.1]")
-    ] = None,
+    host: Host = None,
     port: Annotated[
         int | None, typer.Option(help="HTTP port [env CENTRAL_PORT; default 8000]")
     ] = None,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
-    mqtt_url: Annotated[
-        str | None,
-        typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
-    ] = None,
-    no_auth: Annotated[
-        bool,
-        typer.Option(
-            "--no-auth",
-            help="every request acts as admin; only on a loopback host [env CENTRAL_NO_AUTH]",
-        ),
-    ] = False,
+    mqtt_url: MqttUrl = None,
+    no_auth: NoAuth = False,
 ) -> int:
     """Run the server (REST API, MQTT ingest and Socket.IO) until interrupted."""
     import uvicorn
 
     from central.app import create_app
 
-    settings = _settings(
+    settings = settings_from_flags(
         host=host,
         port=port,
         database_url=database_url,
@@ -121,7 +136,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
     """Migrate the database to the newest schema (safe to repeat)."""
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
     migrate.upgrade(settings.database_url)
     print(f"database at revision {migrate.current_revision(settings.database_url)}")
     return 0
@@ -130,7 +145,7 @@ def db_upgrade(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> in
 @db_app.command("check")
 def db_check(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
     """Exit 1 unless the database is at the newest revision and matches the models."""
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
     current, head = migrate.current_revision(settings.database_url), migrate.head_revision()
     if current != head:
         print(f"database at revision {current or 'none'}, newest is {head}")
@@ -155,7 +170,7 @@ def token_create(
     from central.db.engine import make_engine, session_factory
     from central.services.tokens import create_token
 
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
     migrate.ensure_ready(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -174,7 +189,7 @@ def token_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> in
     from central.db.engine import make_engine, session_factory
     from central.services.tokens import list_tokens
 
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
     migrate.ensure_ready(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -199,7 +214,7 @@ def token_revoke(
     from central.services.errors import NotFound
     from central.services.tokens import revoke_token
 
-    settings = _settings(database_url=database_url, data_dir=data_dir)
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
     migrate.ensure_ready(settings.database_url)
     engine = make_engine(settings.database_url)
     try:

@@ -27,7 +27,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from central.auth import Role
-from central.cli import CliError, DatabaseUrl, DataDir, _settings, app
+from central.cli import (
+    CliError,
+    DatabaseUrl,
+    DataDir,
+    Host,
+    MqttUrl,
+    NoAuth,
+    app,
+    settings_from_flags,
+)
 from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
@@ -327,27 +336,20 @@ def _mqtt_url_of(server: Any) -> str:
 
 @app.command("demo")
 def demo(
-    host: Annotated[
-        str | None, typer.Option(help="bind address (env CENTRAL_HOST; default 127.0.0.1)")
-    ] = None,
+    host: Host = None,
     port: Annotated[
-        int | None, typer.Option(help="HTTP port (env CENTRAL_PORT; default: a free one)")
+        int | None, typer.Option(help="HTTP port [env CENTRAL_PORT; default: a free one]")
     ] = None,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
-    mqtt_url: Annotated[
-        str | None,
-        typer.Option(help="MQTT broker to use (env CENTRAL_MQTT_URL; default: embedded)"),
-    ] = None,
-    no_auth: Annotated[
-        bool, typer.Option("--no-auth", help="every request acts as admin; loopback only")
-    ] = False,
+    mqtt_url: MqttUrl = None,
+    no_auth: NoAuth = False,
     exit_when_done: Annotated[
         bool, typer.Option("--exit", help="exit after printing the results instead of serving")
     ] = False,
 ) -> int:
     """Run a complete test session against a simulated rig and print its verdict."""
-    settings = _settings(
+    settings = settings_from_flags(
         host=host,
         port=port,
         database_url=database_url,
