@@ -177,6 +177,21 @@ def auth_headers(tokens: dict[Role, str]) -> dict[Role, dict[str, str]]:
 
 
 @pytest.fixture
+def viewer(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
+    return auth_headers[Role.VIEWER]
+
+
+@pytest.fixture
+def annotator(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
+    return auth_headers[Role.ANNOTATOR]
+
+
+@pytest.fixture
+def operator(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
+    return auth_headers[Role.OPERATOR]
+
+
+@pytest.fixture
 def make_project(
     client: TestClient, auth_headers: dict[Role, dict[str, str]]
 ) -> Callable[..., dict[str, Any]]:

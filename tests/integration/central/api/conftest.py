@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from central.auth import Role
 from central.services.synthetic_video import write_synthetic_video
 
 VIDEO_FRAMES = 12
@@ -24,21 +23,6 @@ def video_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     width, height = VIDEO_SIZE
     write_synthetic_video(path, frame_count=VIDEO_FRAMES, fps=VIDEO_FPS, width=width, height=height)
     return path.read_bytes()
-
-
-@pytest.fixture
-def operator(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
-    return auth_headers[Role.OPERATOR]
-
-
-@pytest.fixture
-def annotator(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
-    return auth_headers[Role.ANNOTATOR]
-
-
-@pytest.fixture
-def viewer(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
-    return auth_headers[Role.VIEWER]
 
 
 @pytest.fixture

@@ -10,22 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.auth import Role
 from central.db.models import GroundTruthAnnotation, Video
 
 FPS = 10.0
 FRAMES = 20
 WIDTH, HEIGHT = 64, 48
-
-
-@pytest.fixture
-def annotator(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
-    return auth_headers[Role.ANNOTATOR]
-
-
-@pytest.fixture
-def viewer(auth_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
-    return auth_headers[Role.VIEWER]
 
 
 @pytest.fixture
