@@ -1,19 +1,18 @@
 """Render a demo scenario as a small MP4: one coloured box per visible VRU on a grey road.
 
-Frames are built with numpy and encoded with PyAV (MPEG-4 Part 2, which every FFmpeg build has),
-so a 12 s clip at 160x120 takes a fraction of a second and needs no codec beyond the wheel's.
+Frames are built with numpy and encoded by :func:`encode_frames`; a 12 s clip at 160x120 takes a
+fraction of a second.
 """
 
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from central.services.demo_scenario import DemoScenario
+from central.services.synthetic_video import encode_frames
 from protocol import VruType
 
 __all__ = ["render_demo_video"]
@@ -46,17 +45,7 @@ def _frame_pixels(scenario: DemoScenario, frame: int) -> np.ndarray:
 
 def render_demo_video(scenario: DemoScenario, path: Path) -> Path:
     """Write the scenario's video to ``path`` (an ``.mp4``) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = Fraction(scenario.fps).limit_denominator(1001)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=rate)
-        stream.width = scenario.width
-        stream.height = scenario.height
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = 200_000
-        for index in range(scenario.frame_count):
-            frame = av.VideoFrame.from_ndarray(_frame_pixels(scenario, index), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    frames = (_frame_pixels(scenario, index) for index in range(scenario.frame_count))
+    encode_frames(path, frames, fps=scenario.fps, width=scenario.width, height=scenario.height)
     logger.info("rendered %d frames to %s", scenario.frame_count, path)
     return path
