@@ -84,7 +84,8 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Total-Count"],
+        # The frontend reads page totals, the export report and the download's file name.
+        expose_headers=["X-Total-Count", "X-Export-Report", "Content-Disposition"],
     )
     install_error_handlers(app)
     for router in ROUTERS:

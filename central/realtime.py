@@ -277,13 +277,19 @@ class Realtime:
         )
 
     async def emit_import_progress(self, video_id: str, progress: Mapping[str, Any]) -> None:
+        """To the dashboard, where long jobs are watched, and to the video's room."""
         await self._emit(
-            "import_progress", {**progress, "video_id": video_id}, video_room(video_id)
+            "import_progress",
+            {**progress, "video_id": video_id},
+            [DASHBOARD_ROOM, video_room(video_id)],
         )
 
     async def emit_export_progress(self, video_id: str, progress: Mapping[str, Any]) -> None:
+        """To the dashboard, where long jobs are watched, and to the video's room."""
         await self._emit(
-            "export_progress", {**progress, "video_id": video_id}, video_room(video_id)
+            "export_progress",
+            {**progress, "video_id": video_id},
+            [DASHBOARD_ROOM, video_room(video_id)],
         )
 
 

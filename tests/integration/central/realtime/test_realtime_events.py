@@ -196,7 +196,9 @@ def test_session_events_go_to_the_session_room_and_the_dashboard(live_server: An
             assert completed["metrics"] == {"accuracy": 0.75}
             assert isinstance(completed["timestamp"], float)
             assert len(client.received["test_completed"]) == 1
-        assert not watcher.received["import_progress"], "import progress goes to its video room"
+        imported = (await dashboard.wait_for("import_progress"))[0]
+        assert imported["video_id"] == "v9" and imported["done"] == 1
+        assert not watcher.received["import_progress"], "a session's room gets no import progress"
         for client in (watcher, dashboard):
             await client.sio.disconnect()
 
