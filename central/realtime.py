@@ -262,6 +262,14 @@ class Realtime:
             video_room(video_id),
         )
 
+    async def emit_annotations_bulk_created(self, video_id: str, count: int) -> None:
+        """One ``annotation_update`` for a bulk write: too many rows to send; clients refetch."""
+        await self._emit(
+            "annotation_update",
+            {"video_id": video_id, "action": "bulk_created", "count": count},
+            video_room(video_id),
+        )
+
     async def emit_rig_status(self, status: Mapping[str, Any]) -> None:
         """A rig came online, went offline or reported its spool; to the dashboard."""
         await self._emit("rig_status", dict(status), DASHBOARD_ROOM)

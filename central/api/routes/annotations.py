@@ -103,7 +103,11 @@ def create_annotation(
     openapi_extra=_BULK_BODY,
 )
 async def bulk_create_annotations(
-    video_id: str, request: Request, session: SessionDep
+    video_id: str,
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+    realtime: RealtimeDep,
 ) -> BulkAnnotationResult:
     """All of the annotations, or none if any is bad (422) or repeats a detection id on a frame
     (409). The body (at most 64 MiB, else 413) is parsed and validated by pydantic straight from
@@ -111,6 +115,7 @@ async def bulk_create_annotations(
     raw = await read_limited(request.stream(), BULK_BODY_MAX)
     # Validating and storing 100,000 rows takes a second or two: not on the event loop.
     created = await run_in_threadpool(_bulk_create, session, video_id, raw)
+    background.add_task(realtime.emit_annotations_bulk_created, video_id, created)
     return BulkAnnotationResult(video_id=video_id, created=created)
 
 

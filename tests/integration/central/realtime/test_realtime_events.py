@@ -132,8 +132,14 @@ def test_rest_changes_reach_the_dashboard_and_the_video_room(
         annotation_id = made.json()["id"]
         await asyncio.to_thread(http.put, f"/api/annotations/{annotation_id}", json={"notes": "n"})
         await asyncio.to_thread(http.delete, f"/api/annotations/{annotation_id}")
-        updates = await annotator.wait_for("annotation_update", 3)
-        assert [u["action"] for u in updates] == ["created", "updated", "deleted"]
+        rows = [{**body, "detectionId": f"b{frame}", "frameNumber": frame} for frame in range(4)]
+        bulk = await asyncio.to_thread(
+            http.post, f"/api/videos/{video_id}/annotations/bulk", json={"annotations": rows}
+        )
+        assert bulk.status_code == 201, bulk.text
+        updates = await annotator.wait_for("annotation_update", 4)
+        assert [u["action"] for u in updates] == ["created", "updated", "deleted", "bulk_created"]
+        assert updates[3]["count"] == 4
         assert all(u["video_id"] == video_id for u in updates)
         assert updates[0]["annotation"] == made.json()
         assert updates[1]["annotation"]["notes"] == "n"
