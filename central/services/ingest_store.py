@@ -9,13 +9,12 @@ they are looked up by their fresh ids) count towards ``rig_streams`` and reach t
 from __future__ import annotations
 
 import logging
-import operator
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, Table, case, select
+from sqlalchemy import Connection, Engine, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.models import (
@@ -28,6 +27,7 @@ from central.db.models import (
     TestSession,
 )
 from central.db.types import new_id, new_ids, utcnow
+from central.services.bulk_insert import PreparedInsert
 from central.services.ingest_decode import Decoded
 from central.services.ingest_rows import (
     DeadLetterReason,
@@ -72,53 +72,6 @@ class BatchOutcome:
     """Records per ``session_id`` that names no test session (stored with a null session)."""
 
 
-class _BulkInsert:
-    """``INSERT .. ON CONFLICT DO NOTHING`` compiled once and run as a bare DBAPI executemany.
-
-    SQLAlchemy's per-row parameter handling costs about as much as the insert itself at ingest
-    rates, so rows go straight to the driver: only the columns whose type converts values (JSON,
-    timestamps) pass through that type's own bind processor (the conversion SQLAlchemy would
-    apply), and a value repeated from the row before (the batch's ``received_at``) is converted
-    once. (On PostgreSQL an ``unnest`` of one array per column measured slower: psycopg's text
-    array escaping of the JSON costs more than the round trips it saves in pipeline mode.)
-    """
-
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self._sql = compiled.string
-        self._positional = bool(compiled.positional)
-        self._names: list[str] = (
-            list(compiled.positiontup) if compiled.positional else list(compiled.params)
-        )
-        self._values = operator.itemgetter(*self._names)
-        columns = statement.table.columns
-        self._converters = [
-            (index, processor)
-            for index, name in enumerate(self._names)
-            if (processor := columns[name].type.bind_processor(dialect)) is not None
-        ]
-
-    def execute(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
-        """Insert ``rows`` (dicts with every column); return how many the database took."""
-        params: list[list[Any]] = [list(self._values(row)) for row in rows]
-        for index, convert in self._converters:
-            last_in: Any = object()
-            last_out: Any = None
-            for values in params:
-                value = values[index]
-                if value is not last_in:
-                    last_in, last_out = value, (None if value is None else convert(value))
-                values[index] = last_out
-        if self._positional:
-            rowcount = conn.exec_driver_sql(
-                self._sql, [tuple(values) for values in params]
-            ).rowcount
-        else:
-            named = [dict(zip(self._names, values, strict=True)) for values in params]
-            rowcount = conn.exec_driver_sql(self._sql, named).rowcount
-        return int(rowcount)
-
-
 class IngestStore:
     """Synchronous writer of ingest batches; call only from one worker thread."""
 
@@ -133,7 +86,7 @@ class IngestStore:
         if name not in dialects:
             raise ValueError(f"ingest supports SQLite and PostgreSQL, not {name}")
         self._insert = dialects[name]
-        self._insert_events_sql = _BulkInsert(
+        self._insert_events_sql = PreparedInsert(
             self._insert(_events).on_conflict_do_nothing(
                 index_elements=["rig_id", "stream", "seq"]
             ),
