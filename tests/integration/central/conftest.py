@@ -5,25 +5,34 @@ every test, the app on it, a client, a token per role and factories.
   test run) and on PostgreSQL when 127.0.0.1:5432 answers (a schema of its own, made by the
   migrations' SQL, in a database of the test run; dropped after the test). ``blank_database_url``
   is the same without the migrations, for tests of the migrations themselves.
-- ``settings`` has MQTT ingest off (``ingest_enabled=False``): API tests need no broker. A test
-  that needs other settings builds its own from ``settings.model_dump()``.
+- ``settings`` has MQTT ingest off (``ingest_enabled=False``): API tests need no broker. Folders
+  that need ingest override ``settings`` with ``ingest_settings`` (the test broker, the test's own
+  topic prefix; central's persistent MQTT session is discarded afterwards). A test that needs
+  other settings builds its own from ``settings.model_dump()``.
+- ``live_server`` runs the app under a real uvicorn server on a free loopback port, for
+  Socket.IO and HTTP clients; ``wait_until`` polls for what arrives asynchronously.
 - ``client`` is entered as a context manager, so the app's lifespan (database, ingest) runs.
 - ``tokens[Role.X]`` is a real token made by the token service; ``auth_headers[Role.X]`` the header.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import shutil
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import uvicorn
 from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,9 +40,13 @@ from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.auth import Role
+from central.broker import free_port
 from central.config import CentralSettings
+from central.db.engine import make_engine, session_factory
 from central.db.migrate import alembic_config, upgrade
 from central.db.models import Video
+from central.services.ingest import central_client_id
+from central.services.mqtt_client import discard_session
 from central.services.tokens import create_token
 
 POSTGRES_USER = "postgres"
@@ -133,17 +146,61 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CentralSettings:
-    # The developer's own CENTRAL_* variables must not leak into tests.
+def central_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own CENTRAL_* variables must not leak into tests."""
     for key in list(os.environ):
         if key.startswith("CENTRAL_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, central_env: None) -> CentralSettings:
     return CentralSettings(
         database_url=database_url,
         data_dir=tmp_path / "data",
         ingest_enabled=False,
         no_auth=False,
     )
+
+
+@pytest.fixture
+def ingest_settings(
+    database_url: str, tmp_path: Path, central_env: None, mqtt_broker: Any, topic_prefix: str
+) -> Iterator[CentralSettings]:
+    """Central with ingest on, on the test broker and this test's prefix.
+
+    Central keeps a persistent MQTT session; it is discarded after the test so none is left on
+    the shared broker.
+    """
+    yield CentralSettings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        ingest_enabled=True,
+        mqtt_url=mqtt_broker.url,
+        topic_prefix=topic_prefix,
+        no_auth=False,
+    )
+    protocol = "auto" if mqtt_broker.kind == "mosquitto" else "3.1.1"
+    asyncio.run(
+        discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol)
+    )
+
+
+def poll_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    return poll_until
 
 
 @pytest.fixture
@@ -261,3 +318,52 @@ def make_test_session(
         return session
 
     return make
+
+
+@pytest.fixture
+def role_tokens(settings: CentralSettings) -> dict[Role, str]:
+    """A token per role, made in the database before the server runs."""
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            return {role: create_token(session, role, role.value)[1] for role in Role}
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    url: str
+    loop: asyncio.AbstractEventLoop
+    tokens: dict[Role, str]
+
+    def headers(self, role: Role = Role.ADMIN) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coroutine`` on the server's event loop (where Socket.IO lives)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
+
+
+@pytest.fixture
+def live_server(settings: CentralSettings, role_tokens: dict[Role, str]) -> Iterator[LiveServer]:
+    """The app under uvicorn on its own thread and event loop, started and stopped per test."""
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{port}", loop, role_tokens)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        loop.close()

@@ -14,13 +14,8 @@ import socketio
 
 from central.auth import Role
 from central.db.models import Video
+from tests.integration.central.conftest import LiveServer
 from tests.integration.central.datasets.conftest import FPS, FRAMES, HEIGHT, WIDTH, box
-from tests.integration.central.realtime import conftest as realtime_fixtures
-from tests.integration.central.realtime.conftest import LiveServer
-
-# The realtime tests' live server (uvicorn on a free loopback port), on this folder's settings.
-live_server = realtime_fixtures.live_server
-role_tokens = realtime_fixtures.role_tokens
 
 
 def make_video(server: LiveServer) -> str:

@@ -36,17 +36,6 @@ from protocol import (
 SCENARIO: DemoScenario = DEFAULT_SCENARIO
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="session")
 def scenario_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render_demo_video(SCENARIO, tmp_path_factory.mktemp("video") / "scenario.mp4")

@@ -20,6 +20,7 @@ from central.auth import Role
 from central.config import CentralSettings
 from central.db.models import DetectionComparison, LatencyMeasurement
 from central.services.tokens import create_token
+from tests.integration.central.conftest import poll_until
 
 from .conftest import (
     SCENARIO,
@@ -27,7 +28,6 @@ from .conftest import (
     config_body,
     create_scenario_session,
     scenario_detections,
-    wait_until,
 )
 
 EXPECTED = SCENARIO.expected()
@@ -217,7 +217,7 @@ def test_a_session_ends_by_itself_when_its_duration_elapses(
         row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
         return row if row["status"] != "running" else None
 
-    row = wait_until(finished, timeout=10, what="the duration to end the session")
+    row = poll_until(finished, timeout=10, what="the duration to end the session")
     assert row["status"] == "completed"
     assert (row["results"]["truePositives"], row["results"]["falsePositives"]) == (1, 1)
     assert row["results"]["falseNegatives"] == 4
@@ -422,7 +422,7 @@ def test_a_session_left_running_by_a_restart_is_resumed_and_ends_on_time(
             row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
             return row if row["status"] != "running" else None
 
-        row = wait_until(finished, timeout=10, what="the resumed session to end")
+        row = poll_until(finished, timeout=10, what="the resumed session to end")
     assert row["status"] == "completed"
     results = row["results"]
     assert (results["truePositives"], results["falsePositives"], results["repeats"]) == (4, 2, 1)

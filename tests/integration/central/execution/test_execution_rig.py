@@ -7,21 +7,14 @@ real record batches on the rig's records topic.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from central.config import CentralSettings
 from central.services.execution import ExecutionTimings
-from central.services.ingest import central_client_id
 from protocol import (
     CommandReply,
     DetectionPayload,
@@ -31,6 +24,7 @@ from protocol import (
     assemble_batch,
     encode_record,
 )
+from tests.integration.central.conftest import poll_until
 
 from .conftest import (
     SCENARIO,
@@ -38,7 +32,6 @@ from .conftest import (
     CommandedRig,
     ResultsSubscriber,
     config_body,
-    wait_until,
 )
 
 pytestmark = pytest.mark.network
@@ -48,45 +41,9 @@ SYNC_NS = 5_000_000_000
 """Video time zero of the rig in these tests, on its monotonic clock."""
 
 
-def _forget_central_session(broker: Any, prefix: str) -> None:
-    """Central keeps a persistent MQTT session; a test must not leave it on the shared broker."""
-    mqtt5 = broker.kind == "mosquitto"
-    client = paho.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=central_client_id(prefix),
-        protocol=paho.MQTTv5 if mqtt5 else paho.MQTTv311,
-        clean_session=None if mqtt5 else True,
-    )
-    if mqtt5:
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = 0
-        client.connect(broker.host, broker.port, clean_start=True, properties=properties)
-    else:
-        client.connect(broker.host, broker.port)
-    client.loop_start()
-    client.disconnect()
-    client.loop_stop()
-
-
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    mqtt_broker: Any,
-    topic_prefix: str,
-) -> Iterator[CentralSettings]:
-    for key in list(os.environ):
-        if key.startswith("CENTRAL_"):
-            monkeypatch.delenv(key)
-    yield CentralSettings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        ingest_enabled=True,
-        mqtt_url=mqtt_broker.url,
-        topic_prefix=topic_prefix,
-    )
-    _forget_central_session(mqtt_broker, topic_prefix)
+def settings(ingest_settings: CentralSettings) -> CentralSettings:
+    return ingest_settings
 
 
 @pytest.fixture
@@ -98,7 +55,7 @@ def rig(client: Any, api: Api, mqtt_broker: Any, topic_prefix: str) -> Iterator[
     commanded = CommandedRig(mqtt_broker, topic_prefix, RIG_ID)
     commanded.sync_mono_ns = SYNC_NS
     commanded.status(None)
-    wait_until(
+    poll_until(
         lambda: api.call("GET", f"/api/rigs/{RIG_ID}").json().get("state") == "online",
         what="central to know the rig online",
     )
@@ -197,7 +154,7 @@ def test_records_over_mqtt_are_judged_and_stop_publishes_the_results(
         results = detail["results"] or {}
         return results if results.get("records") == len(SCENARIO.signals) else None
 
-    live = wait_until(live_score, what="the records to be judged live")
+    live = poll_until(live_score, what="the records to be judged live")
     assert (live["truePositives"], live["falsePositives"], live["repeats"]) == (4, 2, 1)
 
     stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
@@ -212,7 +169,7 @@ def test_records_over_mqtt_are_judged_and_stop_publishes_the_results(
     )
     assert results["latency"]["maxMs"] == pytest.approx(150.0)
 
-    published = wait_until(lambda: results_subscriber.received, what="results on MQTT")
+    published = poll_until(lambda: results_subscriber.received, what="results on MQTT")
     (message,) = published
     assert message.session_id == session["id"] and message.status == "stopped"
     assert message.passed is True and message.failed_criteria == []
@@ -232,7 +189,7 @@ def test_a_rig_reporting_the_session_over_completes_it(
         row: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")
         return row if row["status"] != "running" else None
 
-    row = wait_until(finished, what="the rig's status to end the session")
+    row = poll_until(finished, what="the rig's status to end the session")
     assert row["status"] == "completed"
     assert row["results"]["truePositives"] == 4
     assert [c.command for c in rig.commands] == ["start"], "the rig ended it: no stop needed"
@@ -257,7 +214,7 @@ def test_start_refuses_a_rig_that_is_offline_or_unknown(
 
     rig.status_offline()
     session = make_scenario_session(RIG_ID)
-    wait_until(
+    poll_until(
         lambda: api.ok("GET", f"/api/rigs/{RIG_ID}")["state"] == "offline", what="rig offline"
     )
     response = api.call("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
@@ -275,7 +232,7 @@ def test_records_arriving_after_the_end_are_scored_by_a_recompute(
     session = make_scenario_session(RIG_ID)
     api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
     rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
-    wait_until(
+    poll_until(
         lambda: (
             (
                 api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
@@ -308,10 +265,10 @@ def test_records_arriving_after_the_end_are_scored_by_a_recompute(
         results: dict[str, Any] = api.ok("GET", f"/api/test-sessions/{session['id']}")["results"]
         return results if results["falseNegatives"] == 0 else None
 
-    results = wait_until(rescored, what="the late record to be scored")
+    results = poll_until(rescored, what="the late record to be scored")
     assert (results["truePositives"], results["recordCount"]) == (5, 8)
     assert api.ok("GET", f"/api/test-sessions/{session['id']}")["status"] == "stopped"
-    wait_until(
+    poll_until(
         lambda: any(m.metrics.get("truePositives") == 5 for m in results_subscriber.received),
         what="the new results on MQTT",
     )
@@ -366,7 +323,7 @@ def test_stimulus_markers_and_latency_pairs_are_not_judged_twice(
     ]
     batch = assemble_batch(RIG_ID, "stream-1", [encode_record(r) for r in records])
     rig.client.publish(rig.topics.records(RIG_ID), batch, qos=1)
-    wait_until(
+    poll_until(
         lambda: (
             (
                 api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
@@ -395,7 +352,7 @@ def test_a_session_whose_rig_went_offline_stops_without_commanding_it(
     session = make_scenario_session(RIG_ID)
     api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
     rig.status_offline()
-    wait_until(
+    poll_until(
         lambda: api.ok("GET", f"/api/rigs/{RIG_ID}")["state"] == "offline", what="rig offline"
     )
     stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")

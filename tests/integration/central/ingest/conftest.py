@@ -3,7 +3,6 @@ topic prefix; a real paho client plays the rig."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -21,8 +20,6 @@ from sqlalchemy import func, select
 
 from central.broker import free_port
 from central.config import CentralSettings
-from central.services.ingest import central_client_id
-from central.services.mqtt_client import discard_session
 from protocol import (
     DetectionPayload,
     DetectionRecord,
@@ -37,29 +34,8 @@ from protocol import (
 
 
 @pytest.fixture
-def settings(
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    mqtt_broker: Any,
-    topic_prefix: str,
-) -> Iterator[CentralSettings]:
-    """Central with ingest on, on the test broker and this test's prefix."""
-    for key in list(os.environ):
-        if key.startswith("CENTRAL_"):
-            monkeypatch.delenv(key)
-    yield CentralSettings(
-        database_url=database_url,
-        data_dir=tmp_path / "data",
-        ingest_enabled=True,
-        mqtt_url=mqtt_broker.url,
-        topic_prefix=topic_prefix,
-        no_auth=False,
-    )
-    protocol = "auto" if mqtt_broker.kind == "mosquitto" else "3.1.1"
-    asyncio.run(
-        discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol)
-    )
+def settings(ingest_settings: CentralSettings) -> CentralSettings:
+    return ingest_settings
 
 
 class FakeRig:
@@ -219,23 +195,6 @@ def central_process(settings: CentralSettings, tmp_path: Path) -> Iterator[Centr
     central = CentralProcess(settings, tmp_path / "central.log")
     yield central
     central.kill()
-
-
-def _wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until it returns something true; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def wait_until() -> Callable[..., Any]:
-    return _wait_until
 
 
 @pytest.fixture
