@@ -3,7 +3,6 @@ and the URL it really listens on is there for a rig agent."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,18 +29,13 @@ from protocol import (
 
 
 @pytest.fixture
-def embedded_settings(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, topic_prefix: str
-) -> CentralSettings:
-    for key in list(os.environ):
-        if key.startswith("CENTRAL_"):
-            monkeypatch.delenv(key)
+def embedded_settings(database_url: str, tmp_path: Path, central_env: None) -> CentralSettings:
+    """Ingest on, no broker URL: central starts its own."""
     return CentralSettings(
         database_url=database_url,
         data_dir=tmp_path / "data",
         ingest_enabled=True,
         mqtt_url=None,
-        topic_prefix=topic_prefix,
     )
 
 
