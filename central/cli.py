@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from central.auth import Role
 from central.config import CentralSettings
@@ -103,6 +106,21 @@ def settings_from_flags(**overrides: Any) -> CentralSettings:
         raise CliError(_describe(exc)) from exc
 
 
+@contextmanager
+def _database_session(database_url: str | None, data_dir: Path | None) -> Iterator[Session]:
+    """A session on the configured database, which must be migrated; the engine is disposed after."""
+    from central.db.engine import make_engine, session_factory
+
+    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
+    migrate.ensure_ready(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 @app.command()
 def serve(
     host: Host = None,
@@ -167,17 +185,10 @@ def token_create(
     data_dir: DataDir = None,
 ) -> int:
     """Create a token; the token itself is the last line printed (and is not stored)."""
-    from central.db.engine import make_engine, session_factory
     from central.services.tokens import create_token
 
-    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
-    migrate.ensure_ready(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_factory(engine)() as session:
-            row, token = create_token(session, role, name)
-    finally:
-        engine.dispose()
+    with _database_session(database_url, data_dir) as session:
+        row, token = create_token(session, role, name)
     print(f"created {row.role} token {row.id} ({row.name}); it is shown only once:")
     print(token)
     return 0
@@ -186,17 +197,10 @@ def token_create(
 @token_app.command("list")
 def token_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> int:
     """List tokens (never the tokens themselves: they are stored hashed)."""
-    from central.db.engine import make_engine, session_factory
     from central.services.tokens import list_tokens
 
-    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
-    migrate.ensure_ready(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_factory(engine)() as session:
-            rows = list_tokens(session)
-    finally:
-        engine.dispose()
+    with _database_session(database_url, data_dir) as session:
+        rows = list_tokens(session)
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         print(f"{row.id}  {row.role:<9}  {row.prefix}…  {state:<24}  {row.name}")
@@ -210,20 +214,14 @@ def token_revoke(
     data_dir: DataDir = None,
 ) -> int:
     """Revoke a token: requests with it get 401 from now on."""
-    from central.db.engine import make_engine, session_factory
     from central.services.errors import NotFound
     from central.services.tokens import revoke_token
 
-    settings = settings_from_flags(database_url=database_url, data_dir=data_dir)
-    migrate.ensure_ready(settings.database_url)
-    engine = make_engine(settings.database_url)
     try:
-        with session_factory(engine)() as session:
+        with _database_session(database_url, data_dir) as session:
             revoke_token(session, token_id)
     except NotFound as exc:
         raise CliError(exc.message) from exc
-    finally:
-        engine.dispose()
     print(f"revoked token {token_id}")
     return 0
 
