@@ -14,7 +14,7 @@ import socket
 import threading
 from types import TracebackType
 
-from amqtt.broker import Broker
+from amqtt.broker import Broker  # type: ignore[import-untyped]
 
 __all__ = ["EmbeddedBroker", "ThreadedBroker", "free_port", "port_is_free"]
 

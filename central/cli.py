@@ -14,28 +14,26 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from central.auth import Role
-from central.config import CentralSettings
+from central.cli_options import (
+    CliError,
+    DatabaseUrl,
+    DataDir,
+    Host,
+    MqttUrl,
+    NoAuth,
+    settings_from_flags,
+)
 from central.db import migrate
+from central.demo import demo
 
-__all__ = [
-    "CliError",
-    "DataDir",
-    "DatabaseUrl",
-    "Host",
-    "MqttUrl",
-    "NoAuth",
-    "app",
-    "main",
-    "settings_from_flags",
-]
+__all__ = ["app", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,60 +49,6 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy or postgresql:// URL [env CENTRAL_DATABASE_URL; "
-        "default: SQLite in the data dir]",
-        show_default=False,
-    ),
-]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="database and uploads [env CENTRAL_DATA_DIR; default ./data]",
-        show_default=False,
-    ),
-]
-Host = Annotated[
-    str | None, typer.Option(help="bind address [env CENTRAL_HOST; default 127.0.0.1]")
-]
-MqttUrl = Annotated[
-    str | None,
-    typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
-]
-NoAuth = Annotated[
-    bool,
-    typer.Option(
-        "--no-auth",
-        help="every request acts as admin; only on a loopback host [env CENTRAL_NO_AUTH]",
-    ),
-]
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit code 2."""
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
-    return "invalid settings: " + "; ".join(lines)
-
-
-def settings_from_flags(**overrides: Any) -> CentralSettings:
-    """Settings from the environment, with the flags that were given on top."""
-    try:
-        return CentralSettings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        raise CliError(_describe(exc)) from exc
-
 
 @contextmanager
 def _database_session(database_url: str | None, data_dir: Path | None) -> Iterator[Session]:
@@ -226,6 +170,9 @@ def token_revoke(
     return 0
 
 
+app.command("demo")(demo)
+
+
 def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("DEBUG"))
     logging.basicConfig(
@@ -262,5 +209,3 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     return result if isinstance(result, int) else 0
 
-
-from central.demo import demo  # noqa: F401  (registers `rig-central demo`)

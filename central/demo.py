@@ -27,14 +27,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from central.auth import Role
-from central.cli import (
+from central.cli_options import (
     CliError,
     DatabaseUrl,
     DataDir,
     Host,
     MqttUrl,
     NoAuth,
-    app,
     settings_from_flags,
 )
 from central.config import CentralSettings
@@ -334,7 +333,6 @@ def _mqtt_url_of(server: Any) -> str:
     return str(url)
 
 
-@app.command("demo")
 def demo(
     host: Host = None,
     port: Annotated[
