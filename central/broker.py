@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 from types import TracebackType
+from typing import Self
 
 from amqtt.broker import Broker  # type: ignore[import-untyped]
 
@@ -43,7 +44,9 @@ class EmbeddedBroker:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
         if port is not None and not port_is_free(host, port):
-            logger.warning("port %d on %s is taken; the embedded broker picks a free one", port, host)
+            logger.warning(
+                "port %d on %s is taken; the embedded broker picks a free one", port, host
+            )
             port = None
         self.port = port if port is not None else free_port(host)
         self._broker: Broker | None = None
@@ -68,7 +71,7 @@ class EmbeddedBroker:
             broker, self._broker = self._broker, None
             await broker.shutdown()
 
-    async def __aenter__(self) -> EmbeddedBroker:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -86,7 +89,9 @@ class ThreadedBroker:
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="embedded-mqtt", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="embedded-mqtt", daemon=True
+        )
         self.broker = EmbeddedBroker(host, port)
 
     @property

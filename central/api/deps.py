@@ -21,12 +21,12 @@ from central.services import tokens
 __all__ = [
     "SessionDep",
     "SettingsDep",
+    "document_required_roles",
     "get_session",
     "get_session_factory",
     "get_settings",
     "require_role",
     "required_role",
-    "document_required_roles",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `rig-central token create`")

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -154,7 +154,7 @@ class SignalSource(ABC):
     @abstractmethod
     def _close(self) -> None: ...
 
-    def __enter__(self) -> SignalSource:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -6,11 +6,23 @@ here.
 
 from fastapi import APIRouter
 
-from central.api.routes import health, projects, test_sessions, tokens
-from central.api.routes import annotation_sessions, annotations, links, videos
-from central.api.routes import dead_letters, rigs
-from central.api.routes import analytics, execution, results
-from central.api.routes import annotation_io, datasets
+from central.api.routes import (
+    analytics,
+    annotation_io,
+    annotation_sessions,
+    annotations,
+    datasets,
+    dead_letters,
+    execution,
+    health,
+    links,
+    projects,
+    results,
+    rigs,
+    test_sessions,
+    tokens,
+    videos,
+)
 
 __all__ = ["ROUTERS"]
 

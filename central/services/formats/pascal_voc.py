@@ -73,8 +73,10 @@ def _voc_entries(
     frames = fractional = 0
     for frame, boxes in frames_with_annotations(video, annotations, report):
         parts = [
-            "<annotation>\n  <folder>JPEGImages</folder>\n"
-            f"  <filename>{frame_file_name(frame)}</filename>\n",
+            (
+                "<annotation>\n  <folder>JPEGImages</folder>\n"
+                f"  <filename>{frame_file_name(frame)}</filename>\n"
+            ),
             head,
         ]
         for annotation, box in boxes:

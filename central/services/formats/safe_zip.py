@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from pathlib import PurePosixPath
 from types import TracebackType
+from typing import Self
 
 from central.services.formats.errors import AnnotationImportError
 from central.services.formats.limits import ImportLimits
@@ -45,7 +46,7 @@ class SafeZip:
             self._archive.close()
             raise
 
-    def __enter__(self) -> SafeZip:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
