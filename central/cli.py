@@ -28,6 +28,7 @@ from central.cli_options import (
     Host,
     MqttUrl,
     NoAuth,
+    server_settings,
     settings_from_flags,
 )
 from central.db import migrate
@@ -81,13 +82,13 @@ def serve(
 
     from central.app import create_app
 
-    settings = settings_from_flags(
+    settings = server_settings(
         host=host,
         port=port,
         database_url=database_url,
         data_dir=data_dir,
         mqtt_url=mqtt_url,
-        no_auth=True if no_auth else None,
+        no_auth=no_auth,
     )
     if settings.no_auth:
         logger.warning("authentication is OFF: every request on %s acts as admin", settings.host)

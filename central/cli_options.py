@@ -17,6 +17,7 @@ __all__ = [
     "Host",
     "MqttUrl",
     "NoAuth",
+    "server_settings",
     "settings_from_flags",
 ]
 
@@ -72,3 +73,23 @@ def settings_from_flags(**overrides: Any) -> CentralSettings:
         return CentralSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise CliError(_describe(exc)) from exc
+
+
+def server_settings(
+    *,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    data_dir: Path | None,
+    mqtt_url: str | None,
+    no_auth: bool,
+) -> CentralSettings:
+    """Settings of a command that runs the server (``serve``, ``demo``) from its flags."""
+    return settings_from_flags(
+        host=host,
+        port=port,
+        database_url=database_url,
+        data_dir=data_dir,
+        mqtt_url=mqtt_url,
+        no_auth=True if no_auth else None,
+    )

@@ -34,7 +34,7 @@ from central.cli_options import (
     Host,
     MqttUrl,
     NoAuth,
-    settings_from_flags,
+    server_settings,
 )
 from central.config import CentralSettings
 from central.db import migrate
@@ -347,13 +347,13 @@ def demo(
     ] = False,
 ) -> int:
     """Run a complete test session against a simulated rig and print its verdict."""
-    settings = settings_from_flags(
+    settings = server_settings(
         host=host,
         port=port,
         database_url=database_url,
         data_dir=data_dir,
         mqtt_url=mqtt_url,
-        no_auth=True if no_auth else None,
+        no_auth=no_auth,
     )
     if settings.port == 0 or (port is None and "CENTRAL_PORT" not in os.environ):
         # A fixed default port may be taken; the demo prints the one it got.
