@@ -100,10 +100,16 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{suffix}"
 
 
-def results_table(results: dict[str, Any]) -> Table:
-    """The verdict as the demo prints it: one metric a row, so it fits any terminal."""
+def results_table(results: dict[str, Any], scenario: DemoScenario) -> Table:
+    """The verdict as the demo prints it: one metric a row, so it fits any terminal, and the
+    criteria it was judged by underneath."""
     latency = results.get("latency") or {}
-    table = Table(title="Test session results", header_style="bold")
+    table = Table(
+        title="Test session results",
+        header_style="bold",
+        caption=f"passes with accuracy >= {scenario.min_accuracy:.2f} "
+        f"and p95 latency <= {scenario.max_latency_ms:.0f} ms",
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     rows = (
@@ -303,7 +309,7 @@ async def run_demo(
     try:
         console.print(f"central serving on {base} (MQTT broker {mqtt_url})")
         outcome = await _run_scenario(api, settings, mqtt_url, console, scenario)
-        console.print(results_table(outcome.results))
+        console.print(results_table(outcome.results, scenario))
         console.print(by_type_table(outcome.results))
         for criterion in outcome.results.get("failedCriteria", []):
             console.print(f"[red]failed:[/red] {criterion}")
