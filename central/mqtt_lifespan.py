@@ -40,6 +40,10 @@ class _BrokerState:
     def __init__(self, client: MqttClient) -> None:
         self._client = client
 
+    @property
+    def connected(self) -> bool:
+        return self._client.is_connected
+
     def __str__(self) -> str:
         return self._client.describe()
 

@@ -1,5 +1,9 @@
 """``GET /health``: is the database reachable, and how is the MQTT side doing. No auth, so load
-balancers and systemd checks can call it; it reveals no data."""
+balancers and systemd checks can call it; it reveals no data.
+
+A database that cannot be reached is a 503: nothing works. A broker that ingest cannot reach is
+``status: degraded`` with a 200: the REST API still serves, records wait in the rigs' spools.
+"""
 
 from __future__ import annotations
 
@@ -42,9 +46,12 @@ def _database_state(request: Request) -> Literal["ok", "error"]:
 @router.get("/health", response_model=HealthPublic)
 def health(request: Request, response: Response) -> HealthPublic:
     database = _database_state(request)
-    broker = str(getattr(request.app.state, "broker_state", None) or BROKER_NOT_RUNNING)
+    broker_state = getattr(request.app.state, "broker_state", None)
+    ingest_cut_off = broker_state is not None and not getattr(broker_state, "connected", True)
     if database != "ok":
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthPublic(
-        status="ok" if database == "ok" else "degraded", database=database, broker=broker
+        status="ok" if database == "ok" and not ingest_cut_off else "degraded",
+        database=database,
+        broker=str(broker_state or BROKER_NOT_RUNNING),
     )
