@@ -38,7 +38,7 @@ from central.auth import Role
 from central.config import CentralSettings
 from central.db.migrate import upgrade
 from central.db.types import new_id, new_ids
-from central.services.synthetic_video import write_synthetic_video
+from central.demo.synthetic_video import write_synthetic_video
 from central.services.tokens import create_token
 
 VRU_TYPES = ("pedestrian", "cyclist", "motorcyclist", "wheelchair_user", "scooter_rider")

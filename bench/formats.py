@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from central.services.formats import (
+from central.formats import (
     Annotation,
     BoundingBox,
     ExportReport,

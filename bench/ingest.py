@@ -14,7 +14,7 @@
 3. Live: a test session started through central (``POST /api/test-sessions/{id}/start``, which
    commands the rig), the rig emitting at ``--live-rate``; a python-socketio client in room
    ``test_session_{id}`` takes each ``detection_event`` record's time from capture to arrival
-   (records go through ingest, live matching and the coalescing of ``central.realtime``).
+   (records go through ingest, live matching and the coalescing of ``central.realtime.server``).
    Goal: p99 <= 50 ms at 1,000 records/s.
 
 Baselines, measured in the same run on the same machine:
@@ -54,11 +54,11 @@ import socketio
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, text
 
-from central.broker import free_port
 from central.db.migrate import upgrade
 from central.db.types import new_ids
-from central.services.ingest_rows import detection_event_row
-from central.services.synthetic_video import write_synthetic_video
+from central.demo.synthetic_video import write_synthetic_video
+from central.ingest._rows import detection_event_row
+from central.ingest.broker import free_port
 from protocol import (
     DetectionPayload,
     DetectionRecord,

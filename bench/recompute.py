@@ -1,4 +1,4 @@
-"""Benchmark the final recompute of the matching engine (central.services.matching).
+"""Benchmark the final recompute of the matching engine (central.matching).
 
     .venv/bin/python bench/recompute.py [--records 1000000] [--events 100000] [--seed 1]
                                         [--frames 2000] [--repeat 3]
@@ -36,7 +36,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from central.services.matching import (
+from central.matching import (
     VRU_TYPES,
     GroundTruth,
     MatchConfig,
@@ -45,7 +45,7 @@ from central.services.matching import (
     Signals,
     match,
 )
-from central.services.matching.spatial import spatial_average_precision
+from central.matching.spatial import spatial_average_precision
 
 TOLERANCE_MS = 100.0
 CONCURRENT_VRUS = 5

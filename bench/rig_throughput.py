@@ -39,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from protocol import Clock, Source, Topics, assemble_batch
 from rig_agent.config import parse_config
 from rig_agent.daemon import Daemon
-from rig_agent.session import ChannelInfo, RecordBuilder
+from rig_agent.records import ChannelInfo, RecordBuilder
 from rig_agent.sources import Capture, ChannelRole
 from rig_agent.systemd import Notifier
 

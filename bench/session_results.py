@@ -38,7 +38,7 @@ from central.db.models import (
     Video,
 )
 from central.db.types import new_ids, utcnow
-from central.services.results import compute_final_results
+from central.execution.results import compute_final_results
 
 FPS = 30.0
 BOXES_PER_EVENT = 10

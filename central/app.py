@@ -5,9 +5,9 @@ the app: the database first, then whatever needs it (MQTT ingest, the embedded b
 stores what it owns on ``app.state`` and cleans up after the ``yield``; parts stop in reverse order.
 
 ``app.state`` after start: ``settings``, ``engine``, ``session_factory``, ``realtime`` (Socket.IO,
-mounted at ``/socket.io``, see :mod:`central.realtime`); with ingest on also ``mqtt_url``,
+mounted at ``/socket.io``, see :mod:`central.realtime.server`); with ingest on also ``mqtt_url``,
 ``ingestor``, ``commands`` and ``broker_state`` (a short string for ``/health``), see
-:mod:`central.mqtt_lifespan`.
+:mod:`central.lifespan`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from central.api.routes import ROUTERS
 from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
-from central.mqtt_lifespan import mqtt_lifespan
-from central.realtime import install_realtime, realtime_lifespan
+from central.lifespan import mqtt_lifespan
+from central.realtime.server import install_realtime, realtime_lifespan
 
 __all__ = ["LIFESPAN_PARTS", "LifespanPart", "create_app"]
 

@@ -19,8 +19,8 @@ from protocol import (
     StopCommand,
     decode_command,
 )
-from rig_agent.session import SessionSpec
-from rig_agent.writer import StartSession, StopSession
+from rig_agent.records import SessionSpec
+from rig_agent.spool_writer import StartSession, StopSession
 
 __all__ = ["SessionControl"]
 

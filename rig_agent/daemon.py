@@ -27,14 +27,14 @@ from rig_agent.clock import RigClock
 from rig_agent.commands import SessionControl
 from rig_agent.config import AgentConfig, load_config
 from rig_agent.errors import ConfigError, SpoolError
-from rig_agent.link import MqttLink
+from rig_agent.mqtt_link import MqttLink
 from rig_agent.publisher import Publisher
-from rig_agent.session import ChannelInfo, RecordBuilder
+from rig_agent.records import ChannelInfo, RecordBuilder
 from rig_agent.sources import ChannelSettings, SignalSource, SourceError, source_class
 from rig_agent.spool import Spool
+from rig_agent.spool_writer import SpoolWriter
 from rig_agent.status import StatusInputs, build_status
 from rig_agent.systemd import Notifier, watchdog_interval
-from rig_agent.writer import SpoolWriter
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "Daemon"]
 

@@ -20,7 +20,7 @@ import threading
 import time
 
 from protocol import MAX_MESSAGE_BYTES, assemble_batch
-from rig_agent.link import MqttLink, publish_ok
+from rig_agent.mqtt_link import MqttLink, publish_ok
 from rig_agent.spool import Spool
 
 __all__ = ["Publisher"]

@@ -8,7 +8,7 @@ included) can neither reuse a ``seq`` nor lose a committed record. ``durability 
 The spool holds at most ``max_bytes`` of encoded records (the file on disk is somewhat larger:
 SQLite's pages and index, plus a write-ahead log capped at 64 MiB after each checkpoint; freed
 pages are reused, not returned). It does not decide what to do when full; the writer refuses and
-counts (see :mod:`rig_agent.writer`).
+counts (see :mod:`rig_agent.spool_writer`).
 
 One connection is shared by the writer and the publisher threads behind a lock: SQLite allows
 one writer at a time anyway, and this avoids ``database is locked`` retries.

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from protocol import ChannelStats, RigState, RigStatus
-from rig_agent.session import SessionSpec
+from rig_agent.records import SessionSpec
 from rig_agent.sources import ChannelSettings, SignalSource
 from rig_agent.spool import Spool
-from rig_agent.writer import SpoolWriter
+from rig_agent.spool_writer import SpoolWriter
 
 __all__ = ["StatusInputs", "build_status"]
 

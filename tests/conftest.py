@@ -45,7 +45,7 @@ def mqtt_broker() -> Iterator[BrokerEndpoint]:
     if os.environ.get("VRU_TEST_BROKER") != "embedded" and _answers(MOSQUITTO):
         yield BrokerEndpoint(*MOSQUITTO, kind="mosquitto")
         return
-    from central.broker import ThreadedBroker
+    from central.ingest.broker import ThreadedBroker
 
     broker = ThreadedBroker().start()
     try:

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from central.config import CentralSettings
-from central.services.execution import SessionExecutor
-from central.services.live_matching import LiveMatching
+from central.execution.executor import SessionExecutor
+from central.execution.live import LiveMatching
 from protocol import Topics
 
 __all__ = ["execution_lifespan", "get_executor"]

@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 AnnotationFormatName = Literal["json", "coco", "yolo", "pascal_voc"]
-"""The names of :data:`central.services.formats.FORMATS`."""
+"""The names of :data:`central.formats.FORMATS`."""
 
 
 class ConflictPolicy(StrEnum):

@@ -2,7 +2,7 @@
 
 Static checks live here (types, the VRU enum, signs of the box); checks against the video (frame
 within it, box inside the frame, frame/time agreement) are the service's, in
-:mod:`central.services.annotation_rules`.
+:mod:`central.formats.rules`.
 """
 
 from __future__ import annotations

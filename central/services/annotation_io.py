@@ -1,6 +1,6 @@
 """Export and import of a video's ground truth, between the database and the format converters.
 
-The converters (:mod:`central.services.formats`) are pure; this module feeds them stored rows and
+The converters (:mod:`central.formats`) are pure; this module feeds them stored rows and
 stores what they parse.
 
 Export streams: annotations are read in pages of :data:`PAGE_SIZE` (``yield_per``: a server-side
@@ -14,7 +14,7 @@ known before the first byte (format, stored annotations) is :meth:`StreamedExpor
 
 Import reads and validates the whole upload first (the converters refuse a bad file as a whole,
 naming file, line or element and field), then checks every row by the rules of API writes
-(:mod:`central.services.annotation_rules`), then plans against the video's stored annotations by
+(:mod:`central.formats.rules`), then plans against the video's stored annotations by
 the natural key ``(frame_number, detection_id)`` and writes the plan in one transaction:
 
 - ``skip``: a row whose key is stored is not written; stored rows stay as they are.
@@ -41,10 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import GroundTruthAnnotation, Video
 from central.db.types import new_ids, utcnow
-from central.schemas.annotation_io import ConflictPolicy
-from central.services.annotation_rules import VideoGeometry, check_box, place_in_video
-from central.services.errors import Conflict
-from central.services.formats import (
+from central.formats import (
     DEFAULT_LIMITS,
     Annotation,
     AnnotationImportError,
@@ -59,6 +56,9 @@ from central.services.formats import (
     export_annotations,
     parse_annotations,
 )
+from central.formats.rules import VideoGeometry, check_box, place_in_video
+from central.schemas.annotation_io import ConflictPolicy
+from central.services.errors import Conflict
 from central.services.videos import get_video
 from protocol import VruType
 

@@ -1,6 +1,6 @@
 """Ground-truth annotations of a video: create (one or in bulk), list with filters, update, delete.
 
-Every write is checked against the video first (:mod:`central.services.annotation_rules`) and all
+Every write is checked against the video first (:mod:`central.formats.rules`) and all
 of a request's rows are checked before any is written, so a bad row leaves nothing behind. Bulk
 writes are one executemany INSERT in one transaction. Lists are ordered by
 ``(frame_number, detection_id)``, which the unique index ``(video_id, frame_number,
@@ -18,16 +18,16 @@ from sqlalchemy import Select, Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from central.db.bulk_insert import insert_many
 from central.db.models import GroundTruthAnnotation, Video
 from central.db.types import new_id, new_ids, utcnow
-from central.schemas.annotations import AnnotationCreate, AnnotationListQuery, AnnotationUpdate
-from central.services.annotation_rules import (
+from central.formats.rules import (
     FieldProblem,
     VideoGeometry,
     check_box,
     place_in_video,
 )
-from central.services.bulk_insert import insert_many
+from central.schemas.annotations import AnnotationCreate, AnnotationListQuery, AnnotationUpdate
 from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.videos import get_video
 

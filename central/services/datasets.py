@@ -24,6 +24,8 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, 
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 from central.db.models import GroundTruthAnnotation, Video, VideoProjectLink
+from central.formats import VideoInfo
+from central.formats.streaming import stream_zip
 from central.services.annotation_io import (
     ExportProgress,
     StreamedExport,
@@ -33,8 +35,6 @@ from central.services.annotation_io import (
     video_info,
 )
 from central.services.errors import NotFound
-from central.services.formats import VideoInfo
-from central.services.formats.streaming import stream_zip
 from central.services.videos import require_project
 from protocol import VruType
 

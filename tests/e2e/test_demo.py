@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from central.services.demo_scenario import DEFAULT_SCENARIO
+from central.demo.scenario import DEFAULT_SCENARIO
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -30,7 +30,7 @@ def test_demo_runs_a_session_end_to_end_and_prints_its_verdict(tmp_path: Path) -
     env["COLUMNS"] = "120"
     data_dir = tmp_path / "fresh"
     # The rig-central console script, run by this interpreter.
-    command = [sys.executable, "-c", "import sys; from central.cli import main; sys.exit(main())"]
+    command = [sys.executable, "-c", "import sys; from central.cli.main import main; sys.exit(main())"]
     done = subprocess.run(
         [*command, "demo", "--exit", "--data-dir", str(data_dir)],
         check=False,

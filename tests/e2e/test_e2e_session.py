@@ -25,13 +25,13 @@ import uvicorn
 
 from central.app import create_app
 from central.auth import Role
-from central.broker import free_port
 from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
-from central.demo_rig import DETECTION_CHANNEL, SYNC_CHANNEL, RigProcess, rig_config_toml
-from central.services.demo_scenario import DEFAULT_SCENARIO, Intent
-from central.services.demo_video import render_demo_video
+from central.demo.rig import DETECTION_CHANNEL, SYNC_CHANNEL, RigProcess, rig_config_toml
+from central.demo.scenario import DEFAULT_SCENARIO, Intent
+from central.demo.video import render_demo_video
+from central.ingest.broker import free_port
 from central.services.tokens import create_token
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]

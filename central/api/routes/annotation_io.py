@@ -11,7 +11,7 @@ disk under the upload limit (413). A refused file is a 422 listing each issue wi
 ``line``, ``element`` and ``field``, and writes nothing.
 
 Both report progress on Socket.IO (``export_progress``, ``import_progress``; see
-:class:`central.realtime.Realtime` for the room).
+:class:`central.realtime.server.Realtime` for the room).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import SessionDep, SettingsDep, get_session_factory, require_role
 from central.auth import Role
-from central.realtime import Realtime, RealtimeDep
+from central.formats import DEFAULT_LIMITS, AnnotationImportError
+from central.realtime.server import Realtime, RealtimeDep
 from central.schemas.annotation_io import (
     AnnotationFormatName,
     ConflictPolicy,
@@ -39,7 +40,6 @@ from central.schemas.annotation_io import (
 )
 from central.services import annotation_io, videos
 from central.services.annotation_io import ProgressCallback, StreamedExport
-from central.services.formats import DEFAULT_LIMITS, AnnotationImportError
 from central.services.uploads import receive_multipart_upload
 
 __all__ = ["EXPORT_REPORT_HEADER", "PROGRESS_INTERVAL_S", "router", "streamed_export_response"]

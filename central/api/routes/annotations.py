@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import SessionDep, require_role
+from central.api.gc_pause import gc_paused
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime import Realtime, RealtimeDep
+from central.realtime.server import Realtime, RealtimeDep
 from central.schemas.annotations import (
     BULK_ANNOTATIONS,
     BULK_BODY_MAX,
@@ -35,7 +36,6 @@ from central.schemas.annotations import (
 )
 from central.services import annotations as annotation_service
 from central.services.annotations import InvalidAnnotations
-from central.services.gc_pause import gc_paused
 from central.services.uploads import read_limited
 
 __all__ = ["router"]

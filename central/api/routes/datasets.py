@@ -19,7 +19,7 @@ from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.api.routes.annotation_io import FactoryDep, streamed_export_response
 from central.auth import Role
-from central.realtime import RealtimeDep
+from central.realtime.server import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.datasets import (
     DatasetExportRequest,

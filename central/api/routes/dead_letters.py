@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
+from central.ingest import queries as ingest_queries
 from central.schemas.dead_letters import DeadLetterPage, DeadLetterPublic
-from central.services import ingest_queries
 
 __all__ = ["router"]
 

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Body, Depends
 from central.api.deps import require_role
 from central.api.execution_state import get_executor
 from central.auth import Role
+from central.execution.executor import SessionExecutor
+from central.execution.results import FinalResults
 from central.schemas.execution import (
     DetectionVerdictPublic,
     FinalResultsPublic,
@@ -21,8 +23,6 @@ from central.schemas.execution import (
     HttpDetectionBatch,
 )
 from central.schemas.test_sessions import ExecutionConfigCreate, TestSessionPublic
-from central.services.execution import SessionExecutor
-from central.services.results import FinalResults
 
 __all__ = ["router"]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime import RealtimeDep
+from central.realtime.server import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectUpdate
 from central.services import projects

@@ -13,14 +13,14 @@ from central.api.deps import SessionDep, require_role
 from central.api.execution_state import get_executor
 from central.api.pagination import set_total
 from central.auth import Role
+from central.execution import queries as result_queries
+from central.execution.executor import SessionExecutor
 from central.schemas.results import (
     ComparisonQuery,
     DetailedResultsPublic,
     DetectionComparisonPublic,
     LatencyMetricsPublic,
 )
-from central.services import result_queries
-from central.services.execution import SessionExecutor
 
 __all__ = ["router"]
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
+from central.ingest import queries as ingest_queries
+from central.ingest.queries import RigView
 from central.schemas.base import Page
 from central.schemas.rigs import IngestStatsPublic, RigPublic, RigStreamPublic
-from central.services import ingest_queries
-from central.services.ingest_queries import RigView
 
 __all__ = ["router"]
 

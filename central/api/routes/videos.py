@@ -27,7 +27,7 @@ from central.api.deps import (
 )
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime import get_realtime
+from central.realtime.server import get_realtime
 from central.schemas.base import Page
 from central.schemas.videos import StreamLinkPublic, VideoPublic
 from central.services import stream_links, videos

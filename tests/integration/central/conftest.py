@@ -40,13 +40,13 @@ from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.auth import Role
-from central.broker import free_port
 from central.config import CentralSettings
 from central.db.engine import make_engine, session_factory
 from central.db.migrate import alembic_config, upgrade
 from central.db.models import Video
-from central.services.ingest import central_client_id
-from central.services.mqtt_client import discard_session
+from central.ingest.broker import free_port
+from central.ingest.client import discard_session
+from central.ingest.ingestor import central_client_id
 from central.services.tokens import create_token
 
 POSTGRES_USER = "postgres"

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.app import create_app
-from central.broker import free_port
-from central.cli import main
+from central.cli.main import main
 from central.config import CentralSettings
 from central.db.migrate import current_revision, head_revision
+from central.ingest.broker import free_port
 
 pytestmark = pytest.mark.usefixtures("_clean_environment")
 
@@ -145,7 +145,7 @@ def test_serve_runs_a_working_server(tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-c",
-        "import sys; from central.cli import main; sys.exit(main())",
+        "import sys; from central.cli.main import main; sys.exit(main())",
         "serve",
         "--port",
         str(port),

@@ -13,7 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from protocol import Topics
 from rig_agent.config import parse_config
 from rig_agent.daemon import EXIT_FAILURE, Daemon
-from rig_agent.session import RecordBuilder
+from rig_agent.records import RecordBuilder
 
 pytestmark = pytest.mark.network
 

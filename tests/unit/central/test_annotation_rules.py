@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from central.services.annotation_rules import Placement, VideoGeometry, check_box, place_in_video
+from central.formats.rules import Placement, VideoGeometry, check_box, place_in_video
 
 VIDEO = VideoGeometry(fps=25.0, frame_count=100, width=640, height=480)
 UNPROBED = VideoGeometry(fps=None, frame_count=None, width=None, height=None)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from central.demo_rig import DETECTION_CHANNEL, SYNC_CHANNEL, rig_config_toml
-from central.services.demo_scenario import DEFAULT_SCENARIO
+from central.demo.rig import DETECTION_CHANNEL, SYNC_CHANNEL, rig_config_toml
+from central.demo.scenario import DEFAULT_SCENARIO
 from rig_agent.config import load_config
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from central.services.demo_scenario import (
+from central.demo.scenario import (
     DEFAULT_SCENARIO,
     SAFE_MARGIN_MS,
     DemoScenario,
@@ -106,7 +106,7 @@ def test_box_at_refuses_a_frame_where_the_track_is_not_visible() -> None:
 
 
 def test_the_matcher_gives_the_promised_verdict_even_with_rig_jitter() -> None:
-    from central.services.matching import GroundTruth, MatchConfig, Signals, match
+    from central.matching import GroundTruth, MatchConfig, Signals, match
 
     gt = GroundTruth.from_dicts(
         {

@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from central.services.demo_scenario import DEFAULT_SCENARIO
-from central.services.demo_video import render_demo_video
+from central.demo.scenario import DEFAULT_SCENARIO
+from central.demo.video import render_demo_video
 
 
 def test_rendered_video_has_the_scenarios_rate_size_and_frames(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from central.services.gc_pause import gc_paused
+from central.api.gc_pause import gc_paused
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from central.services.demo_scenario import DEFAULT_SCENARIO as SCENARIO
-from central.services.live_matching import PROGRESS_INTERVAL_S, LiveMatching
-from central.services.matching import GroundTruth, MatchConfig
+from central.demo.scenario import DEFAULT_SCENARIO as SCENARIO
+from central.execution.live import PROGRESS_INTERVAL_S, LiveMatching
+from central.matching import GroundTruth, MatchConfig
 
 SYNC_NS = 7_000_000_000
 

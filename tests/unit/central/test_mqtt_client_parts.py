@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from central.services.mqtt_client import BrokerAddress, MqttClient, _Backoff
+from central.ingest.client import BrokerAddress, MqttClient, _Backoff
 
 
 def test_a_plain_url_gives_host_and_default_port() -> None:

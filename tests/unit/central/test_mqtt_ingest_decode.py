@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from central.db.models import DEAD_LETTER_PAYLOAD_CAP
-from central.services.ingest_decode import decode_message
-from central.services.ingest_rows import (
+from central.ingest._decode import decode_message
+from central.ingest._rows import (
     DeadLetterReason,
     dead_letter_row,
     detection_event_row,

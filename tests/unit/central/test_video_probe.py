@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 import pytest
 
+from central.demo.synthetic_video import write_synthetic_video
 from central.services.errors import Unsupported
-from central.services.synthetic_video import write_synthetic_video
 from central.services.video_probe import probe_video
 
 

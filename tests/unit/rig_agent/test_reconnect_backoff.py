@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from rig_agent.link import backoff_delay
+from rig_agent.mqtt_link import backoff_delay
 
 
 def test_delays_double_up_to_the_cap() -> None:

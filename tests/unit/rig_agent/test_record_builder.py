@@ -14,7 +14,7 @@ from protocol import (
     SyncRecord,
     decode_record,
 )
-from rig_agent.session import (
+from rig_agent.records import (
     COMMAND_SYNC_CHANNEL,
     MAX_RAW_BYTES,
     ChannelInfo,

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from rig_agent.commands import SessionControl
-from rig_agent.writer import StartSession, StopSession
+from rig_agent.spool_writer import StartSession, StopSession
 
 S = 1_000_000_000
 

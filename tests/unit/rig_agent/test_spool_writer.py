@@ -11,10 +11,10 @@ import pytest
 
 from protocol import Clock, Source, decode_record
 from rig_agent.errors import SpoolError
-from rig_agent.session import ChannelInfo, RecordBuilder, SessionSpec
+from rig_agent.records import ChannelInfo, RecordBuilder, SessionSpec
 from rig_agent.sources import Capture, ChannelRole
 from rig_agent.spool import Spool
-from rig_agent.writer import SpoolWriter, StartSession, StopSession
+from rig_agent.spool_writer import SpoolWriter, StartSession, StopSession
 
 CHANNELS = {"det": ChannelInfo(ChannelRole.DETECTION, Source.SIMULATED)}
 

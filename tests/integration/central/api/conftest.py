@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from central.services.synthetic_video import write_synthetic_video
+from central.demo.synthetic_video import write_synthetic_video
 
 VIDEO_FRAMES = 12
 VIDEO_FPS = 10

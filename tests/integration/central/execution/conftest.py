@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.auth import Role
-from central.services.demo_scenario import DEFAULT_SCENARIO, DemoScenario
-from central.services.demo_video import render_demo_video
+from central.demo.scenario import DEFAULT_SCENARIO, DemoScenario
+from central.demo.video import render_demo_video
 from protocol import (
     CommandReply,
     RigStatus,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from central.config import CentralSettings
-from central.services.execution import ExecutionTimings
+from central.execution.executor import ExecutionTimings
 from protocol import (
     CommandReply,
     DetectionPayload,

@@ -18,8 +18,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from central.broker import free_port
 from central.config import CentralSettings
+from central.ingest.broker import free_port
 from protocol import (
     DetectionPayload,
     DetectionRecord,

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from paho.mqtt import publish
 
 from central.app import create_app
-from central.broker import ThreadedBroker, free_port
 from central.config import CentralSettings
 from central.db.models import Rig
+from central.ingest.broker import ThreadedBroker, free_port
 from protocol import RigState, RigStatus, Topics, encode
 
 pytestmark = pytest.mark.network

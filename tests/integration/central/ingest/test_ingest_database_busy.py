@@ -39,7 +39,7 @@ def test_writes_refused_past_the_busy_timeout_are_retried_until_they_commit(
     blocker = sqlite3.connect(make_url(database_url).database, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        with caplog.at_level(logging.WARNING, logger="central.services.ingest"):
+        with caplog.at_level(logging.WARNING, logger="central.ingest.ingestor"):
             rig.records(range(10, 20))
             wait_until(
                 lambda: "database unavailable" in caplog.text,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from central.app import create_app
 from central.config import CentralSettings
 from central.db.models import DetectionEvent
-from central.services.mqtt_client import BrokerAddress
+from central.ingest.client import BrokerAddress
 from protocol import (
     DetectionPayload,
     DetectionRecord,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from central.broker import EmbeddedBroker, free_port
-from central.services.ingest_commands import CommandTimeout
-from central.services.mqtt_client import InboundMessage, MqttClient, discard_session
+from central.ingest.broker import EmbeddedBroker, free_port
+from central.ingest.client import InboundMessage, MqttClient, discard_session
+from central.ingest.commands import CommandTimeout
 from protocol import CommandReply, PingCommand, decode_command, encode
 
 

@@ -17,7 +17,7 @@ import socketio
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.auth import Role
-from central.services.synthetic_video import write_synthetic_video
+from central.demo.synthetic_video import write_synthetic_video
 from protocol import (
     RigStatus,
     Topics,

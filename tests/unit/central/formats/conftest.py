@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from central.services.formats import Annotation, BoundingBox, VideoInfo, export_annotations
+from central.formats import Annotation, BoundingBox, VideoInfo, export_annotations
 from protocol import VruType
 
 

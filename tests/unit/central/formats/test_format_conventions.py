@@ -9,7 +9,7 @@ import orjson
 import pytest
 import yaml
 
-from central.services.formats import (
+from central.formats import (
     ExportError,
     UnknownFormatError,
     VideoInfo,

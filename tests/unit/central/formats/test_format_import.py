@@ -7,9 +7,9 @@ import io
 import orjson
 import pytest
 
-from central.services.annotation_rules import VideoGeometry, check_box
-from central.services.formats import AnnotationImportError, VideoInfo, parse_annotations
-from central.services.formats.frames import parse_frame_index
+from central.formats import AnnotationImportError, VideoInfo, parse_annotations
+from central.formats.frames import parse_frame_index
+from central.formats.rules import VideoGeometry, check_box
 from protocol import VruType
 
 

@@ -9,9 +9,9 @@ import zipfile
 import orjson
 import pytest
 
+from central.formats import AnnotationImportError, ImportLimits, parse_annotations
+from central.formats.collector import MAX_NOTES_LENGTH, MAX_TRACK_ID_LENGTH
 from central.schemas.annotations import DETECTION_ID_MAX, NOTES_MAX
-from central.services.formats import AnnotationImportError, ImportLimits, parse_annotations
-from central.services.formats.collector import MAX_NOTES_LENGTH, MAX_TRACK_ID_LENGTH
 
 _VOC_HEAD = "<annotation><filename>frame_000000.jpg</filename>"
 _PEDESTRIAN = ("<object><name>pedestrian</name><bndbox><xmin>1</xmin><ymin>1</ymin>"

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from central.services.formats import (
+from central.formats import (
     Annotation,
     AnnotationRow,
     VideoInfo,

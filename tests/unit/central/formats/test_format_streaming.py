@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from central.services.formats.streaming import rechunk, stream_zip
+from central.formats.streaming import rechunk, stream_zip
 
 
 def _archive(entries, **kwargs) -> bytes:

@@ -1,6 +1,6 @@
 """Spatial AP, AP50 and per-detection matches equal pycocotools' COCOeval on the same data.
 
-Mapping (documented in central.services.matching.coco_ap): image id = frame + 1, category id =
+Mapping (documented in central.matching.coco_ap): image id = frame + 1, category id =
 VRU code + 1 for all five VRU types, difficult = iscrowd 1, annotations in annotation-id order,
 detections in record-id order, annotation ids from 1. Scores are rounded to a coarse grid so
 equal scores (the tie-break path) are common.
@@ -17,7 +17,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from central.services.matching import (
+from central.matching import (
     VRU_TYPES,
     GroundTruth,
     MatchConfig,

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from central.services.matching import GroundTruth, MatchConfig, Signals, match
+from central.matching import GroundTruth, MatchConfig, Signals, match
 
 
 def _gt_row(**over: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from central.services.matching import (
+from central.matching import (
     GroundTruth,
     MatchConfig,
     MatchMode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from central.services.matching import (
+from central.matching import (
     LATENCY_HISTOGRAM_EDGES_MS,
     GroundTruth,
     MatchConfig,

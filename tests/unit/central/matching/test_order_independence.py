@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from central.services.matching import (
+from central.matching import (
     VRU_TYPES,
     GroundTruth,
     MatchConfig,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from central.services.matching import (
+from central.matching import (
     GroundTruth,
     MatchConfig,
     MatchMode,

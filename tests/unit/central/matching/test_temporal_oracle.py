@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from central.services.matching import GroundTruth, MatchConfig, Signals, match
+from central.matching import GroundTruth, MatchConfig, Signals, match
 
 
 def _oracle(events: list[tuple[str, float, float]], signals: list[tuple[int, float]], tol: float):

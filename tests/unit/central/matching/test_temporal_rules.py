@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from central.services.matching import GroundTruth, MatchConfig, MatchResult, Signals, match
+from central.matching import GroundTruth, MatchConfig, MatchResult, Signals, match
 
 
 def _track(

@@ -1,0 +1,1 @@
+"""Execution: running test sessions, live matching while they run, and their final results."""

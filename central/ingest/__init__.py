@@ -1,0 +1,1 @@
+"""Ingest: records and rig status from MQTT into the database, acknowledged after commit."""

@@ -1,0 +1,266 @@
+"""Write one batch of decoded messages in one transaction (runs on the ingest writer thread).
+
+Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING``, so a redelivered
+or replayed record is skipped by the database itself (also when several central processes share
+the work), and only the rows really inserted (the row count says whether any was skipped; then
+they are looked up by their fresh ids) count towards ``rig_streams`` and reach the listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, case, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from central.db.bulk_insert import PreparedInsert
+from central.db.models import (
+    DeadLetter,
+    DetectionEvent,
+    LatencyMeasurement,
+    Rig,
+    RigStream,
+    TestExecutionConfig,
+    TestSession,
+)
+from central.db.types import new_id, new_ids, utcnow
+from central.ingest._decode import Decoded
+from central.ingest._rows import (
+    DeadLetterReason,
+    Refusal,
+    dead_letter_row,
+    detection_event_row,
+    latency_measurement_row,
+    rig_values,
+)
+from protocol import CommandReply, LatencyRecord, Record, RecordBatch
+
+__all__ = ["DEFAULT_MAX_LATENCY_MS", "BatchOutcome", "IngestStore"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_LATENCY_MS = 200.0
+"""Latency budget for ``within_tolerance`` when a session has no execution config."""
+
+_LOOKUP_CHUNK = 500
+"""Ids per ``IN (...)`` when looking up which rows of a batch with duplicates were inserted."""
+
+_events: Table = DetectionEvent.__table__  # type: ignore[assignment]
+_latencies: Table = LatencyMeasurement.__table__  # type: ignore[assignment]
+_rigs: Table = Rig.__table__  # type: ignore[assignment]
+_streams: Table = RigStream.__table__  # type: ignore[assignment]
+_dead_letters: Table = DeadLetter.__table__  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one committed transaction stored."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """New ``detection_events`` rows (duplicates are not in here)."""
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    """The rigs rows changed by status messages, as plain values."""
+    replies: list[tuple[str, CommandReply]] = field(default_factory=list)
+    """(rig id from the topic, reply)."""
+    refusals: list[Refusal] = field(default_factory=list)
+    duplicates: int = 0
+    unknown_sessions: Counter[str] = field(default_factory=Counter)
+    """Records per ``session_id`` that names no test session (stored with a null session)."""
+
+
+class IngestStore:
+    """Synchronous writer of ingest batches; call only from one worker thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # The dialect's own insert, for ON CONFLICT (the generic Insert has none).
+        dialects: dict[str, Callable[[Table], Any]] = {
+            "sqlite": sqlite.insert,
+            "postgresql": postgresql.insert,
+        }
+        name = engine.dialect.name
+        if name not in dialects:
+            raise ValueError(f"ingest supports SQLite and PostgreSQL, not {name}")
+        self._insert = dialects[name]
+        self._insert_events_sql = PreparedInsert(
+            self._insert(_events).on_conflict_do_nothing(
+                index_elements=["rig_id", "stream", "seq"]
+            ),
+            engine.dialect,
+        )
+
+    def write(self, decoded: list[Decoded]) -> BatchOutcome:
+        """Store every message of ``decoded`` in one transaction and return what was stored."""
+        outcome = BatchOutcome()
+        now = utcnow()
+        with self._engine.begin() as conn:
+            for item in decoded:
+                if item.status is not None:
+                    outcome.statuses.append(self._upsert_rig(conn, item, now))
+            known_rigs = self._known_rigs(conn, {d.batch.rig_id for d in decoded if d.batch})
+            sessions = self._sessions(conn, decoded)
+            refused = [(d, d.refusal) for d in decoded if d.refusal is not None]
+            accepted: list[tuple[RecordBatch, Record, str | None]] = []
+            seen: set[tuple[str, str, int]] = set()
+            for item in decoded:
+                if item.reply is not None:
+                    outcome.replies.append((item.rig_id or item.reply.rig_id or "", item.reply))
+                if item.batch is None:
+                    continue
+                batch = item.batch
+                if batch.rig_id not in known_rigs:
+                    detail = f"rig {batch.rig_id!r} has never sent a status"
+                    refused.append(
+                        (item, Refusal(DeadLetterReason.UNKNOWN_RIG, detail, batch.rig_id))
+                    )
+                    continue
+                for record in batch.records:
+                    key = (batch.rig_id, batch.stream, record.seq)
+                    if key in seen:
+                        outcome.duplicates += 1
+                        continue
+                    seen.add(key)
+                    session_id = record.session_id
+                    if session_id is not None and session_id not in sessions:
+                        outcome.unknown_sessions[session_id] += 1
+                        session_id = None
+                    accepted.append((batch, record, session_id))
+            events: list[dict[str, Any]] = []
+            latency_of: dict[str, LatencyRecord] = {}
+            for row_id, (batch, record, session_id) in zip(
+                new_ids(len(accepted)), accepted, strict=True
+            ):
+                row = detection_event_row(
+                    row_id, batch.rig_id, batch.stream, record, session_id, now
+                )
+                events.append(row)
+                if isinstance(record, LatencyRecord) and session_id is not None:
+                    latency_of[row_id] = record
+            outcome.events = self._insert_events(conn, events)
+            outcome.duplicates += len(events) - len(outcome.events)
+            self._insert_latencies(conn, outcome.events, latency_of, sessions, now)
+            self._count_streams(conn, outcome.events, now)
+            if refused:
+                conn.execute(
+                    _dead_letters.insert(),
+                    [dead_letter_row(d.topic, d.payload, r, now) for d, r in refused],
+                )
+            outcome.refusals = [r for _, r in refused]
+        return outcome
+
+    def write_dead_letter(self, item: Decoded, refusal: Refusal) -> None:
+        """Keep one message that the database refused to take as data."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                _dead_letters.insert(),
+                [dead_letter_row(item.topic, item.payload, refusal, utcnow())],
+            )
+
+    # ---------------------------------------------------------------------------------- steps
+
+    def _upsert_rig(self, conn: Connection, item: Decoded, now: Any) -> dict[str, Any]:
+        assert item.status is not None
+        values = rig_values(item.status, now)
+        stmt = self._insert(_rigs).values(id=item.status.rig_id, created_at=now, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[_rigs.c.id], set_=values))
+        return {"rig_id": item.status.rig_id, **values}
+
+    def _known_rigs(self, conn: Connection, rig_ids: set[str]) -> set[str]:
+        if not rig_ids:
+            return set()
+        return set(conn.scalars(select(_rigs.c.id).where(_rigs.c.id.in_(rig_ids))))
+
+    def _sessions(self, conn: Connection, decoded: Iterable[Decoded]) -> dict[str, float]:
+        """Existing test sessions named by the records, with their latency budget."""
+        wanted = {
+            record.session_id
+            for item in decoded
+            if item.batch is not None
+            for record in item.batch.records
+            if record.session_id is not None
+        }
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            select(TestSession.id, TestExecutionConfig.max_latency_ms)
+            .outerjoin(TestExecutionConfig, TestExecutionConfig.test_session_id == TestSession.id)
+            .where(TestSession.id.in_(wanted))
+        )
+        return {
+            session_id: float(budget) if budget is not None else DEFAULT_MAX_LATENCY_MS
+            for session_id, budget in rows
+        }
+
+    def _insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        # A plain executemany is several times faster than RETURNING; the count says whether any
+        # row was a duplicate, and only then are the new rows looked up by their (fresh) ids.
+        if self._insert_events_sql.execute(conn, rows) == len(rows):
+            return rows
+        ids = [row["id"] for row in rows]
+        inserted: set[str] = set()
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            inserted.update(conn.scalars(select(_events.c.id).where(_events.c.id.in_(chunk))))
+        return [row for row in rows if row["id"] in inserted]
+
+    def _insert_latencies(
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        latency_of: dict[str, LatencyRecord],
+        budgets: dict[str, float],
+        now: Any,
+    ) -> None:
+        rows = [
+            latency_measurement_row(
+                latency_of[event["id"]],
+                event["id"],
+                event["test_session_id"],
+                budgets[event["test_session_id"]],
+                now,
+            )
+            for event in events
+            if event["id"] in latency_of
+        ]
+        if rows:
+            conn.execute(_latencies.insert(), rows)
+
+    def _count_streams(self, conn: Connection, events: list[dict[str, Any]], now: Any) -> None:
+        """Add the new rows to each stream's seq bookkeeping, atomically (safe with many writers)."""
+        spans: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for event in events:
+            spans[(event["rig_id"], event["stream"])].append(event["seq"])
+        for (rig_id, stream), seqs in spans.items():
+            stmt = self._insert(_streams).values(
+                id=new_id(),
+                rig_id=rig_id,
+                stream=stream,
+                first_seq=min(seqs),
+                last_seq=max(seqs),
+                received_count=len(seqs),
+                created_at=now,
+            )
+            new = stmt.excluded
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[_streams.c.rig_id, _streams.c.stream],
+                    set_={
+                        "first_seq": case(
+                            (new.first_seq < _streams.c.first_seq, new.first_seq),
+                            else_=_streams.c.first_seq,
+                        ),
+                        "last_seq": case(
+                            (new.last_seq > _streams.c.last_seq, new.last_seq),
+                            else_=_streams.c.last_seq,
+                        ),
+                        "received_count": _streams.c.received_count + new.received_count,
+                        "updated_at": now,
+                    },
+                )
+            )

@@ -1,0 +1,1 @@
+"""Real-time events to the dashboard over Socket.IO."""
