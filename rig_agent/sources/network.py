@@ -14,6 +14,10 @@ selects on the sockets, so no caller's event loop is needed.
 
 Where no stamp arrives (another OS, timestamps disabled), the stamp is read in user space right
 after the read and the capture says ``user_monotonic``.
+
+Datagrams the kernel dropped because the socket's receive queue was full (a sender faster than
+the reader) are counted in ``drops`` from ``SO_RXQ_OVFL`` (see :mod:`._overflow`); TCP does
+not drop, it slows the sender down.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from protocol import Source
 from rig_agent.clock import RigClock
 from rig_agent.sources._decoding import DecodingSource
 from rig_agent.sources._lines import LineAssembler, LineDecoder, LineFormatSettings, line_capture
+from rig_agent.sources._overflow import (
+    OVERFLOW_ANCILLARY_BYTES,
+    OverflowCounter,
+    enable_overflow_count,
+)
 from rig_agent.sources._reader import SupervisedReader
 from rig_agent.sources._stamps import Stamp, kernel_realtime_stamp, user_stamp
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SourceUnavailable
@@ -43,7 +52,7 @@ logger = logging.getLogger(__name__)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 """Linux's value; Python's socket module does not export it on every version."""
 _TIMESPEC = struct.Struct("@ll")
-_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size)
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size) + OVERFLOW_ANCILLARY_BYTES
 _MAX_DATAGRAM = 65535
 _TCP_READ_BYTES = 65536
 _SELECT_TIMEOUT_S = 0.1
@@ -115,6 +124,7 @@ class NetworkSource(DecodingSource):
         self._selector: selectors.BaseSelector | None = None
         self._streams: dict[socket.socket, LineAssembler[Stamp]] = {}
         self._reader: SupervisedReader | None = None
+        self._overflow = OverflowCounter()
         self.bound_address: tuple[str, int] | None = None
         """Where the socket listens once started (the real port when ``listen`` gave port 0)."""
 
@@ -127,6 +137,7 @@ class NetworkSource(DecodingSource):
 
     def _open(self) -> None:
         self._socket = self._bind()
+        self._overflow = OverflowCounter()
         self.bound_address = self._socket.getsockname()[:2]
         self._selector = selectors.DefaultSelector()
         on_ready = self._read_datagrams if self.settings.protocol == "udp" else self._accept
@@ -162,6 +173,8 @@ class NetworkSource(DecodingSource):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.bind((host, port))
+            if kind == socket.SOCK_DGRAM:
+                enable_overflow_count(sock)
             if kind == socket.SOCK_STREAM:
                 sock.listen(_BACKLOG)
             sock.setblocking(False)
@@ -193,8 +206,18 @@ class NetworkSource(DecodingSource):
             except (BlockingIOError, InterruptedError):
                 return
             stamp = self._stamp(ancillary)
+            self._count_drops(self._overflow.observe(ancillary))
             lines = LineAssembler[Stamp]()
             self._deliver_lines(lines.feed(data, stamp) + lines.flush())
+
+    def _count_drops(self, dropped: int) -> None:
+        if dropped:
+            self.drops += dropped
+            logger.warning(
+                "channel %s: the kernel dropped %d datagram(s) on a full receive queue",
+                self.name,
+                dropped,
+            )
 
     def _accept(self, server: socket.socket) -> None:
         assert self._selector is not None

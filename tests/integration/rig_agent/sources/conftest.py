@@ -34,6 +34,30 @@ class CaptureSink:
             return list(self.captures)
 
 
+class StallingSink(CaptureSink):
+    """A consumer slower than the signals: the first capture holds the reader until
+    :meth:`release`, so what arrives meanwhile piles up in the kernel's queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = threading.Event()
+        self._released = threading.Event()
+
+    def __call__(self, capture: Capture) -> None:
+        if not self.stalled.is_set():
+            self.stalled.set()
+            self._released.wait(10)
+        super().__call__(capture)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def stalling_sink() -> StallingSink:
+    return StallingSink()
+
+
 @pytest.fixture
 def sink() -> CaptureSink:
     return CaptureSink()

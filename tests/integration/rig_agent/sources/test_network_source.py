@@ -12,6 +12,7 @@ from protocol import Clock
 from rig_agent.clock import RigClock
 from rig_agent.sources.base import SourceUnavailable
 from rig_agent.sources.network import NetworkSettings, NetworkSource
+from tests.integration.rig_agent.sources.conftest import StallingSink
 
 pytestmark = pytest.mark.network
 
@@ -50,6 +51,32 @@ def test_kernel_stamp_is_not_moved_by_a_late_reader(sink: Any, clock: RigClock) 
         [capture] = sink.wait_for(1)
     assert before <= capture.t_mono_ns <= after_send + 1_000_000
     assert sink.received_ns[0] - capture.t_mono_ns >= 40_000_000
+
+
+def test_datagrams_dropped_on_a_full_receive_queue_are_counted(
+    stalling_sink: StallingSink, clock: RigClock
+) -> None:
+    """SO_RXQ_OVFL: the kernel's count of datagrams it dropped while the reader was held up."""
+    burst = 3000  # far more than the default receive buffer holds
+    with (
+        network_source(stalling_sink, clock, protocol="udp", format="raw") as source,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        assert source.bound_address is not None
+        sender.sendto(b"first", source.bound_address)
+        assert stalling_sink.stalled.wait(2)
+        for _ in range(burst):
+            sender.sendto(b"burst", source.bound_address)
+        stalling_sink.release()
+        sent = 1 + burst
+        deadline = time.monotonic() + 5
+        while source.count + source.drops < sent and time.monotonic() < deadline:
+            sender.sendto(b"after", source.bound_address)  # carries the count of the drops
+            sent += 1
+            time.sleep(0.01)
+        time.sleep(0.05)
+    assert source.drops > 0, "the burst overflowed the receive queue"
+    assert source.count + source.drops == sent, "every datagram is delivered or counted"
 
 
 def test_each_line_of_a_datagram_is_a_capture_with_its_stamp(sink: Any, clock: RigClock) -> None:

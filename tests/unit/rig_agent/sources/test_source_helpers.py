@@ -12,6 +12,7 @@ import pytest
 
 from protocol import Clock
 from rig_agent.clock import RigClock
+from rig_agent.sources._overflow import SO_RXQ_OVFL, OverflowCounter
 from rig_agent.sources._reader import SupervisedReader
 from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps, lgpio_tick_stamp
 from rig_agent.sources.network import SO_TIMESTAMPNS, kernel_receive_ns
@@ -25,6 +26,25 @@ def test_sequence_gaps_count_the_edges_the_kernel_dropped() -> None:
 
 def test_sequence_gaps_count_drops_before_the_first_event_seen() -> None:
     assert SequenceGaps().observe(4) == 3
+
+
+def _overflow_message(total: int) -> list[tuple[int, int, bytes]]:
+    stamp = (socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("@ll", 1, 2))
+    return [stamp, (socket.SOL_SOCKET, SO_RXQ_OVFL, struct.pack("@I", total))]
+
+
+def test_overflow_counter_turns_the_kernel_total_into_new_drops() -> None:
+    counter = OverflowCounter()
+    assert counter.observe([]) == 0, "no count before the first drop"
+    assert counter.observe(_overflow_message(7)) == 7
+    assert counter.observe(_overflow_message(7)) == 0, "later messages repeat the total"
+    assert counter.observe(_overflow_message(12)) == 5
+
+
+def test_overflow_counter_survives_the_32_bit_total_wrapping() -> None:
+    counter = OverflowCounter()
+    counter.observe(_overflow_message(2**32 - 3))
+    assert counter.observe(_overflow_message(4)) == 7
 
 
 def test_kernel_receive_stamp_is_read_from_ancillary_data() -> None:
