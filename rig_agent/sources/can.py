@@ -5,8 +5,11 @@ lets its thread die silently when the bus raises, and capture must never stop un
 
 Where the stamp comes from depends on the interface:
 
-- ``socketcan``: ``msg.timestamp`` is the kernel's receive stamp on CLOCK_REALTIME (float seconds,
-  so about 0.25 us of resolution today), moved onto the monotonic clock: ``kernel_realtime``.
+- ``socketcan``: the frame is read from python-can's socket here (:mod:`._socketcan`), with the
+  kernel's receive stamp on CLOCK_REALTIME in integer nanoseconds, moved onto the monotonic
+  clock: ``kernel_realtime``. Frames the kernel dropped because the socket's receive queue was
+  full (``SO_RXQ_OVFL``) are counted in ``drops``. An interface that goes down (or a bus-off
+  controller restarting) is an error the reader reports and retries until frames come again.
 - ``virtual`` (tests, benchmarks): ``msg.timestamp`` is the sender's ``time.time()`` at send,
   taken in user space, moved onto the monotonic clock: ``user_monotonic``.
 - any other interface: the driver's timestamp base varies, so the frame is stamped in user space
@@ -36,6 +39,7 @@ from rig_agent.clock import RigClock
 from rig_agent.sources._decoding import DecodingSource
 from rig_agent.sources._fields import BBOX_PARTS, DECODE_ERROR, normalise_detection
 from rig_agent.sources._reader import SupervisedReader, bound_switch_interval
+from rig_agent.sources._socketcan import SocketcanReader
 from rig_agent.sources._stamps import Stamp, kernel_realtime_stamp, user_stamp
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SourceUnavailable
 
@@ -253,19 +257,16 @@ class CanSource(DecodingSource):
         self._bus: can.BusABC | None = None
         self._decoder: FrameDecoder | None = None
         self._reader: SupervisedReader | None = None
+        self._kernel: SocketcanReader | None = None
         self.error_frames = 0
         """Error frames seen on the bus (reported by the controller; not signals)."""
 
     def _stamp_of(self, msg: can.Message) -> Stamp:
-        match self.settings.interface:
-            case "socketcan":
-                return kernel_realtime_stamp(self._clock, round(msg.timestamp * 1e9))
-            case "virtual":
-                realtime_ns = round(msg.timestamp * 1e9)
-                mono_ns = self._clock.realtime_to_mono(realtime_ns)
-                return Stamp(mono_ns, realtime_ns, Clock.USER_MONOTONIC)
-            case _:
-                return user_stamp(self._clock)
+        if self.settings.interface == "virtual":
+            realtime_ns = round(msg.timestamp * 1e9)
+            mono_ns = self._clock.realtime_to_mono(realtime_ns)
+            return Stamp(mono_ns, realtime_ns, Clock.USER_MONOTONIC)
+        return user_stamp(self._clock)
 
     def probe(self) -> str:
         decoder = FrameDecoder(self.settings)
@@ -277,6 +278,7 @@ class CanSource(DecodingSource):
     def _open(self) -> None:
         self._decoder = FrameDecoder(self.settings)
         self._bus = self._open_bus(self._decoder)
+        self._kernel = self._kernel_reader(self._bus)
         if self.settings.interface not in ("socketcan", "virtual"):
             bound_switch_interval()
         self._reader = SupervisedReader(self, self._read_once, self._reopen)
@@ -289,6 +291,11 @@ class CanSource(DecodingSource):
         if self._bus is not None:
             self._bus.shutdown()
             self._bus = None
+        self._kernel = None
+
+    def _kernel_reader(self, bus: can.BusABC) -> SocketcanReader | None:
+        sock = getattr(bus, "socket", None) if self.settings.interface == "socketcan" else None
+        return SocketcanReader(sock) if sock is not None else None
 
     def _open_bus(self, decoder: FrameDecoder) -> can.BusABC:
         options: dict[str, Any] = {}
@@ -315,18 +322,45 @@ class CanSource(DecodingSource):
         if self._bus is not None:
             self._bus.shutdown()
             self._bus = None
+        self._kernel = None
         self._bus = self._open_bus(self._decoder)
+        self._kernel = self._kernel_reader(self._bus)
 
     def _read_once(self) -> None:
-        assert self._bus is not None and self._decoder is not None
+        if self._kernel is not None:
+            self._read_kernel_frame(self._kernel)
+            return
+        assert self._bus is not None
         msg = self._bus.recv(_RECV_TIMEOUT_S)
         if msg is None:
             return
-        stamp = self._stamp_of(msg)
-        if msg.is_error_frame:
-            self.error_frames += 1
-            logger.debug("channel %s: error frame %s", self.name, msg)
+        self._deliver_frame(
+            self._stamp_of(msg), msg.arbitration_id, bytes(msg.data), msg.is_error_frame
+        )
+
+    def _read_kernel_frame(self, reader: SocketcanReader) -> None:
+        frame = reader.read(_RECV_TIMEOUT_S)
+        if frame is None:
             return
-        data = bytes(msg.data)
-        decoded = self._decoder.decode(msg.arbitration_id, data)
+        if frame.dropped:
+            self.drops += frame.dropped
+            logger.warning(
+                "channel %s: the kernel dropped %d frame(s) on a full receive queue",
+                self.name,
+                frame.dropped,
+            )
+        stamp = (
+            user_stamp(self._clock)
+            if frame.realtime_ns is None
+            else kernel_realtime_stamp(self._clock, frame.realtime_ns)
+        )
+        self._deliver_frame(stamp, frame.arbitration_id, frame.data, frame.is_error_frame)
+
+    def _deliver_frame(self, stamp: Stamp, can_id: int, data: bytes, is_error: bool) -> None:
+        assert self._decoder is not None
+        if is_error:
+            self.error_frames += 1
+            logger.debug("channel %s: error frame 0x%X %s", self.name, can_id, data.hex())
+            return
+        decoded = self._decoder.decode(can_id, data)
         self._deliver(stamp.capture(self.name, data, False, decoded))

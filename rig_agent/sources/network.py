@@ -26,7 +26,6 @@ import errno
 import logging
 import selectors
 import socket
-import struct
 from collections.abc import Callable
 from typing import Literal
 
@@ -42,17 +41,21 @@ from rig_agent.sources._overflow import (
     enable_overflow_count,
 )
 from rig_agent.sources._reader import SupervisedReader
-from rig_agent.sources._stamps import Stamp, kernel_realtime_stamp, user_stamp
+from rig_agent.sources._stamps import (
+    SO_TIMESTAMPNS,
+    TIMESTAMP_ANCILLARY_BYTES,
+    Stamp,
+    kernel_realtime_stamp,
+    kernel_receive_ns,
+    user_stamp,
+)
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SourceUnavailable
 
 __all__ = ["NetworkSettings", "NetworkSource", "parse_listen"]
 
 logger = logging.getLogger(__name__)
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-"""Linux's value; Python's socket module does not export it on every version."""
-_TIMESPEC = struct.Struct("@ll")
-_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size) + OVERFLOW_ANCILLARY_BYTES
+_ANCILLARY_BYTES = TIMESTAMP_ANCILLARY_BYTES + OVERFLOW_ANCILLARY_BYTES
 _MAX_DATAGRAM = 65535
 _TCP_READ_BYTES = 65536
 _SELECT_TIMEOUT_S = 0.1
@@ -95,15 +98,6 @@ class NetworkSettings(ChannelSettings, LineFormatSettings):
     @property
     def address(self) -> tuple[str, int]:
         return parse_listen(self.listen)
-
-
-def kernel_receive_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
-    """The CLOCK_REALTIME receive stamp in ``recvmsg`` ancillary data, if the kernel gave one."""
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            return int(seconds) * 1_000_000_000 + int(nanoseconds)
-    return None
 
 
 _BIND_HINTS = {

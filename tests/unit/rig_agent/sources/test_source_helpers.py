@@ -14,8 +14,8 @@ from protocol import Clock
 from rig_agent.clock import RigClock
 from rig_agent.sources._overflow import SO_RXQ_OVFL, OverflowCounter
 from rig_agent.sources._reader import SupervisedReader
+from rig_agent.sources._stamps import SO_TIMESTAMPNS, kernel_receive_ns
 from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps, lgpio_tick_stamp
-from rig_agent.sources.network import SO_TIMESTAMPNS, kernel_receive_ns
 from rig_agent.sources.serial import usb_latency_timer_ms
 
 
