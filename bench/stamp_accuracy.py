@@ -20,6 +20,9 @@ p99 <= 300 us. The exit status is 1 when a goal is missed.
 
     .venv/bin/python bench/stamp_accuracy.py --count 2000 --rate 100 --stall-ms 2 --every-ms 4
     .venv/bin/python bench/stamp_accuracy.py --serial-realtime-priority 10
+
+``--kernel`` measures GPIO edges (gpio-sim) and CAN frames (vcan) on a real kernel instead: see
+``bench/kernel_stamps.py``; the kernel lane (``tests/kernel/run``) runs it inside its VM.
 """
 
 from __future__ import annotations
@@ -427,7 +430,19 @@ def main() -> int:
         help="override the GIL switch interval after the sources start "
         "(5000 is CPython's default; default: what the sources set)",
     )
+    parser.add_argument(
+        "--kernel",
+        action="store_true",
+        help="GPIO (gpio-sim) and CAN (vcan) stamps on a real kernel; root, see kernel_stamps.py",
+    )
+    parser.add_argument(
+        "--can-channel", default="vcan0", help="--kernel: the vcan interface to use (up)"
+    )
     args = parser.parse_args()
+    if args.kernel:
+        from kernel_stamps import run_kernel
+
+        return run_kernel(args)
     if args.every_ms < args.stall_ms:
         parser.error("--every-ms must be at least --stall-ms")
     if args.count <= WARMUP:

@@ -11,8 +11,11 @@ Backends:
   the strong one, or the callback would vanish and edges with it.
 - ``gpiod``: the line is requested from the character device with edge detection and event clock
   MONOTONIC; a reader thread reads the edge events and uses ``timestamp_ns`` (integer ns,
-  ``kernel_monotonic``). The kernel numbers each line's events (``line_seqno``, from 1), so
-  events lost to a full kernel buffer show up as gaps: they are counted in ``drops`` and logged.
+  ``kernel_monotonic``). The kernel numbers each line's events (``line_seqno``, from 1) and all
+  events of the request (``global_seqno``); when the reader falls behind and the kernel's event
+  buffer overflows, the kernel discards the oldest events, which shows up as gaps: they are
+  counted in ``drops`` and logged. A chip that goes away (unplugged, driver unbound) is an error
+  the reader reports and retries, requesting the line again once the chip is back.
   The ``gpiod`` package (``gpiod>=2.2.1``) is optional and imported only when such a channel
   opens.
 
@@ -20,7 +23,7 @@ Backends:
 MockFactory ignores it) or to the line's kernel ``debounce_period`` (gpiod).
 
 Each edge is a capture whose raw text is ``rising`` or ``falling`` and whose decoded values hold
-``edge`` (and ``line_seqno`` with gpiod).
+``edge`` (and ``line_seqno``, ``global_seqno`` with gpiod).
 """
 
 from __future__ import annotations
@@ -221,6 +224,20 @@ class GpioSource(SignalSource):
     # gpiod
 
     def _open_gpiod(self) -> None:
+        self._request_gpiod_line()
+        self._reader = SupervisedReader(self, self._read_gpiod_events, self._rerequest_gpiod_line)
+        self._reader.start()
+
+    def _rerequest_gpiod_line(self) -> None:
+        if self._request is not None:
+            try:
+                self._request.release()
+            except OSError:
+                logger.debug("channel %s: releasing the lost line failed", self.name)
+            self._request = None
+        self._request_gpiod_line()
+
+    def _request_gpiod_line(self) -> None:
         try:
             import gpiod
             from gpiod.line import Bias, Direction, Edge
@@ -258,8 +275,6 @@ class GpioSource(SignalSource):
             raise SourceUnavailable(f"{self._describe()}: {exc}") from exc
         self._gaps = SequenceGaps()
         self._rising_edge = gpiod.EdgeEvent.Type.RISING_EDGE
-        self._reader = SupervisedReader(self, self._read_gpiod_events)
-        self._reader.start()
 
     def _read_gpiod_events(self) -> None:
         if not self._request.wait_edge_events(_WAIT_TIMEOUT_S):
@@ -278,7 +293,7 @@ class GpioSource(SignalSource):
             self._deliver_edge(
                 kernel_monotonic_stamp(self._clock, event.timestamp_ns),
                 "rising" if rising else "falling",
-                {"line_seqno": event.line_seqno},
+                {"line_seqno": event.line_seqno, "global_seqno": event.global_seqno},
             )
 
     def _deliver_edge(self, stamp: Stamp, edge: str, extra: dict[str, Any]) -> None:

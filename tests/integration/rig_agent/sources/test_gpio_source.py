@@ -1,7 +1,7 @@
-"""The GPIO source: gpiozero's MockFactory pins driven by the test, and libgpiod on gpio-sim.
+"""The GPIO source: gpiozero's MockFactory pins driven by the test, and the gpiod backend's refusals.
 
-gpio-sim is a kernel module that this CI machine's kernel does not have; the libgpiod test skips
-itself there and runs on a rig kernel with the module loaded (as root).
+libgpiod on a gpio-sim chip needs a kernel this machine does not have: those tests are in
+``tests/kernel/`` and run in the kernel lane's VM.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import gc
 import importlib.util
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,51 +112,3 @@ def test_gpiod_missing_chip_is_reported(sink: Any, clock: RigClock) -> None:
     )
     with pytest.raises(SourceUnavailable, match="GPIO chip /dev/gpiochip-none does not exist"):
         source.start()
-
-
-@pytest.fixture
-def gpio_sim() -> Iterator[tuple[str, Path]]:
-    """A live gpio-sim chip with 4 lines: (chip device path, sysfs folder of line 0)."""
-    if importlib.util.find_spec("gpiod") is None:
-        pytest.skip("gpiod is not installed")
-    if not GPIO_SIM.is_dir():
-        pytest.skip("no gpio-sim in this kernel (configfs gpio-sim missing)")
-    device = GPIO_SIM / f"rig-{uuid.uuid4().hex[:8]}"
-    bank = device / "bank0"
-    try:
-        device.mkdir()
-        bank.mkdir()
-        (bank / "num_lines").write_text("4")
-        (device / "live").write_text("1")
-    except OSError as exc:
-        pytest.skip(f"cannot set up gpio-sim: {exc}")
-    try:
-        chip_name = (bank / "chip_name").read_text().strip()
-        dev_name = (device / "dev_name").read_text().strip()
-        yield (
-            f"/dev/{chip_name}",
-            Path("/sys/devices/platform") / dev_name / chip_name / "sim_gpio0",
-        )
-    finally:
-        (device / "live").write_text("0")
-        bank.rmdir()
-        device.rmdir()
-
-
-def test_gpiod_edges_carry_kernel_monotonic_stamps_and_sequence_numbers(
-    gpio_sim: tuple[str, Path], sink: Any, clock: RigClock
-) -> None:
-    chip, line0 = gpio_sim
-    settings = GpioSettings(name="edge", backend="gpiod", chip=chip, line=0, edge="both")
-    with GpioSource(settings, sink, clock) as source:
-        before = clock.now_ns()
-        (line0 / "pull").write_text("pull-up")
-        (line0 / "pull").write_text("pull-down")
-        rising, falling = sink.wait_for(2)
-    assert (rising.decoded, falling.decoded) == (
-        {"edge": "rising", "line_seqno": 1},
-        {"edge": "falling", "line_seqno": 2},
-    )
-    assert rising.clock is Clock.KERNEL_MONOTONIC
-    assert before <= rising.t_mono_ns <= falling.t_mono_ns <= sink.received_ns[1]
-    assert source.drops == 0
