@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import Rig, TestExecutionConfig, TestSession
 from central.db.types import new_id, utcnow
+from central.execution.drops import DropWatch
 from central.execution.http_rig import HTTP_RIG_ID, store_http_detections
 from central.execution.live import LiveMatching
 from central.execution.loading import (
@@ -124,6 +125,7 @@ class SessionExecutor:
         self._late_recomputes: set[str] = set()
         self._finishing: set[str] = set()
         """Sessions between the end of live judging and their stored final results."""
+        self._drops = DropWatch()
         live.on_sync = self._store_sync
 
     # ------------------------------------------------------------------------------ helpers
@@ -197,6 +199,7 @@ class SessionExecutor:
 
     def _run_for(self, session_id: str, rig_id: str, duration_s: float) -> None:
         self._running[session_id] = rig_id
+        self._drops.begin(session_id, rig_id)
         self._timers[session_id] = self._spawn(
             self._stop_after(session_id, duration_s), name=f"session-timer-{session_id}"
         )
@@ -304,6 +307,7 @@ class SessionExecutor:
         (or none) has finished it. A rig that goes offline keeps its session: its spool replays
         the records when it is back, and the duration still ends the session."""
         rig_id = status.get("rig_id")
+        self._drops.observe(status)
         if status.get("state") != "online":
             return
         reported = (status.get("last_status") or {}).get("session_id")
@@ -349,9 +353,10 @@ class SessionExecutor:
             self.live.close(session_id)
             self._running.pop(session_id, None)
             self._rig_seen_running.discard(session_id)
+            dropped = self._drops.end(session_id)
             try:
                 final = await self._db(
-                    lambda db: compute_final_results(db, session_id, status=status)
+                    lambda db: compute_final_results(db, session_id, status=status, dropped=dropped)
                 )
             except ValueError as exc:
                 logger.exception("session %s: final results failed", session_id)

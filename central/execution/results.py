@@ -10,6 +10,10 @@ Rows written:
 - ``detection_comparisons``: one per record (TP, FP, repeat, ignored) and one per missed ground
   truth (FN). ``vru_type`` is the ground truth's class where there is one, else the class the
   record claimed.
+- ``results``: the matcher's summary, plus ``droppedSignals`` (channel -> signals the rig's
+  kernel or driver dropped while the session ran, :mod:`central.execution.drops`). Any drop makes
+  the verdict invalid: ``passed`` is false and ``failedCriteria`` starts with ``"invalid: N
+  signals dropped on channel X during the run"``, whatever the matcher said.
 - ``latency_measurements``: one per true positive, latency from the ground truth's onset (or
   frame) to the signal, timestamps in video seconds. Rows the rig measured itself (stimulus to
   response, written by ingest for ``latency`` records) are not the matcher's and stay as they
@@ -19,6 +23,7 @@ Rows written:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 from central.db.bulk_insert import insert_many
 from central.db.models import DetectionComparison, DetectionEvent, LatencyMeasurement
 from central.db.types import new_ids, utcnow
+from central.execution.drops import invalid_reason
 from central.execution.loading import SessionInputs, load_inputs
 from central.matching import VRU_TYPES, MatchResult, match
 
@@ -163,23 +169,33 @@ def compute_final_results(
     *,
     status: str | None = None,
     failure_reason: str | None = None,
+    dropped: Mapping[str, int] | None = None,
 ) -> FinalResults:
     """Match every stored record of the session, store the outcome and commit.
 
-    ``status`` (when given) is set in the same transaction, with ``completed_at``.
+    ``status`` (when given) is set in the same transaction, with ``completed_at``. ``dropped``
+    (channel -> signals dropped during the run) is kept in the results; a recompute without it
+    keeps what the session's results already say.
 
     :raises NotFound: no such session.
     :raises ValueError: the session was never started, or its data cannot be matched.
     """
     inputs = load_inputs(db, session_id)
     outcome = match(inputs.ground_truth, inputs.signals, inputs.config)
+    session = inputs.session
+    if dropped is None:
+        dropped = (session.results or {}).get("droppedSignals") or {}
     summary = {
         **outcome.results.to_dict(),
         "mode": str(inputs.config.mode),
         "recordCount": len(inputs.signals),
+        "droppedSignals": {name: count for name, count in sorted(dropped.items()) if count > 0},
     }
+    reason = invalid_reason(dropped)
+    if reason is not None:
+        summary["passed"] = False
+        summary["failedCriteria"] = [reason, *summary["failedCriteria"]]
     _replace_rows(db, inputs, outcome)
-    session = inputs.session
     session.results = summary
     if status is not None:
         session.status = status

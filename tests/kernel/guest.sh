@@ -16,5 +16,5 @@ echo "kernel lane (guest): $(uname -r), $(nproc) CPUs"
     --ignore=tests/kernel/systemd --junitxml="$out/kernel.xml" -o junit_family=xunit2
 echo $? >"$out/pytest.rc"
 ip link add dev vcanbench type vcan && ip link set vcanbench up
-.venv/bin/python bench/stamp_accuracy.py --kernel --can-channel vcanbench >"$out/bench.txt" 2>&1
+.venv/bin/python bench/stamp_accuracy.py --kernel --can-channel vcanbench --count 500 --rate 50 >"$out/bench.txt" 2>&1
 echo $? >"$out/bench.rc"

@@ -24,6 +24,7 @@ from central.auth import Role
 from central.demo.scenario import DEFAULT_SCENARIO, DemoScenario
 from central.demo.video import render_demo_video
 from protocol import (
+    ChannelStats,
     CommandReply,
     RigStatus,
     SessionResults,
@@ -153,8 +154,15 @@ class CommandedRig:
         if reply is not None:
             self.client.publish(self.topics.replies(self.rig_id), encode(reply), qos=1)
 
-    def status(self, session_id: str | None) -> None:
-        self._publish_status(RigStatus(rig_id=self.rig_id, state="online", session_id=session_id))
+    def status(self, session_id: str | None, drops: dict[str, int] | None = None) -> None:
+        """An online heartbeat; ``drops`` gives channels and the totals they dropped so far."""
+        channels = {
+            name: ChannelStats(role="detection", source="gpio", drops=count)
+            for name, count in (drops or {}).items()
+        }
+        self._publish_status(
+            RigStatus(rig_id=self.rig_id, state="online", session_id=session_id, channels=channels)
+        )
 
     def status_offline(self) -> None:
         self._publish_status(RigStatus(rig_id=self.rig_id, state="offline"))

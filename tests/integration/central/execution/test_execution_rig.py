@@ -176,6 +176,44 @@ def test_records_over_mqtt_are_judged_and_stop_publishes_the_results(
     assert message.metrics["truePositives"] == 4 and message.metrics["falseNegatives"] == 1
 
 
+def test_signals_dropped_during_the_run_make_the_verdict_invalid(
+    api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    rig.status(None, drops={"gpio-edge": 2, "can-bus": 5})  # before the run: not the session's
+    session = make_scenario_session(RIG_ID)
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    rig.status(session["id"], drops={"gpio-edge": 2, "can-bus": 5})
+    rig.status(session["id"], drops={"gpio-edge": 5, "can-bus": 5})  # 3 edges lost in the run
+
+    def drops_seen() -> bool:
+        channels = api.ok("GET", f"/api/rigs/{RIG_ID}")["lastStatus"]["channels"]
+        return channels["gpio-edge"]["drops"] == 5
+
+    poll_until(drops_seen, what="the status with the drops")
+    rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
+    poll_until(
+        lambda: (
+            (
+                api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
+                or {}
+            ).get("records")
+            == len(SCENARIO.signals)
+        ),
+        what="the records to be judged live",
+    )
+    results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
+    assert results["droppedSignals"] == {"gpio-edge": 3}
+    assert results["passed"] is False
+    assert (
+        results["failedCriteria"][0]
+        == "invalid: 3 signals dropped on channel gpio-edge during the run"
+    )
+    assert results["truePositives"] == 4, "the matcher's figures stay as they were"
+
+    recomputed = api.ok("POST", f"/api/test-sessions/{session['id']}/recompute")
+    assert recomputed["results"]["failedCriteria"] == results["failedCriteria"], "kept on recompute"
+
+
 def test_a_rig_reporting_the_session_over_completes_it(
     api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
 ) -> None:
