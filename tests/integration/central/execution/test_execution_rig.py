@@ -95,6 +95,18 @@ def _records(rig: CommandedRig, session_id: str, first_seq: int = 0) -> bytes:
     return assemble_batch(rig.rig_id, "stream-1", [encode_record(r) for r in records])
 
 
+def judged_live(api: Api, session_id: str) -> dict[str, Any]:
+    """The live score once every record of the scenario has been judged."""
+
+    def live_score() -> dict[str, Any] | None:
+        detail = api.ok("GET", f"/api/test-sessions/{session_id}/detailed-results")
+        results: dict[str, Any] = detail["results"] or {}
+        return results if results.get("records") == len(SCENARIO.signals) else None
+
+    judged: dict[str, Any] = poll_until(live_score, what="the records to be judged live")
+    return judged
+
+
 def test_start_waits_for_the_rig_and_runs_on_its_acknowledgement(
     api: Api, rig: CommandedRig, make_scenario_session: Callable[..., dict[str, Any]]
 ) -> None:
@@ -149,12 +161,7 @@ def test_records_over_mqtt_are_judged_and_stop_publishes_the_results(
     api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
     rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
 
-    def live_score() -> dict[str, Any] | None:
-        detail = api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")
-        results = detail["results"] or {}
-        return results if results.get("records") == len(SCENARIO.signals) else None
-
-    live = poll_until(live_score, what="the records to be judged live")
+    live = judged_live(api, session["id"])
     assert (live["truePositives"], live["falsePositives"], live["repeats"]) == (4, 2, 1)
 
     stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
@@ -191,16 +198,7 @@ def test_signals_dropped_during_the_run_make_the_verdict_invalid(
 
     poll_until(drops_seen, what="the status with the drops")
     rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
-    poll_until(
-        lambda: (
-            (
-                api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
-                or {}
-            ).get("records")
-            == len(SCENARIO.signals)
-        ),
-        what="the records to be judged live",
-    )
+    judged_live(api, session["id"])
     results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
     assert results["droppedSignals"] == {"gpio-edge": 3}
     assert results["passed"] is False
@@ -270,16 +268,7 @@ def test_records_arriving_after_the_end_are_scored_by_a_recompute(
     session = make_scenario_session(RIG_ID)
     api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
     rig.client.publish(rig.topics.records(RIG_ID), _records(rig, session["id"]), qos=1)
-    poll_until(
-        lambda: (
-            (
-                api.ok("GET", f"/api/test-sessions/{session['id']}/detailed-results")["results"]
-                or {}
-            ).get("records")
-            == len(SCENARIO.signals)
-        ),
-        what="the records to be judged live",
-    )
+    judged_live(api, session["id"])
     stopped = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
     assert stopped["results"]["falseNegatives"] == 1
 
