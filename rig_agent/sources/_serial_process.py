@@ -17,13 +17,20 @@ which a terminal's Ctrl-C or systemd's stop send to the whole process group: the
 when capture ends and kills it then, after its own shutdown. It exits by itself when the agent
 closes its stdin or dies, and when the port fails (after saying why).
 
+Where the driver counts them (``TIOCGICOUNT``: 8250-family UARTs, USB-serial adapters such as
+FTDI's), the child also watches the port's receive overruns (the UART's FIFO or the tty buffer
+full: bytes lost before anyone read them) and reports their running total when it grows. A pty
+or a driver without the counters reports nothing.
+
 Frames on the child's stdout: a header ``<B kind><q value><i length>`` then ``length`` bytes.
-``READY`` (port open; value = the real-time priority granted, 0 for none), ``DATA`` (value = monotonic ns of the chunk's first byte, payload = the
-chunk), ``ERROR`` (value = errno or 0, payload = the message, UTF-8).
+``READY`` (port open; value = the real-time priority granted, 0 for none), ``DATA`` (value =
+monotonic ns of the chunk's first byte, payload = the chunk), ``OVERRUNS`` (value = bytes lost
+to overruns since the port opened), ``ERROR`` (value = errno or 0, payload = the message, UTF-8).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import signal
@@ -33,10 +40,15 @@ import sys
 import time
 from typing import IO
 
-__all__ = ["CaptureFailed", "CaptureProcess"]
+__all__ = ["CaptureFailed", "CaptureProcess", "overrun_total"]
 
-READY, DATA, ERROR = 0, 1, 2
+READY, DATA, ERROR, OVERRUNS = 0, 1, 2, 3
 _HEADER = struct.Struct("<Bqi")
+_TIOCGICOUNT = 0x545D
+_ICOUNT = struct.Struct("@20i")
+"""struct serial_icounter_struct: cts dsr rng dcd rx tx frame overrun parity brk buf_overrun,
+then 9 reserved."""
+_OVERRUN, _BUF_OVERRUN = 7, 10
 _READ_TIMEOUT_S = 0.1
 
 
@@ -96,7 +108,7 @@ class CaptureProcess:
         self.realtime_priority = frame[1]
 
     def next_frame(self, timeout_s: float) -> tuple[int, int, bytes] | None:
-        """``(kind, value, payload)`` of the next DATA or READY frame; None on timeout.
+        """``(kind, value, payload)`` of the next DATA, OVERRUNS or READY frame; None on timeout.
 
         :raises CaptureFailed: when the child reports an error or has ended.
         """
@@ -119,6 +131,20 @@ class CaptureProcess:
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 pipe.close()
+
+
+def overrun_total(icount: bytes) -> int:
+    """Bytes lost to overruns in a ``TIOCGICOUNT`` answer: the UART's and the tty buffer's."""
+    counters = _ICOUNT.unpack_from(icount)
+    return counters[_OVERRUN] + counters[_BUF_OVERRUN]
+
+
+def _overruns(fd: int) -> int | None:
+    """The port's overrun total, or None where the driver keeps no counters (a pty)."""
+    try:
+        return overrun_total(fcntl.ioctl(fd, _TIOCGICOUNT, bytes(_ICOUNT.size)))
+    except OSError:
+        return None
 
 
 def _send(out: IO[bytes], kind: int, value: int, payload: bytes) -> None:
@@ -156,16 +182,20 @@ def _capture(port: str, baudrate: int, priority: int) -> int:
         _send(out, ERROR, getattr(exc, "errno", None) or 0, str(exc).encode())
         return 1
     _send(out, READY, granted, b"")
+    fd = device.fileno()
+    reported = _overruns(fd)
     try:
         while True:
             first = device.read(1)
-            if not first:
-                if _parent_gone():
-                    return 0
-                continue
-            stamp = time.monotonic_ns()
-            waiting = device.in_waiting
-            _send(out, DATA, stamp, first + device.read(waiting) if waiting else first)
+            if first:
+                stamp = time.monotonic_ns()
+                waiting = device.in_waiting
+                _send(out, DATA, stamp, first + device.read(waiting) if waiting else first)
+            elif _parent_gone():
+                return 0
+            if reported is not None and (total := _overruns(fd)) is not None and total != reported:
+                _send(out, OVERRUNS, total - reported, b"")
+                reported = total
     except serial.SerialException as exc:
         _send(out, ERROR, exc.errno or 0, str(exc).encode())
         return 1

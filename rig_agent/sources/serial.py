@@ -9,6 +9,10 @@ agent's other threads (through the GIL) nor its busy moments can hold the stamp 
 thread here receives the stamped chunks, splits lines and decodes. A pyserial URL (``loop://``,
 ``socket://``) names a port that lives in this process, so it is read by a thread here.
 
+Bytes the port lost to overruns (a full UART FIFO or tty buffer) count in ``drops`` where the
+driver counts them (``TIOCGICOUNT``: 8250-family UARTs, FTDI and other USB-serial adapters); a
+pty, or a pyserial URL port, has no such counters.
+
 USB-serial adapters hold received bytes for their latency timer before passing them on (16 ms by
 default on FTDI), which delays every stamp by up to that much. The timer is read from sysfs when
 the port is such an adapter, kept in ``latency_timer_ms`` and warned about above 1 ms
@@ -31,7 +35,7 @@ from rig_agent.clock import RigClock
 from rig_agent.sources._decoding import DecodingSource
 from rig_agent.sources._lines import LineAssembler, LineDecoder, LineFormatSettings, line_capture
 from rig_agent.sources._reader import SupervisedReader, bound_switch_interval
-from rig_agent.sources._serial_process import DATA, CaptureFailed, CaptureProcess
+from rig_agent.sources._serial_process import DATA, OVERRUNS, CaptureFailed, CaptureProcess
 from rig_agent.sources._stamps import Stamp, user_stamp
 from rig_agent.sources.base import CaptureSink, ChannelSettings, SourceUnavailable
 
@@ -172,6 +176,14 @@ class SerialSource(DecodingSource):
     def _read_capture(self) -> None:
         assert self._capture is not None
         frame = self._capture.next_frame(_READ_TIMEOUT_S)
+        if frame is not None and frame[0] == OVERRUNS:
+            self.drops += frame[1]
+            logger.warning(
+                "channel %s: the port overran: %d byte(s) lost before they were read",
+                self.name,
+                frame[1],
+            )
+            return
         if frame is None or frame[0] != DATA:
             return
         _, mono_ns, chunk = frame

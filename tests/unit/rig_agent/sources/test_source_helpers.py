@@ -14,6 +14,7 @@ from protocol import Clock
 from rig_agent.clock import RigClock
 from rig_agent.sources._overflow import SO_RXQ_OVFL, OverflowCounter
 from rig_agent.sources._reader import SupervisedReader
+from rig_agent.sources._serial_process import overrun_total
 from rig_agent.sources._stamps import SO_TIMESTAMPNS, kernel_receive_ns
 from rig_agent.sources.gpio import GpioSettings, GpioSource, SequenceGaps, lgpio_tick_stamp
 from rig_agent.sources.serial import usb_latency_timer_ms
@@ -45,6 +46,12 @@ def test_overflow_counter_survives_the_32_bit_total_wrapping() -> None:
     counter = OverflowCounter()
     counter.observe(_overflow_message(2**32 - 3))
     assert counter.observe(_overflow_message(4)) == 7
+
+
+def test_serial_overruns_are_the_uart_and_tty_buffer_counters() -> None:
+    # cts dsr rng dcd rx tx frame overrun parity brk buf_overrun, then 9 reserved
+    icount = struct.pack("@20i", 1, 2, 3, 4, 5000, 6, 7, 8, 9, 10, 11, *([99] * 9))
+    assert overrun_total(icount) == 8 + 11
 
 
 def test_kernel_receive_stamp_is_read_from_ancillary_data() -> None:
