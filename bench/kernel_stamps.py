@@ -44,10 +44,10 @@ _WARMUP = 20
 
 
 @dataclass
-class _Stamps:
-    """Stamp of each signal, by its index in the send order."""
+class _Edges:
+    """Each edge seen: its stamp and whether it rose."""
 
-    by_index: dict[int, int] = field(default_factory=dict)
+    seen: list[tuple[int, bool]] = field(default_factory=list)
 
 
 @contextmanager
@@ -106,7 +106,7 @@ def _busy(stop: threading.Event, stall_s: float, every_s: float) -> None:
         time.sleep(max(0.0, every_s - stall_s))
 
 
-def _naive_gpio(chip: str, stop: threading.Event, stamps: _Stamps) -> None:
+def _naive_gpio(chip: str, stop: threading.Event, edges: _Edges) -> None:
     """A gpiod reader that stamps in user space once its wait returns."""
     import gpiod
     from gpiod.line import Direction, Edge
@@ -117,13 +117,25 @@ def _naive_gpio(chip: str, stop: threading.Event, stamps: _Stamps) -> None:
             if request.wait_edge_events(timedelta(milliseconds=100)):
                 now = time.monotonic_ns()
                 for event in request.read_edge_events():
-                    stamps.by_index[event.line_seqno - 1] = now
+                    edges.seen.append((now, event.event_type is event.Type.RISING_EDGE))
 
 
-def _gpio_errors_us(sent: list[int], stamps: _Stamps) -> np.ndarray:
-    errors = [
-        stamps.by_index[i] - sent[i] for i in range(_WARMUP, len(sent)) if i in stamps.by_index
-    ]
+def _gpio_errors_us(sent: list[int], edges: _Edges) -> np.ndarray:
+    """Each edge against the latest level change of its direction sent before its stamp.
+
+    Pairing by sequence number would be simpler, but gpio-sim folds two changes of one line
+    into one edge when the second comes before the first's simulated interrupt has run (a
+    sender running late under emulation): the numbers would then pair each later edge with an
+    earlier send.
+    """
+    sends = np.asarray(sent, dtype=np.int64)
+    rising_sends, falling_sends = sends[0::2], sends[1::2]  # the sender starts by pulling up
+    errors = []
+    for stamp, rising in edges.seen[_WARMUP:]:
+        candidates = rising_sends if rising else falling_sends
+        before = int(np.searchsorted(candidates, stamp, side="right")) - 1
+        if before >= 0:
+            errors.append(stamp - int(candidates[before]))
     return np.asarray(errors, dtype=np.int64) / 1e3
 
 
@@ -153,12 +165,12 @@ def _p99(errors: np.ndarray) -> float:
 def run_kernel(args: argparse.Namespace) -> int:
     """Measure and print; 1 when a source delivered nothing (a setup problem, not a figure)."""
     clock = RigClock()
-    gpio_ours, gpio_naive = _Stamps(), _Stamps()
+    gpio_ours, gpio_naive = _Edges(), _Edges()
     can_ours: list[tuple[bytes, int]] = []
     can_naive: list[tuple[bytes, int]] = []
 
     def gpio_sink(capture: Capture) -> None:
-        gpio_ours.by_index[capture.decoded["line_seqno"] - 1] = capture.t_mono_ns
+        gpio_ours.seen.append((capture.t_mono_ns, capture.decoded["edge"] == "rising"))
 
     def can_sink(capture: Capture) -> None:
         can_ours.append((capture.raw, capture.t_mono_ns))
