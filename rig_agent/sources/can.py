@@ -8,8 +8,9 @@ Where the stamp comes from depends on the interface:
 - ``socketcan``: the frame is read from python-can's socket here (:mod:`._socketcan`), with the
   kernel's receive stamp on CLOCK_REALTIME in integer nanoseconds, moved onto the monotonic
   clock: ``kernel_realtime``. Frames the kernel dropped because the socket's receive queue was
-  full (``SO_RXQ_OVFL``) are counted in ``drops``. An interface that goes down (or a bus-off
-  controller restarting) is an error the reader reports and retries until frames come again.
+  full (``SO_RXQ_OVFL``) are counted in ``drops``. An interface that goes down (``ip link set
+  can0 down``, a controller restarting after bus-off) is reported as the channel's error while
+  the socket stays open and bound, so the first frame after it comes up is not lost to a reopen.
 - ``virtual`` (tests, benchmarks): ``msg.timestamp`` is the sender's ``time.time()`` at send,
   taken in user space, moved onto the monotonic clock: ``user_monotonic``.
 - any other interface: the driver's timestamp base varies, so the frame is stamped in user space
@@ -24,6 +25,7 @@ are always kept as the capture's raw data.
 
 from __future__ import annotations
 
+import errno
 import logging
 import struct
 from pathlib import Path
@@ -258,6 +260,7 @@ class CanSource(DecodingSource):
         self._decoder: FrameDecoder | None = None
         self._reader: SupervisedReader | None = None
         self._kernel: SocketcanReader | None = None
+        self._interface_down = False
         self.error_frames = 0
         """Error frames seen on the bus (reported by the controller; not signals)."""
 
@@ -339,9 +342,22 @@ class CanSource(DecodingSource):
         )
 
     def _read_kernel_frame(self, reader: SocketcanReader) -> None:
-        frame = reader.read(_RECV_TIMEOUT_S)
+        try:
+            frame = reader.read(_RECV_TIMEOUT_S)
+        except OSError as exc:
+            if exc.errno != errno.ENETDOWN:
+                raise
+            self._interface_down = True
+            self._record_error(
+                f"CAN interface {self.settings.channel} is down; frames resume when it is up"
+            )
+            return
         if frame is None:
             return
+        if self._interface_down:
+            self._interface_down = False
+            self.last_error = None
+            logger.info("channel %s: interface %s is up again", self.name, self.settings.channel)
         if frame.dropped:
             self.drops += frame.dropped
             logger.warning(

@@ -29,6 +29,7 @@ Each edge is a capture whose raw text is ``rising`` or ``falling`` and whose dec
 from __future__ import annotations
 
 import errno
+import glob
 import logging
 import os
 from datetime import timedelta
@@ -67,7 +68,11 @@ class GpioSettings(ChannelSettings):
     pin_factory: str | None = Field(
         default=None, description="gpiozero: lgpio, rpigpio, native, mock (none: gpiozero picks)"
     )
-    chip: str = Field(default="/dev/gpiochip0", min_length=1, description="gpiod: chip path")
+    chip: str = Field(
+        default="/dev/gpiochip0",
+        min_length=1,
+        description="gpiod: chip path, or the chip's label (stable when chips are renumbered)",
+    )
     line: int | str | None = Field(default=None, description="gpiod: line offset or name")
     edge: Literal["rising", "falling", "both"] = "rising"
     pull: Literal["up", "down", "floating"] = Field(
@@ -117,6 +122,30 @@ class SequenceGaps:
         missed = max(0, seqno - self._last - 1)
         self._last = max(self._last, seqno)
         return missed
+
+
+def _chip_path(gpiod: Any, chip: str) -> str:
+    """The device path of ``chip``: a path as given, or the chip whose label it is.
+
+    :raises SourceUnavailable: when there is no such chip.
+    """
+    if chip.startswith("/"):
+        if not os.path.exists(chip):
+            raise SourceUnavailable(f"GPIO chip {chip} does not exist (see ls /dev/gpiochip*)")
+        return chip
+    labels: list[str] = []
+    for path in sorted(glob.glob("/dev/gpiochip*")):
+        try:
+            with gpiod.Chip(path) as candidate:
+                label = candidate.get_info().label
+        except OSError:
+            continue
+        if label == chip:
+            return path
+        labels.append(label)
+    raise SourceUnavailable(
+        f"no GPIO chip is labelled {chip!r} (chips here: {', '.join(labels) or 'none'})"
+    )
 
 
 class GpioSource(SignalSource):
@@ -244,9 +273,7 @@ class GpioSource(SignalSource):
             from gpiod.line import Clock as EventClock
         except ImportError as exc:
             raise SourceUnavailable(_GPIOD_MISSING) from exc
-        chip = self.settings.chip
-        if not os.path.exists(chip):
-            raise SourceUnavailable(f"GPIO chip {chip} does not exist (see ls /dev/gpiochip*)")
+        chip = _chip_path(gpiod, self.settings.chip)
         line_settings = gpiod.LineSettings(
             direction=Direction.INPUT,
             edge_detection={"rising": Edge.RISING, "falling": Edge.FALLING, "both": Edge.BOTH}[

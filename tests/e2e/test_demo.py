@@ -30,7 +30,11 @@ def test_demo_runs_a_session_end_to_end_and_prints_its_verdict(tmp_path: Path) -
     env["COLUMNS"] = "120"
     data_dir = tmp_path / "fresh"
     # The rig-central console script, run by this interpreter.
-    command = [sys.executable, "-c", "import sys; from central.cli.main import main; sys.exit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from central.cli.main import main; sys.exit(main())",
+    ]
     done = subprocess.run(
         [*command, "demo", "--exit", "--data-dir", str(data_dir)],
         check=False,

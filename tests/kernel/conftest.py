@@ -59,6 +59,8 @@ class SimChip:
         self.device = device
         bank = device / "bank0"
         bank.mkdir()
+        self.label = f"vru-{device.name}"
+        (bank / "label").write_text(self.label)
         (bank / "num_lines").write_text(str(num_lines))
         for offset in range(num_lines):
             line = bank / f"line{offset}"
@@ -84,7 +86,12 @@ class SimChip:
             time.sleep(0.01)
 
     def drive(self, offset: int, level: int) -> None:
-        """Pull the simulated line up (1) or down (0): an edge for whoever listens."""
+        """Pull the simulated line up (1) or down (0): an edge for whoever listens.
+
+        gpio-sim raises the line's interrupt from deferred work: a second change of the line
+        before that work ran folds into one edge. Tests wait for each edge before the next
+        change, as a real line would not toggle faster than its interrupt is served.
+        """
         (self.lines[offset] / "pull").write_text("pull-up" if level else "pull-down")
 
     def value(self, offset: int) -> int:

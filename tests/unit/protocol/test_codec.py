@@ -121,8 +121,13 @@ def test_status_replies_and_results_round_trip() -> None:
     assert decode_status(encode(status)) == status
     reply = CommandReply(command_id="c1", ok=False, error="unknown channel 'x'")
     assert decode(encode(reply), CommandReply) == reply
-    results = SessionResults(session_id="s1", status="completed", passed=False,
-                             failed_criteria=["accuracy 0.5 < 0.9"], metrics={"truePositives": 3})
+    results = SessionResults(
+        session_id="s1",
+        status="completed",
+        passed=False,
+        failed_criteria=["accuracy 0.5 < 0.9"],
+        metrics={"truePositives": 3},
+    )
     assert decode(encode(results), SessionResults) == results
 
 
@@ -134,8 +139,14 @@ def test_the_last_will_needs_only_rig_and_state() -> None:
 
 def _batch(**record_overrides: object) -> bytes:
     record = {
-        "seq": 0, "kind": "detection", "channel": "c", "source": "gpio", "t_mono_ns": 1,
-        "t_wall_ns": 1, "clock": "kernel_monotonic", "payload": {"raw_hex": "01"},
+        "seq": 0,
+        "kind": "detection",
+        "channel": "c",
+        "source": "gpio",
+        "t_mono_ns": 1,
+        "t_wall_ns": 1,
+        "clock": "kernel_monotonic",
+        "payload": {"raw_hex": "01"},
     }
     record.update(record_overrides)
     return orjson.dumps({"v": 1, "rig_id": "r1", "stream": "s1", "records": [record]})
@@ -183,9 +194,17 @@ def test_oversized_payloads_are_refused_before_parsing() -> None:
 
 def test_latency_must_agree_with_its_stamps() -> None:
     with pytest.raises(ValueError, match="disagrees"):
-        LatencyRecord(seq=0, channel="c", source="gpio", t_mono_ns=3_000_000, t_wall_ns=0,
-                      clock="kernel_monotonic", payload={"raw_hex": ""},
-                      stimulus_t_mono_ns=1_000_000, latency_ms=5.0)
+        LatencyRecord(
+            seq=0,
+            channel="c",
+            source="gpio",
+            t_mono_ns=3_000_000,
+            t_wall_ns=0,
+            clock="kernel_monotonic",
+            payload={"raw_hex": ""},
+            stimulus_t_mono_ns=1_000_000,
+            latency_ms=5.0,
+        )
 
 
 def test_fields_from_newer_peers_are_ignored() -> None:

@@ -22,8 +22,15 @@ def test_cli_writes_one_schema_per_message(tmp_path: Path) -> None:
 def test_exported_schema_accepts_real_batches_and_rejects_bad_ones(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "protocol.schema", str(tmp_path)], check=True)
     schema = json.loads((tmp_path / "record_batch.schema.json").read_text())
-    record = DetectionRecord(seq=4, channel="cam", source="can", t_mono_ns=10, t_wall_ns=11,
-                             clock="kernel_realtime", payload={"raw_hex": "0a0b"})
+    record = DetectionRecord(
+        seq=4,
+        channel="cam",
+        source="can",
+        t_mono_ns=10,
+        t_wall_ns=11,
+        clock="kernel_realtime",
+        payload={"raw_hex": "0a0b"},
+    )
     good = orjson.loads(encode(RecordBatch(rig_id="r1", stream="s1", records=[record])))
     jsonschema.validate(good, schema)
     bad = dict(good, records=[dict(good["records"][0], t_mono_ns="late")])
@@ -32,7 +39,9 @@ def test_exported_schema_accepts_real_batches_and_rejects_bad_ones(tmp_path: Pat
 
 
 def test_cli_without_a_directory_prints_usage() -> None:
-    result = subprocess.run([sys.executable, "-m", "protocol.schema"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "protocol.schema"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "usage" in result.stderr
 

@@ -112,3 +112,12 @@ def test_gpiod_missing_chip_is_reported(sink: Any, clock: RigClock) -> None:
     )
     with pytest.raises(SourceUnavailable, match="GPIO chip /dev/gpiochip-none does not exist"):
         source.start()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpiod") is None, reason="gpiod is not installed")
+def test_gpiod_chip_label_that_no_chip_has_is_reported(sink: Any, clock: RigClock) -> None:
+    source = GpioSource(
+        GpioSettings(name="edge", backend="gpiod", chip="no-such-label", line=3), sink, clock
+    )
+    with pytest.raises(SourceUnavailable, match="no GPIO chip is labelled 'no-such-label'"):
+        source.start()

@@ -36,8 +36,9 @@ def make_annotation(
 @pytest.fixture
 def video() -> VideoInfo:
     """A 10 fps, 6-frame, 200x100 video."""
-    return VideoInfo(id="video-1", filename="crossing.mp4", width=200, height=100, fps=10.0,
-                     frame_count=6)
+    return VideoInfo(
+        id="video-1", filename="crossing.mp4", width=200, height=100, fps=10.0, frame_count=6
+    )
 
 
 @pytest.fixture
@@ -48,13 +49,24 @@ def annotations() -> list[Annotation]:
     """
     created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     return [
-        make_annotation(2, 0, VruType.CYCLIST, (100.0, 10.0, 50.0, 60.0), "DET_CYC_0001",
-                        truncated=True),
-        make_annotation(1, 0, VruType.PEDESTRIAN, (10.0, 20.0, 30.0, 40.0), "DET_PED_0001",
-                        occluded=True, validated=True, notes="behind a pole",
-                        annotator="alice", created_at=created),
-        make_annotation(3, 1, VruType.PEDESTRIAN, (12.0, 20.0, 30.0, 40.0), "DET_PED_0001",
-                        difficult=True),
+        make_annotation(
+            2, 0, VruType.CYCLIST, (100.0, 10.0, 50.0, 60.0), "DET_CYC_0001", truncated=True
+        ),
+        make_annotation(
+            1,
+            0,
+            VruType.PEDESTRIAN,
+            (10.0, 20.0, 30.0, 40.0),
+            "DET_PED_0001",
+            occluded=True,
+            validated=True,
+            notes="behind a pole",
+            annotator="alice",
+            created_at=created,
+        ),
+        make_annotation(
+            3, 1, VruType.PEDESTRIAN, (12.0, 20.0, 30.0, 40.0), "DET_PED_0001", difficult=True
+        ),
         make_annotation(4, 3, VruType.SCOOTER_RIDER, (0.0, 0.0, 200.0, 100.0), "DET_SCO_0001"),
     ]
 

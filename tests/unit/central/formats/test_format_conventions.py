@@ -52,7 +52,11 @@ def test_coco_ids_categories_images_and_attributes(h, video, annotations):
     assert [c["name"] for c in coco["categories"]] == [v.value for v in VruType]
     assert [a["id"] for a in coco["annotations"]] == [1, 2, 3, 4]
     assert [a["attributes"]["track_id"] for a in coco["annotations"]] == [
-        "DET_CYC_0001", "DET_PED_0001", "DET_PED_0001", "DET_SCO_0001"]
+        "DET_CYC_0001",
+        "DET_PED_0001",
+        "DET_PED_0001",
+        "DET_SCO_0001",
+    ]
     # an image for every frame, empty ones included, with the CocoVID fields
     assert [(i["id"], i["frame_id"], i["file_name"]) for i in coco["images"]] == [
         (f + 1, f, f"frame_{f:06d}.jpg") for f in range(6)
@@ -81,8 +85,13 @@ def test_yolo_layout_rows_and_empty_frames(h, video, annotations):
     entries = h.entries(h.export("yolo", video, annotations))
 
     data = yaml.safe_load(entries["data.yaml"])
-    assert data["names"] == {0: "pedestrian", 1: "cyclist", 2: "motorcyclist",
-                             3: "wheelchair_user", 4: "scooter_rider"}
+    assert data["names"] == {
+        0: "pedestrian",
+        1: "cyclist",
+        2: "motorcyclist",
+        3: "wheelchair_user",
+        4: "scooter_rider",
+    }
     assert "images/" in entries
     assert [n for n in entries if n.startswith("labels/")] == [
         f"labels/frame_{f:06d}.txt" for f in range(6)
@@ -124,7 +133,10 @@ def test_voc_corners_are_one_based_inclusive_integers(h, video, annotations):
     cyclist, pedestrian = root.findall("object")
     # x 10 width 30 covers 0-based pixels 10..39, i.e. 1-based 11..40
     assert [pedestrian.findtext(f"bndbox/{c}") for c in ("xmin", "ymin", "xmax", "ymax")] == [
-        "11", "21", "40", "60"
+        "11",
+        "21",
+        "40",
+        "60",
     ]
     assert pedestrian.findtext("occluded") == "1" and pedestrian.findtext("truncated") == "0"
     assert cyclist.findtext("truncated") == "1"
@@ -136,7 +148,8 @@ def test_voc_corners_are_one_based_inclusive_integers(h, video, annotations):
         f"frame_{f:06d}" for f in range(6)
     ]
     assert entries["labelmap.txt"].decode().splitlines()[1:] == [
-        f"{vru.value}:::" for vru in VruType]
+        f"{vru.value}:::" for vru in VruType
+    ]
     full = ET.fromstring(entries["Annotations/frame_000003.xml"]).find("object/bndbox")
     assert [full.findtext(c) for c in ("xmin", "ymin", "xmax", "ymax")] == ["1", "1", "200", "100"]
 
@@ -155,8 +168,9 @@ def test_unusable_box_is_dropped_and_reported(h, video, frame, box, reason):
     fine = h.annotation(8, 1, VruType.PEDESTRIAN, (1.0, 1.0, 5.0, 5.0), "DET_PED_0001")
 
     for format_name in ("coco", "yolo", "pascal_voc"):
-        result = export_annotations(format_name, video, sorted(
-            [unusable, fine], key=lambda a: a.frame_number))
+        result = export_annotations(
+            format_name, video, sorted([unusable, fine], key=lambda a: a.frame_number)
+        )
         b"".join(result.chunks)
         assert result.report.complete
         assert (result.report.dropped, result.report.annotations) == (1, 1)
@@ -200,16 +214,22 @@ def test_unknown_format_is_refused(video):
 
 def test_exports_stream_without_reading_everything_first(h, video):
     """The first chunk leaves before the annotation source is exhausted."""
-    big = VideoInfo(id="v", filename="big.mp4", width=1920, height=1080, fps=30.0,
-                    frame_count=8_000)
+    big = VideoInfo(
+        id="v", filename="big.mp4", width=1920, height=1080, fps=30.0, frame_count=8_000
+    )
     consumed = 0
 
     def source():
         nonlocal consumed
         for frame in range(8_000):
             consumed += 1
-            yield h.annotation(frame, frame, VruType.PEDESTRIAN,
-                               (frame % 1800, 100.0, 50.0, 120.0), f"DET_PED_{frame:04d}")
+            yield h.annotation(
+                frame,
+                frame,
+                VruType.PEDESTRIAN,
+                (frame % 1800, 100.0, 50.0, 120.0),
+                f"DET_PED_{frame:04d}",
+            )
 
     for format_name in ("json", "coco", "yolo", "pascal_voc"):
         consumed = 0

@@ -43,12 +43,19 @@ def test_coco_zero_based_ids_roboflow_parent_and_instance_ids(video):
             {"id": 1, "name": "Pedestrian", "supercategory": "vru-dataset"},
             {"id": 2, "name": "Wheelchair User", "supercategory": "vru-dataset"},
         ],
-        images=[{"id": 0, "file_name": "000004.jpg", "width": 200, "height": 100},
-                {"id": 1, "file_name": "frame_000005.jpg", "width": 200, "height": 100}],
+        images=[
+            {"id": 0, "file_name": "000004.jpg", "width": 200, "height": 100},
+            {"id": 1, "file_name": "frame_000005.jpg", "width": 200, "height": 100},
+        ],
         annotations=[
             {"id": 0, "image_id": 0, "category_id": 2, "bbox": [1, 2, 3, 4], "instance_id": 7},
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 6, 7, 8],
-             "attributes": {"track_id": "DET_PED_0042", "occluded": "true"}},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [5, 6, 7, 8],
+                "attributes": {"track_id": "DET_PED_0042", "occluded": "true"},
+            },
         ],
     )
 
@@ -56,7 +63,10 @@ def test_coco_zero_based_ids_roboflow_parent_and_instance_ids(video):
 
     first, second = result.rows
     assert (first.frame_number, first.vru_type, first.detection_id) == (
-        4, VruType.WHEELCHAIR_USER, "7")
+        4,
+        VruType.WHEELCHAIR_USER,
+        "7",
+    )
     assert first.timestamp == pytest.approx(0.4)
     assert (second.frame_number, second.detection_id, second.occluded) == (5, "DET_PED_0042", True)
     assert result.report.dropped == 0
@@ -79,8 +89,10 @@ def test_coco_foreign_categories_are_dropped_and_reported(video):
     upload = _coco(
         categories=[{"id": 1, "name": "car"}, {"id": 2, "name": "pedestrian"}],
         images=[{"id": 1, "file_name": "frame_000000.jpg"}],
-        annotations=[{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
-                     {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10]}],
+        annotations=[
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10]},
+        ],
     )
 
     result = parse_annotations("coco", upload, video)
@@ -112,17 +124,21 @@ def test_import_clips_boxes_and_drops_empty_ones(video):
     assert check_box(box.x, box.y, box.width, box.height, geometry) == []
     assert (result.report.clipped, result.report.dropped) == (1, 2)
     assert [e.where for e in result.report.entries] == [
-        "gt.json annotations[0] (id 1)", "gt.json annotations[1] (id 2)",
-        "gt.json annotations[2] (id 3)"]
+        "gt.json annotations[0] (id 1)",
+        "gt.json annotations[1] (id 2)",
+        "gt.json annotations[2] (id 3)",
+    ]
 
 
 def test_yolo_names_list_class_file_and_generated_tracks(h, video):
-    upload = h.zip({
-        "dataset/data.yaml": "names: [cyclist, pedestrian, car]\n",
-        "dataset/labels/train/frame_000001.txt": "1 0.5 0.5 0.1 0.2\n\n0 0.25 0.25 0.1 0.1\n",
-        "dataset/labels/train/000002.txt": "2 0.5 0.5 0.1 0.1\n",
-        "dataset/labels/train/frame_000003.txt": "",
-    })
+    upload = h.zip(
+        {
+            "dataset/data.yaml": "names: [cyclist, pedestrian, car]\n",
+            "dataset/labels/train/frame_000001.txt": "1 0.5 0.5 0.1 0.2\n\n0 0.25 0.25 0.1 0.1\n",
+            "dataset/labels/train/000002.txt": "2 0.5 0.5 0.1 0.1\n",
+            "dataset/labels/train/frame_000003.txt": "",
+        }
+    )
 
     result = parse_annotations("yolo", upload, video)
 
@@ -145,12 +161,23 @@ def test_yolo_classes_txt_without_data_yaml(h, video):
 
 
 def test_generated_track_ids_skip_ids_present_in_the_file(video):
-    upload = io.BytesIO(orjson.dumps([
-        {"frameNumber": 0, "vruType": "pedestrian", "detectionId": "DET_PED_0001",
-         "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5}},
-        {"frame_number": 1, "vru_type": "pedestrian",
-         "bounding_box": {"x": 0, "y": 0, "width": 5, "height": 5}},
-    ]))
+    upload = io.BytesIO(
+        orjson.dumps(
+            [
+                {
+                    "frameNumber": 0,
+                    "vruType": "pedestrian",
+                    "detectionId": "DET_PED_0001",
+                    "boundingBox": {"x": 0, "y": 0, "width": 5, "height": 5},
+                },
+                {
+                    "frame_number": 1,
+                    "vru_type": "pedestrian",
+                    "bounding_box": {"x": 0, "y": 0, "width": 5, "height": 5},
+                },
+            ]
+        )
+    )
 
     rows = parse_annotations("json", upload, video).rows
     assert [r.detection_id for r in rows] == ["DET_PED_0001", "DET_PED_0002"]
@@ -168,7 +195,11 @@ def test_voc_from_another_tool(h, video):
     (row,) = parse_annotations("pascal_voc", h.zip({"Annotations/a.xml": xml}), video).rows
 
     assert (row.frame_number, row.vru_type, row.difficult, row.occluded) == (
-        2, VruType.MOTORCYCLIST, True, False)
+        2,
+        VruType.MOTORCYCLIST,
+        True,
+        False,
+    )
     box = row.bounding_box
     assert (box.x, box.y, box.width, box.height) == (0, 0, 50, 100)
 

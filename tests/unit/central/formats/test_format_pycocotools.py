@@ -24,8 +24,12 @@ def _evaluate(ground_truth_path, detections):
 
 def _detections(coco, shift: float = 0.0):
     return [
-        {"image_id": a["image_id"], "category_id": a["category_id"],
-         "bbox": [a["bbox"][0] + shift, *a["bbox"][1:]], "score": 0.9}
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "bbox": [a["bbox"][0] + shift, *a["bbox"][1:]],
+            "score": 0.9,
+        }
         for a in coco.dataset["annotations"]
     ]
 

@@ -49,8 +49,11 @@ def _content(format_name: str, data: bytes, h) -> object:
 def _store(rows: list[AnnotationRow], video: VideoInfo) -> list[Annotation]:
     """What the database service does with imported rows: new ids, same content, frame order."""
     stored = [
-        Annotation(id=str(uuid.uuid4()), video_id=video.id,
-                   **{f: getattr(row, f) for f in AnnotationRow.__slots__})
+        Annotation(
+            id=str(uuid.uuid4()),
+            video_id=video.id,
+            **{f: getattr(row, f) for f in AnnotationRow.__slots__},
+        )
         for row in rows
     ]
     return sorted(stored, key=lambda a: (a.frame_number, a.detection_id))
@@ -58,8 +61,14 @@ def _store(rows: list[AnnotationRow], video: VideoInfo) -> list[Annotation]:
 
 def _round_trip(format_name: str, source: VideoInfo, annotations: list[Annotation]):
     first = b"".join(export_annotations(format_name, source, annotations).chunks)
-    empty_video = VideoInfo(id="video-2", filename=source.filename, width=source.width,
-                            height=source.height, fps=source.fps, frame_count=source.frame_count)
+    empty_video = VideoInfo(
+        id="video-2",
+        filename=source.filename,
+        width=source.width,
+        height=source.height,
+        fps=source.fps,
+        frame_count=source.frame_count,
+    )
     imported = parse_annotations(format_name, io.BytesIO(first), empty_video)
     second = b"".join(
         export_annotations(format_name, empty_video, _store(imported.rows, empty_video)).chunks
@@ -70,12 +79,26 @@ def _round_trip(format_name: str, source: VideoInfo, annotations: list[Annotatio
 def _irregular(h) -> list[Annotation]:
     """Boxes with fractional pixels, to show each format's precision."""
     return [
-        h.annotation(1, 0, VruType.PEDESTRIAN, (10.123456789, 20.5, 30.25, 40.0625),
-                     "DET_PED_0001", occluded=True),
-        h.annotation(2, 2, VruType.WHEELCHAIR_USER, (0.3333333333, 1.0 / 7.0, 77.7, 12.9),
-                     "DET_WCH_0001"),
-        h.annotation(3, 5, VruType.MOTORCYCLIST, (150.0, 60.0, 50.0, 40.0), "DET_MOT_0001",
-                     truncated=True, difficult=True),
+        h.annotation(
+            1,
+            0,
+            VruType.PEDESTRIAN,
+            (10.123456789, 20.5, 30.25, 40.0625),
+            "DET_PED_0001",
+            occluded=True,
+        ),
+        h.annotation(
+            2, 2, VruType.WHEELCHAIR_USER, (0.3333333333, 1.0 / 7.0, 77.7, 12.9), "DET_WCH_0001"
+        ),
+        h.annotation(
+            3,
+            5,
+            VruType.MOTORCYCLIST,
+            (150.0, 60.0, 50.0, 40.0),
+            "DET_MOT_0001",
+            truncated=True,
+            difficult=True,
+        ),
     ]
 
 
@@ -109,8 +132,11 @@ def test_coco_round_trip_is_exact_for_fractional_boxes(h, video):
 
     assert _content("coco", first, h) == _content("coco", second, h)
     assert imported.rows[0].bounding_box.x == 10.123456789
-    assert [r.detection_id for r in imported.rows] == ["DET_PED_0001", "DET_WCH_0001",
-                                                       "DET_MOT_0001"]
+    assert [r.detection_id for r in imported.rows] == [
+        "DET_PED_0001",
+        "DET_WCH_0001",
+        "DET_MOT_0001",
+    ]
 
 
 def test_yolo_round_trip_within_a_millionth(h, video):
@@ -132,29 +158,36 @@ def test_voc_round_trip_within_a_pixel(h, video):
     for original, row in zip(source, imported.rows, strict=True):
         assert row.detection_id == original.detection_id
         assert (row.occluded, row.truncated, row.difficult) == (
-            original.occluded, original.truncated, original.difficult)
+            original.occluded,
+            original.truncated,
+            original.difficult,
+        )
         for name in ("x", "y", "right", "bottom"):
             assert abs(getattr(original.bounding_box, name) - getattr(row.bounding_box, name)) <= 1
 
 
-
 _box_in_frame = st.tuples(
-    st.floats(0, 190, allow_nan=False), st.floats(0, 90, allow_nan=False),
-    st.floats(1, 200, allow_nan=False), st.floats(1, 100, allow_nan=False),
+    st.floats(0, 190, allow_nan=False),
+    st.floats(0, 90, allow_nan=False),
+    st.floats(1, 200, allow_nan=False),
+    st.floats(1, 100, allow_nan=False),
 ).map(lambda b: (b[0], b[1], min(b[2], 200 - b[0]), min(b[3], 100 - b[1])))
 
 #: largest error allowed per coordinate, as a fraction of the frame size (VOC: pixels)
 _PRECISION = {"json": 0.0, "coco": 0.0, "yolo": 1e-6 + 1e-9, "pascal_voc": 1.0}
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(boxes=st.lists(st.tuples(st.integers(0, 5), _box_in_frame), min_size=1, max_size=8))
 @pytest.mark.parametrize("format_name", list(_PRECISION))
 def test_any_box_at_least_a_pixel_wide_comes_back(format_name, h, video, boxes):
     source = sorted(
-        (h.annotation(i, frame, VruType.CYCLIST, box, f"DET_CYC_{i:04d}")
-         for i, (frame, box) in enumerate(boxes)),
+        (
+            h.annotation(i, frame, VruType.CYCLIST, box, f"DET_CYC_{i:04d}")
+            for i, (frame, box) in enumerate(boxes)
+        ),
         key=lambda a: (a.frame_number, a.detection_id),
     )
 
