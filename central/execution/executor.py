@@ -29,13 +29,14 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import Rig, TestExecutionConfig, TestSession
 from central.db.types import new_id, utcnow
+from central.events import EventSink
 from central.execution.http_rig import HTTP_RIG_ID, store_http_detections
 from central.execution.live import LiveMatching
 from central.execution.loading import (
@@ -56,9 +57,6 @@ from protocol import (
     Topics,
     encode,
 )
-
-if TYPE_CHECKING:
-    from central.realtime.server import Realtime
 
 __all__ = [
     "CommandSender",
@@ -104,7 +102,7 @@ class SessionExecutor:
         commands: CommandSender | None,
         publisher: ResultsPublisher | None,
         topics: Topics,
-        realtime: Realtime | None,
+        events: EventSink,
         timings: ExecutionTimings | None = None,
     ) -> None:
         self._factory = factory
@@ -112,7 +110,7 @@ class SessionExecutor:
         self._commands = commands
         self._publisher = publisher
         self._topics = topics
-        self._realtime = realtime
+        self._events = events
         self.timings = timings or ExecutionTimings()
         self._locks: dict[str, asyncio.Lock] = {}
         self._http_locks: dict[str, asyncio.Lock] = {}
@@ -413,16 +411,15 @@ class SessionExecutor:
 
     async def _announce(self, final: FinalResults) -> None:
         await self._publish(final)
-        if self._realtime is not None:
-            await self._realtime.emit_test_completed(
-                final.session_id,
-                {
-                    "status": final.status,
-                    "passed": final.results.get("passed"),
-                    "failed_criteria": final.results.get("failedCriteria", []),
-                    "metrics": final.results,
-                },
-            )
+        self._events.test_completed(
+            final.session_id,
+            {
+                "status": final.status,
+                "passed": final.results.get("passed"),
+                "failed_criteria": final.results.get("failedCriteria", []),
+                "metrics": final.results,
+            },
+        )
 
     async def _publish(self, final: FinalResults) -> None:
         if self._publisher is None:
