@@ -47,6 +47,7 @@ from central.execution.loading import (
 )
 from central.execution.results import FINISHED_STATUSES, FinalResults, compute_final_results
 from central.matching import GroundTruth, MatchConfig
+from central.schemas.test_sessions import ExecutionConfigBase
 from central.services.errors import Conflict, InvalidInput, NotFound
 from protocol import (
     Command,
@@ -484,20 +485,6 @@ class SessionExecutor:
 # ------------------------------------------------------------------------ database steps
 
 
-_CONFIG_FIELDS = (
-    "tolerance_ms",
-    "signal_type",
-    "test_duration",
-    "enable_realtime_monitoring",
-    "max_latency_ms",
-    "min_accuracy",
-    "mode",
-    "iou_threshold",
-    "sync_channel",
-    "channels",
-)
-
-
 class _LiveInputs(NamedTuple):
     session: TestSession
     ground_truth: GroundTruth
@@ -547,7 +534,7 @@ def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) 
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     db.commit()
-    values = {key: getattr(row, key) for key in _CONFIG_FIELDS}
+    values = ExecutionConfigBase.model_validate(row).model_dump()
     return _LiveInputs(session, ground_truth, rules, float(row.test_duration), values)
 
 
