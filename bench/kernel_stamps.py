@@ -148,12 +148,12 @@ def _can_errors_us(received: list[tuple[bytes, int]]) -> np.ndarray:
 def _row(label: str, stamp: str, errors: np.ndarray, ratio: str = "") -> float:
     """Print one line of the table; return p99 in us (nan when nothing came)."""
     if errors.size == 0:
-        print(f"{label:<6}{stamp:<42}{0:>6}{'-':>10}{'-':>10}{'-':>10}{ratio:>14}")
+        print(f"{label:<8}{stamp:<42}{0:>6}{'-':>10}{'-':>10}{'-':>10}{ratio:>16}")
         return float("nan")
     p50, p99 = float(np.percentile(errors, 50)), float(np.percentile(errors, 99))
     print(
-        f"{label:<6}{stamp:<42}{errors.size:>6}{p50:>10.1f}{p99:>10.1f}{errors.max():>10.1f}"
-        f"{ratio:>14}"
+        f"{label:<8}{stamp:<42}{errors.size:>6}{p50:>10.1f}{p99:>10.1f}{errors.max():>10.1f}"
+        f"{ratio:>16}"
     )
     return p99
 
@@ -219,8 +219,8 @@ def run_kernel(args: argparse.Namespace) -> int:
         f"{args.every_ms:g} ms; GPIO drops {gpio.drops}, CAN drops {frames.drops}"
     )
     print(
-        f"{'source':<6}{'stamp':<42}{'n':>6}{'p50 us':>10}{'p99 us':>10}{'max us':>10}"
-        f"{'naive p99/ours':>14}"
+        f"{'source':<8}{'stamp':<42}{'n':>6}{'p50 us':>10}{'p99 us':>10}{'max us':>10}"
+        f"{'naive p99/ours':>16}"
     )
     measured = [
         (
