@@ -12,6 +12,7 @@ import logging
 import numpy as np
 
 from central.matching.assignment import Assignment, Verdict
+from central.matching.evaluation import evaluate
 from central.matching.inputs import VRU_TYPES, GroundTruth, MatchConfig, MatchMode, Signals
 from central.matching.metrics import summarise
 from central.matching.outputs import (
@@ -93,4 +94,5 @@ def match(gt: GroundTruth, signals: Signals, config: MatchConfig) -> MatchResult
         misses=_misses(assignment, gt),
         latencies=_latencies(assignment, config),
         results=results,
+        evaluation=evaluate(gt, assignment, config),
     )

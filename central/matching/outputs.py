@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from central.matching.evaluation import Evaluation
 
 __all__ = [
     "Comparisons",
@@ -251,3 +254,4 @@ class MatchResult:
     misses: Misses
     latencies: Latencies
     results: Results
+    evaluation: Evaluation

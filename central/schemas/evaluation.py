@@ -1,0 +1,71 @@
+"""The evaluation section of a session's results (issue #12) and its per-track rows.
+
+``EvaluationPublic`` is the ``evaluation`` key of the final results (what
+:mod:`central.matching.evaluation` computes); it is its own model so the results union of
+``DetailedResultsPublic`` can embed it as one field. ``TrackResultPublic`` is a row of
+``GET /api/test-sessions/{id}/tracks``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from central.schemas.base import CamelModel, Page
+from protocol import VruType
+
+__all__ = [
+    "EvaluationPublic",
+    "TrackQuery",
+    "TrackResultPublic",
+    "TrackSummaryPublic",
+]
+
+
+class TrackSummaryPublic(CamelModel):
+    """Time to first detection (TTFD) over the counted tracks of one VRU type, or all."""
+
+    tracks: int = Field(description="tracks with at least one box that counts (not difficult)")
+    detected: int
+    never_detected: int
+    ttfd_p50_ms: float | None
+    ttfd_p95_ms: float | None
+    ttfd_max_ms: float | None
+    within_budget: float | None = Field(
+        description="share of tracks first detected within the latency budget (maxLatencyMs)"
+    )
+
+
+class EvaluationPublic(CamelModel):
+    tracks: dict[str, TrackSummaryPublic] = Field(
+        description="per VRU type, plus 'all': time to first detection and never-detected tracks"
+    )
+
+
+class TrackResultPublic(CamelModel):
+    """One ground-truth track (one ``detectionId`` across frames) in one session."""
+
+    id: str
+    test_session_id: str
+    detection_id: str
+    vru_type: str
+    first_frame: int
+    last_frame: int
+    frames_seen: int = Field(description="annotated boxes of the track")
+    frames_counted: int = Field(description="boxes that count (spatial mode: not difficult)")
+    frames_matched: int = Field(description="counted boxes with a TP (temporal: 1 if detected)")
+    first_matched_frame: int | None
+    ttfd_ms: float | None = Field(
+        description="video time from the track's first frame to its first TP"
+    )
+    recall: float | None
+    never_detected: bool
+    created_at: datetime
+
+
+class TrackQuery(Page):
+    vru_type: VruType | None = Field(None, alias="vruType", description="only tracks of this type")
+    missed: bool | None = Field(
+        None, description="true: only tracks never detected; false: only detected ones"
+    )

@@ -1,0 +1,78 @@
+"""Per ground-truth track results of a finished session: ``GET .../tracks`` and the summaries.
+
+The demo scenario (see test_execution_http.py): five tracks, four hit with latencies 80, 120,
+150 and 90 ms, the wheelchair user never detected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from central.auth import Role
+
+from .conftest import SCENARIO, Api, config_body, scenario_detections
+
+EXPECTED = SCENARIO.expected()
+
+
+def _finished_session(api: Api, make: Callable[..., dict[str, Any]], **config: Any) -> str:
+    session = make()
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body(**config))
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
+    api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
+    return str(session["id"])
+
+
+def test_tracks_list_each_ground_truth_track_with_its_first_detection(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session_id = _finished_session(api, make_scenario_session, maxLatencyMs=100)
+    path = f"/api/test-sessions/{session_id}/tracks"
+
+    response = api.call("GET", path, Role.VIEWER, params={"limit": 2})
+    assert response.status_code == 200
+    assert response.headers["X-Total-Count"] == str(len(SCENARIO.tracks))
+    assert [row["detectionId"] for row in response.json()] == ["ped-1", "cyc-1"]
+    rows = api.ok("GET", path, params={"limit": 100})
+    assert sorted(r["ttfdMs"] for r in rows if r["ttfdMs"] is not None) == pytest.approx(
+        sorted(EXPECTED.latencies_ms)
+    )
+
+    missed = api.call("GET", path, params={"missed": "true"})
+    assert missed.headers["X-Total-Count"] == "1"
+    (wheelchair,) = missed.json()
+    assert wheelchair["vruType"] == "wheelchair_user" and wheelchair["neverDetected"] is True
+    assert wheelchair["ttfdMs"] is None and wheelchair["recall"] == 0.0
+    (cyclist,) = api.ok("GET", path, params={"vruType": "cyclist"})
+    assert cyclist["detectionId"] == "cyc-1" and cyclist["recall"] == 1.0
+    assert api.call("GET", path, params={"vruType": "horse"}).status_code == 422
+
+    summary = api.ok("GET", f"/api/test-sessions/{session_id}/detailed-results")["results"]
+    everyone = summary["evaluation"]["tracks"]["all"]
+    assert (everyone["tracks"], everyone["detected"], everyone["neverDetected"]) == (5, 4, 1)
+    assert everyone["ttfdMaxMs"] == pytest.approx(max(EXPECTED.latencies_ms))
+    assert everyone["withinBudget"] == pytest.approx(2 / 5), "80 and 90 ms of 5 tracks"
+
+
+def test_recompute_replaces_the_track_rows(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session_id = _finished_session(api, make_scenario_session)
+    path = f"/api/test-sessions/{session_id}/tracks"
+    before = api.ok("GET", path)
+    api.ok("POST", f"/api/test-sessions/{session_id}/recompute")
+    after = api.call("GET", path)
+    assert after.headers["X-Total-Count"] == str(len(before))
+    strip = [{k: v for k, v in r.items() if k not in ("id", "createdAt")} for r in after.json()]
+    assert strip == [{k: v for k, v in r.items() if k not in ("id", "createdAt")} for r in before]
+
+
+def test_tracks_of_an_unknown_session_are_not_found(api: Api) -> None:
+    assert api.call("GET", "/api/test-sessions/nope/tracks").status_code == 404
