@@ -1,4 +1,4 @@
-"""The evaluation beyond the verdict (issue #12): figures a release report needs per track.
+"""The evaluation beyond the verdict (issue #12): figures a release report needs.
 
 :func:`evaluate` builds them from the same inputs and the same assignment as the verdict, so
 they are as deterministic as it is. Each figure lives in its own module; this one only gathers
@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from central.matching.assignment import Assignment
-from central.matching.inputs import GroundTruth, MatchConfig
+from central.matching.breakdowns import SizeBins, SliceStats, flag_breakdown, size_bins
+from central.matching.criteria import failed_criteria
+from central.matching.inputs import GroundTruth, MatchConfig, MatchMode, Signals
+from central.matching.spatial import frames_of
 from central.matching.tracks import TrackSummary, TrackTable, summarise_tracks, track_table
 
 __all__ = ["Evaluation", "evaluate"]
@@ -23,17 +28,42 @@ class Evaluation:
     tracks: TrackTable
     """One row per ground-truth track (stored as rows, not in the summary)."""
     track_summary: dict[str, TrackSummary]
+    size_bins: SizeBins | None
+    """Spatial mode only."""
+    by_flag: dict[str, SliceStats]
+    failed_criteria: list[str]
+    """The session's slice criteria that were not met (also in the results' list)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "tracks": {k: v.to_dict() for k, v in self.track_summary.items()},
+            "sizeBins": None if self.size_bins is None else self.size_bins.to_dict(),
+            "byFlag": {k: v.to_dict() for k, v in self.by_flag.items()},
         }
 
 
-def evaluate(gt: GroundTruth, assignment: Assignment, config: MatchConfig) -> Evaluation:
+def _images(gt: GroundTruth, signals: Signals, config: MatchConfig) -> int | None:
+    """Frames for false positives per image; None when no record has a confidence to rank by."""
+    if not np.any(~np.isnan(signals.confidence)):
+        return None
+    if config.frame_count is not None:
+        return config.frame_count
+    frames = frames_of(signals, config.fps)
+    return int(np.union1d(gt.frame, frames[frames >= 0]).size)
+
+
+def evaluate(
+    gt: GroundTruth, signals: Signals, assignment: Assignment, config: MatchConfig
+) -> Evaluation:
     """Every figure of the evaluation for one matching pass."""
     tracks = track_table(gt, assignment, config.mode)
+    bins = None
+    if config.mode is MatchMode.SPATIAL:
+        bins = size_bins(gt, assignment, config.size_bin_edges_px, _images(gt, signals, config))
     return Evaluation(
         tracks=tracks,
         track_summary=summarise_tracks(tracks, config.max_latency_ms),
+        size_bins=bins,
+        by_flag=flag_breakdown(gt, assignment),
+        failed_criteria=failed_criteria(config.criteria, bins),
     )

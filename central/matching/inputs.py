@@ -14,6 +14,7 @@ broken (see :mod:`central.matching.temporal` and :mod:`~.spatial`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from central.matching.criteria import Criterion
 from protocol import VruType
 
 __all__ = [
@@ -80,6 +82,13 @@ class MatchConfig:
     min_accuracy: float = 0.90
     iou_threshold: float = 0.5
     fps: float | None = None
+    frame_count: int | None = None
+    """Frames of the video, for false positives per image; None: the frames that hold ground
+    truth or a detection."""
+    size_bin_edges_px: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0, math.inf)
+    """Box-height bin edges, increasing (see :mod:`central.matching.breakdowns`)."""
+    criteria: tuple[Criterion, ...] = ()
+    """Pass/fail criteria on slices, besides accuracy and p95 latency."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", MatchMode(self.mode))
@@ -93,6 +102,12 @@ class MatchConfig:
             raise ValueError(f"iou_threshold must be within (0, 1], got {self.iou_threshold}")
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
+        edges = tuple(float(e) for e in self.size_bin_edges_px)
+        object.__setattr__(self, "size_bin_edges_px", edges)
+        if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"size bin edges must be at least two increasing numbers, got {edges}")
+        if edges[0] < 0 or math.isnan(edges[0]):
+            raise ValueError(f"size bin edges must start at 0 or above, got {edges[0]}")
 
 
 def _ids(values: ArrayLike, name: str, unique: bool) -> NDArray[Any]:

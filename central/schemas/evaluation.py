@@ -17,6 +17,8 @@ from protocol import VruType
 
 __all__ = [
     "EvaluationPublic",
+    "SizeBinsPublic",
+    "SliceStatsPublic",
     "TrackQuery",
     "TrackResultPublic",
     "TrackSummaryPublic",
@@ -37,10 +39,37 @@ class TrackSummaryPublic(CamelModel):
     )
 
 
+class SliceStatsPublic(CamelModel):
+    """Figures of one slice of the ground truth (a size bin of a VRU type, or a flag)."""
+
+    ground_truth: int = Field(description="boxes (events in temporal mode) that count")
+    true_positives: int
+    false_negatives: int
+    false_positives: int | None = Field(description="null for flags: a FP carries no flag")
+    recall: float | None
+    precision: float | None
+    miss_rate: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    log_average_miss_rate: float | None = Field(
+        description="Caltech LAMR over FPPI 1e-2..1e0; null without confidences or for flags"
+    )
+
+
+class SizeBinsPublic(CamelModel):
+    edges_px: list[float | None] = Field(description="box-height bin edges; null is infinity")
+    labels: list[str]
+    by_vru_type: dict[str, dict[str, SliceStatsPublic]] = Field(
+        description="'all' and each VRU type -> bin label, plus 'all' for every size"
+    )
+
+
 class EvaluationPublic(CamelModel):
     tracks: dict[str, TrackSummaryPublic] = Field(
         description="per VRU type, plus 'all': time to first detection and never-detected tracks"
     )
+    size_bins: SizeBinsPublic | None = Field(description="spatial sessions only")
+    by_flag: dict[str, SliceStatsPublic] = Field(description="occluded, truncated, difficult")
 
 
 class TrackResultPublic(CamelModel):
