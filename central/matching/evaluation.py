@@ -15,6 +15,7 @@ import numpy as np
 
 from central.matching.assignment import Assignment
 from central.matching.breakdowns import SizeBins, SliceStats, flag_breakdown, size_bins
+from central.matching.confusion import Confusion, confusion_matrix
 from central.matching.criteria import failed_criteria
 from central.matching.inputs import GroundTruth, MatchConfig, MatchMode, Signals
 from central.matching.spatial import frames_of
@@ -31,6 +32,8 @@ class Evaluation:
     size_bins: SizeBins | None
     """Spatial mode only."""
     by_flag: dict[str, SliceStats]
+    confusion: Confusion | None
+    """Spatial mode only."""
     failed_criteria: list[str]
     """The session's slice criteria that were not met (also in the results' list)."""
 
@@ -39,6 +42,7 @@ class Evaluation:
             "tracks": {k: v.to_dict() for k, v in self.track_summary.items()},
             "sizeBins": None if self.size_bins is None else self.size_bins.to_dict(),
             "byFlag": {k: v.to_dict() for k, v in self.by_flag.items()},
+            "confusion": None if self.confusion is None else self.confusion.to_dict(),
         }
 
 
@@ -57,13 +61,15 @@ def evaluate(
 ) -> Evaluation:
     """Every figure of the evaluation for one matching pass."""
     tracks = track_table(gt, assignment, config.mode)
-    bins = None
+    bins = confusion = None
     if config.mode is MatchMode.SPATIAL:
         bins = size_bins(gt, assignment, config.size_bin_edges_px, _images(gt, signals, config))
+        confusion = confusion_matrix(gt, signals, config.iou_threshold, config.fps)
     return Evaluation(
         tracks=tracks,
         track_summary=summarise_tracks(tracks, config.max_latency_ms),
         size_bins=bins,
         by_flag=flag_breakdown(gt, assignment),
+        confusion=confusion,
         failed_criteria=failed_criteria(config.criteria, bins),
     )

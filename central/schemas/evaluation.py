@@ -16,6 +16,7 @@ from central.schemas.base import CamelModel, Page
 from protocol import VruType
 
 __all__ = [
+    "ConfusionPublic",
     "EvaluationPublic",
     "SizeBinsPublic",
     "SliceStatsPublic",
@@ -64,12 +65,23 @@ class SizeBinsPublic(CamelModel):
     )
 
 
+class ConfusionPublic(CamelModel):
+    """Class-agnostic matches counted by ground-truth type (rows) and detected type (columns)."""
+
+    row_labels: list[str] = Field(description="VRU types, then 'background' (unmatched detections)")
+    column_labels: list[str] = Field(
+        description="VRU types, then 'missed' (unmatched ground truth)"
+    )
+    counts: list[list[int]]
+
+
 class EvaluationPublic(CamelModel):
     tracks: dict[str, TrackSummaryPublic] = Field(
         description="per VRU type, plus 'all': time to first detection and never-detected tracks"
     )
     size_bins: SizeBinsPublic | None = Field(description="spatial sessions only")
     by_flag: dict[str, SliceStatsPublic] = Field(description="occluded, truncated, difficult")
+    confusion: ConfusionPublic | None = Field(description="spatial sessions only")
 
 
 class TrackResultPublic(CamelModel):
