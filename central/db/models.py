@@ -269,6 +269,10 @@ class TestExecutionConfig(Base):
     iou_threshold: Mapped[float] = mapped_column(Float)
     sync_channel: Mapped[str | None] = mapped_column(String(128))
     channels: Mapped[list[Any] | None] = mapped_column(comment="channel names to arm")
+    size_bin_edges_px: Mapped[list[Any] | None] = mapped_column(
+        comment="box-height bin edges; null: the default"
+    )
+    criteria: Mapped[list[Any] | None] = mapped_column(comment="pass/fail criteria on slices")
     created_at: Mapped[datetime] = _created()
 
     test_session: Mapped[TestSession] = relationship(back_populates="execution_config")

@@ -86,7 +86,8 @@ class MatchConfig:
     """Frames of the video, for false positives per image; None: the frames that hold ground
     truth or a detection."""
     size_bin_edges_px: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0, math.inf)
-    """Box-height bin edges, increasing (see :mod:`central.matching.breakdowns`)."""
+    """Box-height bin edges, increasing (see :mod:`central.matching.breakdowns`); when the last
+    is finite, an open-ended last bin is implied (``inf`` is appended)."""
     criteria: tuple[Criterion, ...] = ()
     """Pass/fail criteria on slices, besides accuracy and p95 latency."""
 
@@ -103,7 +104,14 @@ class MatchConfig:
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
         edges = tuple(float(e) for e in self.size_bin_edges_px)
+        if edges and math.isfinite(edges[-1]):
+            edges = (*edges, math.inf)
         object.__setattr__(self, "size_bin_edges_px", edges)
+        criteria = tuple(
+            c if isinstance(c, Criterion) else Criterion(**c)  # a model_dump() of the config
+            for c in self.criteria
+        )
+        object.__setattr__(self, "criteria", criteria)
         if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError(f"size bin edges must be at least two increasing numbers, got {edges}")
         if edges[0] < 0 or math.isnan(edges[0]):

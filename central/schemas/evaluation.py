@@ -8,22 +8,85 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from central.matching.breakdowns import DEFAULT_SIZE_BIN_EDGES_PX, bin_labels
+from central.matching.criteria import CriterionMetric
 from central.schemas.base import CamelModel, Page
 from protocol import VruType
 
 __all__ = [
+    "SIZE_BIN_EDGES",
     "ConfusionPublic",
     "EvaluationPublic",
+    "SizeBinEdges",
     "SizeBinsPublic",
+    "SliceCriteria",
+    "SliceCriterion",
     "SliceStatsPublic",
     "TrackQuery",
     "TrackResultPublic",
     "TrackSummaryPublic",
+    "check_criteria_bins",
 ]
+
+
+_DEFAULT_EDGES = [e for e in DEFAULT_SIZE_BIN_EDGES_PX if e != float("inf")]
+
+
+def _increasing(edges: list[float]) -> list[float]:
+    if not edges:
+        raise ValueError("give at least one size bin edge")
+    if edges[0] < 0 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError("size bin edges must be increasing numbers from 0 up")
+    return edges
+
+
+def _or(default: list[Any]) -> Any:
+    return BeforeValidator(lambda value: list(default) if value is None else value)
+
+
+SizeBinEdges = Annotated[
+    list[Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]],
+    _or(_DEFAULT_EDGES),
+    AfterValidator(_increasing),
+    Field(min_length=1, max_length=16),
+]
+"""Lower box-height edges in px; the last bin is open-ended (``[0, 50]``: 0-50 and 50-inf)."""
+
+SIZE_BIN_EDGES = Field(
+    default_factory=lambda: list(_DEFAULT_EDGES),
+    description="box-height bin edges in px, increasing; the last bin is open-ended",
+)
+
+
+class SliceCriterion(CamelModel):
+    """A pass/fail criterion on a slice: e.g. recall >= 0.9 on pedestrians in bin 100-200."""
+
+    metric: CriterionMetric = Field(
+        description="recall and precision must be at least the limit; missRate, "
+        "logAverageMissRate and latencyP95Ms at most"
+    )
+    limit: float = Field(ge=0, le=1_000_000, allow_inf_nan=False)
+    vru_type: VruType | None = Field(None, description="null: every type")
+    size_bin: str | None = Field(
+        None, max_length=32, description="a bin label such as '100-200' or '200-inf'; null: all"
+    )
+
+
+SliceCriteria = Annotated[list[SliceCriterion], _or([]), Field(max_length=32)]
+
+
+def check_criteria_bins(criteria: list[SliceCriterion], edges: list[float]) -> None:
+    """:raises ValueError: a criterion names a bin the session does not have."""
+    labels = bin_labels((*edges, float("inf")))
+    for c in criteria:
+        if c.size_bin is not None and c.size_bin not in labels:
+            raise ValueError(f"criterion bin {c.size_bin!r} is not one of {list(labels)}")
 
 
 class TrackSummaryPublic(CamelModel):

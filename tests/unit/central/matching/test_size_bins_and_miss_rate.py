@@ -137,7 +137,7 @@ def test_custom_bin_edges_are_used() -> None:
     assert list(bins.by_vru_type["all"]) == ["all", "0-100", "100-inf"]
 
 
-@pytest.mark.parametrize("edges", [(0.0,), (0.0, 50.0, 50.0), (-1.0, 10.0), (0.0, 100.0, 50.0)])
+@pytest.mark.parametrize("edges", [(), (0.0, 50.0, 50.0), (-1.0, 10.0), (0.0, 100.0, 50.0)])
 def test_bad_bin_edges_are_refused(edges: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match="edges"):
         _config(size_bin_edges_px=edges)

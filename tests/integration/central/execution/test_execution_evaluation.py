@@ -1,4 +1,4 @@
-"""Per ground-truth track results of a finished session: ``GET .../tracks`` and the summaries.
+"""The evaluation of a finished session: ``GET .../tracks``, size bins, criteria and confusion.
 
 The demo scenario (see test_execution_http.py): five tracks, four hit with latencies 80, 120,
 150 and 90 ms, the wheelchair user never detected.
@@ -76,3 +76,66 @@ def test_recompute_replaces_the_track_rows(
 
 def test_tracks_of_an_unknown_session_are_not_found(api: Api) -> None:
     assert api.call("GET", "/api/test-sessions/nope/tracks").status_code == 404
+
+
+def _spatial_boxes() -> list[dict[str, Any]]:
+    return [
+        {
+            "frameNumber": s.frame,
+            "vruType": str(s.vru_type),
+            "confidence": s.confidence,
+            "boundingBox": dict(zip(("x", "y", "width", "height"), s.bbox, strict=True)),
+        }
+        for s in SCENARIO.signals
+    ]
+
+
+def test_a_spatial_session_breaks_down_by_its_own_size_bins_and_criteria(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session()
+    criteria = [{"metric": "recall", "limit": 0.99, "sizeBin": "30-inf"}]
+    started = api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/start",
+        json=config_body(
+            mode="spatial", minAccuracy=0.0, sizeBinEdgesPx=[0, 30], criteria=criteria
+        ),
+    )
+    assert started["executionConfig"]["sizeBinEdgesPx"] == [0.0, 30.0]
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": _spatial_boxes()},
+    )
+    results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
+
+    bins = results["evaluation"]["sizeBins"]
+    assert bins["labels"] == ["0-30", "30-inf"]
+    everyone = bins["byVruType"]["all"]
+    assert everyone["0-30"]["truePositives"] + everyone["30-inf"]["truePositives"] == 5
+    assert everyone["all"]["logAverageMissRate"] is not None
+    assert results["passed"] is False
+    (failure,) = [c for c in results["failedCriteria"] if "30-inf" in c]
+    assert failure.startswith("recall ") and failure.endswith("< 0.99 (all types, 30-inf px)")
+    confusion = results["evaluation"]["confusion"]
+    assert sum(map(sum, confusion["counts"])) > 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sizeBinEdgesPx": [50, 10]},
+        {"sizeBinEdgesPx": []},
+        {"criteria": [{"metric": "recall", "limit": 0.9, "sizeBin": "1-2"}]},
+        {"criteria": [{"metric": "vibes", "limit": 0.9}]},
+    ],
+)
+def test_bad_size_bins_or_criteria_are_refused(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]], bad: dict[str, Any]
+) -> None:
+    session = make_scenario_session()
+    response = api.call(
+        "POST", f"/api/test-sessions/{session['id']}/start", json=config_body(**bad)
+    )
+    assert response.status_code == 422, response.text
