@@ -152,6 +152,7 @@ def signals_from_columns(
         t_video = np.where(own, (mono - np.int64(sync_mono_ns)) / 1e6, t_video)
     frames = _floats(columns["frame_number"])
     boxes = columns.get("bbox")
+    tracks = columns.get("track_id")
     return Signals.from_arrays(
         record_id=np.asarray(ids),
         t_video_ms=t_video,
@@ -163,6 +164,7 @@ def signals_from_columns(
         ),
         confidence=_floats(columns["confidence"]),
         frame=np.where(np.isnan(frames), -1, frames).astype(np.int64),
+        track_id=list(tracks) if tracks is not None else None,
     )
 
 
@@ -205,8 +207,11 @@ def _judged_records(db: Session, session_id: str, *, with_boxes: bool) -> list[A
     e = DetectionEvent
     role = e.payload["fields"]["role"].as_string()
     names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    columns: list[Any] = [getattr(e, n) for n in names]
+    if with_boxes:  # track ids only matter where boxes are matched (spatial mode)
+        columns.append(e.payload["track_id"].as_string().label("track_id"))
     query = (
-        select(*(getattr(e, n) for n in names))
+        select(*columns)
         .where(
             e.test_session_id == session_id,
             e.kind == MATCHED_KIND,
@@ -227,6 +232,8 @@ def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
 
 def _judged_columns(db: Session, session_id: str, *, with_boxes: bool) -> dict[str, Sequence[Any]]:
     names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    if with_boxes:
+        names.append("track_id")
     rows = _judged_records(db, session_id, with_boxes=with_boxes)
     if not rows:
         return {name: [] for name in names}

@@ -19,6 +19,7 @@ from central.matching.confusion import Confusion, confusion_matrix
 from central.matching.criteria import failed_criteria
 from central.matching.inputs import GroundTruth, MatchConfig, MatchMode, Signals
 from central.matching.spatial import frames_of
+from central.matching.track_metrics import TrackMetrics, track_metrics
 from central.matching.tracks import TrackSummary, TrackTable, summarise_tracks, track_table
 
 __all__ = ["Evaluation", "evaluate"]
@@ -34,6 +35,8 @@ class Evaluation:
     by_flag: dict[str, SliceStats]
     confusion: Confusion | None
     """Spatial mode only."""
+    track_metrics: TrackMetrics | None
+    """Spatial mode with tracker ids only."""
     failed_criteria: list[str]
     """The session's slice criteria that were not met (also in the results' list)."""
 
@@ -43,6 +46,7 @@ class Evaluation:
             "sizeBins": None if self.size_bins is None else self.size_bins.to_dict(),
             "byFlag": {k: v.to_dict() for k, v in self.by_flag.items()},
             "confusion": None if self.confusion is None else self.confusion.to_dict(),
+            "trackMetrics": None if self.track_metrics is None else self.track_metrics.to_dict(),
         }
 
 
@@ -61,15 +65,17 @@ def evaluate(
 ) -> Evaluation:
     """Every figure of the evaluation for one matching pass."""
     tracks = track_table(gt, assignment, config.mode)
-    bins = confusion = None
+    bins = confusion = tracking = None
     if config.mode is MatchMode.SPATIAL:
         bins = size_bins(gt, assignment, config.size_bin_edges_px, _images(gt, signals, config))
         confusion = confusion_matrix(gt, signals, config.iou_threshold, config.fps)
+        tracking = track_metrics(gt, signals, config.iou_threshold, config.fps)
     return Evaluation(
         tracks=tracks,
         track_summary=summarise_tracks(tracks, config.max_latency_ms),
         size_bins=bins,
         by_flag=flag_breakdown(gt, assignment),
         confusion=confusion,
+        track_metrics=tracking,
         failed_criteria=failed_criteria(config.criteria, bins),
     )

@@ -178,6 +178,17 @@ def _codes(values: ArrayLike | None, n: int, name: str) -> NDArray[np.int8]:
     return codes
 
 
+def _track_ids(values: ArrayLike | None, n: int) -> NDArray[np.str_]:
+    """Track ids as strings, ``""`` for a missing one (None)."""
+    if values is None:
+        return np.full(n, "", dtype="<U1")
+    items = np.asarray(values, dtype=object).reshape(-1).tolist()
+    arr = np.asarray(["" if t is None else str(t) for t in items], dtype=np.str_)
+    if arr.shape != (n,):
+        raise ValueError(f"track_id must have shape ({n},), got {arr.shape}")
+    return arr
+
+
 def _bbox_of(row: Mapping[str, Any], where: str) -> tuple[float, float, float, float] | None:
     box = row.get("bbox")
     if box is None:
@@ -305,7 +316,9 @@ class Signals:
     """Detection records of one session, as decoded by the rig.
 
     ``t_video_ms`` is ``(t_mono_ns - sync_mono_ns) / 1e6`` (NaN before sync); ``frame`` is -1
-    when the payload carries none; ``vru_type`` -1 and ``bbox``/``confidence`` NaN when absent.
+    when the payload carries none; ``vru_type`` -1 and ``bbox``/``confidence`` NaN when absent;
+    ``track_id`` (the tracker's identity of the detection, for track metrics) is ``""`` when
+    absent.
     """
 
     record_id: NDArray[Any]
@@ -314,6 +327,7 @@ class Signals:
     bbox: NDArray[np.float64]
     confidence: NDArray[np.float64]
     frame: NDArray[np.int64]
+    track_id: NDArray[np.str_]
 
     def __len__(self) -> int:
         return int(self.record_id.size)
@@ -327,8 +341,10 @@ class Signals:
         bbox: ArrayLike | None = None,
         confidence: ArrayLike | None = None,
         frame: ArrayLike | None = None,
+        track_id: ArrayLike | None = None,
     ) -> Signals:
-        """Check and wrap arrays; a column left out is missing for every record.
+        """Check and wrap arrays; a column left out is missing for every record (a track id
+        may be None, also missing).
 
         :raises ValueError: shapes differ, record ids repeat, a time is infinite, a confidence
             is outside [0, 1], a frame is below -1 or a box is not positive.
@@ -344,6 +360,7 @@ class Signals:
         frames = _column(frame, n, np.int64, -1, "frame")
         if (frames < -1).any():
             raise ValueError("frame must be >= 0, or -1 for missing")
+        tracks = _track_ids(track_id, n)
         return cls(
             record_id=ids,
             t_video_ms=times,
@@ -351,12 +368,13 @@ class Signals:
             bbox=_boxes(bbox, n, "bbox"),
             confidence=conf,
             frame=frames,
+            track_id=tracks,
         )
 
     @classmethod
     def from_dicts(cls, rows: Iterable[Mapping[str, Any]]) -> Signals:
         """Build from dicts with ``record_id`` and any of ``t_video_ms``, ``vru_type``, ``bbox``,
-        ``confidence``, ``frame`` (None or absent means missing).
+        ``confidence``, ``frame``, ``track_id`` (None or absent means missing).
 
         :raises ValueError: a record id is missing or a value is invalid (the row is named).
         """
@@ -366,6 +384,7 @@ class Signals:
         boxes: list[tuple[float, float, float, float]] = []
         conf: list[float] = []
         frames: list[int] = []
+        tracks: list[Any] = []
         for i, row in enumerate(rows):
             where = f"record row {i}"
             ids.append(_require(row, "record_id", where))
@@ -378,6 +397,7 @@ class Signals:
             conf.append(np.nan if c is None else float(c))
             f = row.get("frame")
             frames.append(-1 if f is None else int(f))
+            tracks.append(row.get("track_id"))
         return cls.from_arrays(
             record_id=ids,
             t_video_ms=np.asarray(times, dtype=np.float64),
@@ -385,6 +405,7 @@ class Signals:
             bbox=np.asarray(boxes, dtype=np.float64),
             confidence=np.asarray(conf, dtype=np.float64),
             frame=np.asarray(frames, dtype=np.int64),
+            track_id=tracks,
         )
 
     def take(self, index: NDArray[np.intp]) -> Signals:
@@ -396,4 +417,5 @@ class Signals:
             bbox=self.bbox[index],
             confidence=self.confidence[index],
             frame=self.frame[index],
+            track_id=self.track_id[index],
         )

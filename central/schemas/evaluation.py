@@ -28,6 +28,7 @@ __all__ = [
     "SliceCriteria",
     "SliceCriterion",
     "SliceStatsPublic",
+    "TrackMetricsPublic",
     "TrackQuery",
     "TrackResultPublic",
     "TrackSummaryPublic",
@@ -138,6 +139,34 @@ class ConfusionPublic(CamelModel):
     counts: list[list[int]]
 
 
+class TrackMetricsPublic(CamelModel):
+    """CLEAR-MOT and identity metrics as py-motmetrics computes them, HOTA as TrackEval does."""
+
+    mota: float | None
+    motp: float | None = Field(description="mean IoU of matches (py-motmetrics: 1 - this)")
+    idf1: float | None
+    idp: float | None
+    idr: float | None
+    matches: int
+    false_positives: int
+    misses: int
+    id_switches: int
+    fragmentations: int
+    mostly_tracked: int
+    partially_tracked: int
+    mostly_lost: int
+    objects: int
+    hypotheses: int
+    hota: float
+    det_a: float
+    ass_a: float
+    det_re: float
+    det_pr: float
+    ass_re: float
+    ass_pr: float
+    loc_a: float
+
+
 class EvaluationPublic(CamelModel):
     tracks: dict[str, TrackSummaryPublic] = Field(
         description="per VRU type, plus 'all': time to first detection and never-detected tracks"
@@ -145,6 +174,9 @@ class EvaluationPublic(CamelModel):
     size_bins: SizeBinsPublic | None = Field(description="spatial sessions only")
     by_flag: dict[str, SliceStatsPublic] = Field(description="occluded, truncated, difficult")
     confusion: ConfusionPublic | None = Field(description="spatial sessions only")
+    track_metrics: TrackMetricsPublic | None = Field(
+        description="spatial sessions whose detections carry a trackId"
+    )
 
 
 class TrackResultPublic(CamelModel):

@@ -139,3 +139,60 @@ def test_bad_size_bins_or_criteria_are_refused(
         "POST", f"/api/test-sessions/{session['id']}/start", json=config_body(**bad)
     )
     assert response.status_code == 422, response.text
+
+
+def test_detections_with_track_ids_give_track_metrics(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session()
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/start",
+        json=config_body(mode="spatial", minAccuracy=0.0),
+    )
+    # Each box follows its scripted track; the tracker numbers tracks by the signal's track.
+    tracked = [
+        {**box, "trackId": s.track or f"fa-{k}"}
+        for k, (box, s) in enumerate(zip(_spatial_boxes(), SCENARIO.signals, strict=True))
+    ]
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": tracked},
+    )
+    results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
+    metrics = results["evaluation"]["trackMetrics"]
+    boxes = len(SCENARIO.annotations())
+    assert metrics["objects"] == len(SCENARIO.tracks)
+    assert metrics["matches"] == 5 and metrics["misses"] == boxes - 5
+    assert metrics["idSwitches"] == 0
+    assert metrics["mota"] == pytest.approx(1 - (boxes - 5 + metrics["falsePositives"]) / boxes)
+    assert 0 < metrics["hota"] < 1
+
+    untracked = make_scenario_session()
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{untracked['id']}/start",
+        json=config_body(mode="spatial", minAccuracy=0.0),
+    )
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{untracked['id']}/detection-comparison",
+        json={"detections": _spatial_boxes()},
+    )
+    plain = api.ok("POST", f"/api/test-sessions/{untracked['id']}/stop")["results"]
+    assert plain["evaluation"]["trackMetrics"] is None
+
+
+def test_a_bad_track_id_is_refused(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session = make_scenario_session()
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body(mode="spatial"))
+    for bad in ("", "x" * 65, True, 1.5):
+        response = api.call(
+            "POST",
+            f"/api/test-sessions/{session['id']}/detection-comparison",
+            json={"frameNumber": 1, "trackId": bad},
+        )
+        assert response.status_code == 422, bad

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from central.matching import GroundTruth, MatchConfig, MatchMode, Signals, match
 from central.matching.clear_mot import ClearMot, clear_mot
 from central.matching.frame_pairs import frame_pairs
 
@@ -82,3 +83,55 @@ def test_scenes_exercise_switches_and_contested_frames() -> None:
     totals = [_ours(random_scene(seed), 0.5) for seed in range(12)]
     assert sum(t.id_switches for t in totals) > 10
     assert sum(t.fragmentations for t in totals) > 10
+
+
+def _session_inputs(scene: Scene) -> tuple[GroundTruth, Signals]:
+    gt = GroundTruth.from_arrays(
+        annotation_id=np.arange(scene.gt_id.size),
+        detection_id=scene.gt_id,
+        frame=scene.gt_frame,
+        t_ms=scene.gt_frame * 100.0,
+        vru_type=np.zeros(scene.gt_id.size, dtype=np.int8),
+        bbox=scene.gt_box,
+    )
+    signals = Signals.from_arrays(
+        record_id=np.arange(scene.dt_id.size),
+        vru_type=np.zeros(scene.dt_id.size, dtype=np.int8),
+        bbox=scene.dt_box,
+        confidence=scene.dt_score,
+        frame=scene.dt_frame,
+        track_id=scene.dt_id,
+    )
+    return gt, signals
+
+
+def test_a_spatial_session_with_track_ids_reports_motmetrics_figures() -> None:
+    scene = random_scene(3)
+    gt, signals = _session_inputs(scene)
+    config = MatchConfig(mode=MatchMode.SPATIAL, fps=10.0)
+    tracking = match(gt, signals, config).evaluation.to_dict()["trackMetrics"]
+    theirs = _motmetrics(scene, 0.5)
+    assert tracking["mota"] == pytest.approx(theirs["mota"], abs=1e-9)
+    assert tracking["idf1"] == pytest.approx(theirs["idf1"], abs=1e-9)
+    assert tracking["idSwitches"] == theirs["num_switches"]
+    assert 0.0 < tracking["hota"] < 1.0
+
+
+def test_no_track_ids_or_a_repeated_one_give_no_track_metrics() -> None:
+    gt, signals = _session_inputs(random_scene(4))
+    config = MatchConfig(mode=MatchMode.SPATIAL, fps=10.0)
+    untracked = Signals.from_arrays(
+        record_id=signals.record_id,
+        vru_type=signals.vru_type,
+        bbox=signals.bbox,
+        frame=signals.frame,
+    )
+    assert match(gt, untracked, config).evaluation.track_metrics is None
+    repeated = Signals.from_arrays(
+        record_id=[1, 2],
+        vru_type=[0, 0],
+        bbox=[[0, 0, 10, 10], [50, 50, 10, 10]],
+        frame=[0, 0],
+        track_id=["a", "a"],
+    )
+    assert match(gt, repeated, config).evaluation.track_metrics is None
