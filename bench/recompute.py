@@ -317,11 +317,16 @@ def tracked_session(seed: int) -> tuple[GroundTruth, Signals, dict[str, np.ndarr
     true_box = gt_box[seen] + np.hstack(
         [rng.normal(0, 4, (seen.sum(), 2)), np.zeros((seen.sum(), 2))]
     )
+    # False tracks: 25 consecutive frames each at one spot (a pole, a sign), one id per track.
     n_false = n_dets - int(seen.sum())
-    false_box = np.hstack([rng.uniform(0, 1800, (n_false, 2)), rng.uniform(20, 200, (n_false, 2))])
-    dt_frame = np.concatenate([frame[seen], rng.integers(0, n_frames, n_false)])
-    dt_box = np.vstack([true_box, false_box])
-    dt_id = np.concatenate([hyp[seen], 100_000 + np.arange(n_false)])
+    false_track = np.arange(n_false) // 25
+    false_start = rng.integers(0, n_frames - 25, false_track[-1] + 1)
+    false_spot = np.hstack(
+        [rng.uniform(0, 1800, (false_start.size, 2)), rng.uniform(20, 200, (false_start.size, 2))]
+    )
+    dt_frame = np.concatenate([frame[seen], false_start[false_track] + np.arange(n_false) % 25])
+    dt_box = np.vstack([true_box, false_spot[false_track]])
+    dt_id = np.concatenate([hyp[seen], 100_000 + false_track])
     gt = GroundTruth.from_arrays(
         annotation_id=np.arange(track.size),
         detection_id=track,
