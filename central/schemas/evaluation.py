@@ -23,6 +23,7 @@ __all__ = [
     "SIZE_BIN_EDGES",
     "ConfusionPublic",
     "EvaluationPublic",
+    "SessionComparisonPublic",
     "SizeBinEdges",
     "SizeBinsPublic",
     "SliceCriteria",
@@ -177,6 +178,24 @@ class EvaluationPublic(CamelModel):
     track_metrics: TrackMetricsPublic | None = Field(
         description="spatial sessions whose detections carry a trackId"
     )
+
+
+class SessionComparisonPublic(CamelModel):
+    """Session B against session A on the same video, track by track (``docs/metrics.md``)."""
+
+    session_a: str
+    session_b: str
+    tracks: int = Field(description="ground-truth tracks counted in both sessions")
+    found_in_a_missed_in_b: list[str] = Field(description="track ids B lost")
+    missed_in_a_found_in_b: list[str] = Field(description="track ids B gained")
+    mcnemar_p: float | None = Field(description="McNemar's exact test; null without a flip")
+    latency_difference_ms: float | None = Field(
+        description="mean TTFD of B minus A over tracks found in both"
+    )
+    latency_interval95_ms: list[float] | None = Field(
+        description="bootstrap 95 % interval of that difference (fixed seed)"
+    )
+    verdict: str = Field(description="regressed, improved or 'no significant change'")
 
 
 class TrackResultPublic(CamelModel):

@@ -1,4 +1,5 @@
-"""``/api/test-sessions/{id}/tracks``: the evaluation beyond the verdict (issue #12).
+"""``/api/test-sessions/{id}/tracks`` and ``/{a}/compare/{b}``: the evaluation beyond the
+verdict (issue #12).
 
 Viewers read. Tracks exist once a session has final results; the summaries are in
 ``detailed-results`` under ``results.evaluation``.
@@ -14,7 +15,8 @@ from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
 from central.execution import queries as result_queries
-from central.schemas.evaluation import TrackQuery, TrackResultPublic
+from central.execution.comparison import compare_sessions
+from central.schemas.evaluation import SessionComparisonPublic, TrackQuery, TrackResultPublic
 
 __all__ = ["router"]
 
@@ -42,3 +44,11 @@ def list_ground_truth_tracks(
     )
     set_total(response, total)
     return [TrackResultPublic.model_validate(row) for row in rows]
+
+
+@router.get("/{session_a}/compare/{session_b}", response_model=SessionComparisonPublic)
+def compare_test_sessions(
+    session_a: str, session_b: str, session: SessionDep
+) -> SessionComparisonPublic:
+    """Session B against session A on the same video: flips, McNemar's test, TTFD difference."""
+    return SessionComparisonPublic.model_validate(compare_sessions(session, session_a, session_b))

@@ -196,3 +196,71 @@ def test_a_bad_track_id_is_refused(
             json={"frameNumber": 1, "trackId": bad},
         )
         assert response.status_code == 422, bad
+
+
+def _finished_with(
+    api: Api, make: Callable[..., dict[str, Any]], detections: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return _run(api, make(), detections)
+
+
+def _rerun(api: Api, first: dict[str, Any], detections: list[dict[str, Any]]) -> dict[str, Any]:
+    """A second session on the first one's video (another build of the model under test)."""
+    body = {
+        "name": "next build",
+        "projectId": first["projectId"],
+        "videoId": first["videoId"],
+        "rigId": "http",
+    }
+    return _run(api, api.ok("POST", "/api/test-sessions", 201, json=body), detections)
+
+
+def _run(api: Api, session: dict[str, Any], detections: list[dict[str, Any]]) -> dict[str, Any]:
+    api.ok("POST", f"/api/test-sessions/{session['id']}/start", json=config_body())
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session['id']}/detection-comparison",
+        json={"detections": detections},
+    )
+    api.ok("POST", f"/api/test-sessions/{session['id']}/stop")
+    return session
+
+
+def test_comparing_a_slower_build_shows_a_regression_in_the_api_and_the_cli(
+    api: Api,
+    make_scenario_session: Callable[..., dict[str, Any]],
+    settings: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from central.cli.main import main
+
+    a = _finished_with(api, make_scenario_session, scenario_detections())
+    b = _rerun(api, a, scenario_detections(jitter_ms=60.0))
+
+    outcome = api.ok("GET", f"/api/test-sessions/{a['id']}/compare/{b['id']}", role=Role.VIEWER)
+    assert outcome["tracks"] == len(SCENARIO.tracks)
+    assert outcome["foundInAMissedInB"] == [] and outcome["missedInAFoundInB"] == []
+    assert outcome["mcnemarP"] is None
+    assert outcome["latencyDifferenceMs"] == pytest.approx(60.0)
+    assert outcome["latencyInterval95Ms"] == pytest.approx([60.0, 60.0])
+    assert outcome["verdict"] == "regressed"
+    back = api.ok("GET", f"/api/test-sessions/{b['id']}/compare/{a['id']}")
+    assert back["verdict"] == "improved"
+
+    url = ["--database-url", settings.database_url]
+    assert main(["compare", a["id"], b["id"], *url]) == 0
+    assert main(["compare", a["id"], b["id"], "--fail-on-regression", *url]) == 1
+    assert "verdict: regressed" in capsys.readouterr().out
+    assert main(["compare", b["id"], a["id"], "--fail-on-regression", *url]) == 0
+
+
+def test_comparing_an_unfinished_or_unknown_session_is_refused(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    a = _finished_with(api, make_scenario_session, scenario_detections())
+    running = make_scenario_session()
+    api.ok("POST", f"/api/test-sessions/{running['id']}/start", json=config_body())
+    assert (
+        api.call("GET", f"/api/test-sessions/{a['id']}/compare/{running['id']}").status_code == 409
+    )
+    assert api.call("GET", f"/api/test-sessions/{a['id']}/compare/nope").status_code == 404
