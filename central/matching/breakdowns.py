@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from central.matching.assignment import Assignment, Verdict
 from central.matching.inputs import VRU_TYPES, GroundTruth
 from central.matching.miss_rate import log_average_miss_rate
+from central.matching.outputs import camel_dict
 
 __all__ = [
     "DEFAULT_SIZE_BIN_EDGES_PX",
@@ -79,18 +80,7 @@ class SliceStats:
     log_average_miss_rate: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "groundTruth": self.ground_truth,
-            "truePositives": self.true_positives,
-            "falseNegatives": self.false_negatives,
-            "falsePositives": self.false_positives,
-            "recall": self.recall,
-            "precision": self.precision,
-            "missRate": self.miss_rate,
-            "latencyP50Ms": self.latency_p50_ms,
-            "latencyP95Ms": self.latency_p95_ms,
-            "logAverageMissRate": self.log_average_miss_rate,
-        }
+        return camel_dict(self)
 
 
 @dataclass(frozen=True, slots=True)

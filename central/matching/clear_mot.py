@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from central.matching.frame_pairs import FramePairs, pair_iou
+from central.matching.outputs import camel_dict
 
 __all__ = ["ClearMot", "clear_mot"]
 
@@ -56,23 +57,7 @@ class ClearMot:
     hypotheses: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mota": self.mota,
-            "motp": self.motp,
-            "idf1": self.idf1,
-            "idp": self.idp,
-            "idr": self.idr,
-            "matches": self.matches,
-            "falsePositives": self.false_positives,
-            "misses": self.misses,
-            "idSwitches": self.id_switches,
-            "fragmentations": self.fragmentations,
-            "mostlyTracked": self.mostly_tracked,
-            "partiallyTracked": self.partially_tracked,
-            "mostlyLost": self.mostly_lost,
-            "objects": self.objects,
-            "hypotheses": self.hypotheses,
-        }
+        return camel_dict(self)
 
 
 def _expensive(costs: NDArray[np.float64]) -> NDArray[np.float64]:

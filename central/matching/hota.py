@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from central.matching.frame_pairs import FramePairs
+from central.matching.outputs import camel_dict
 
 __all__ = ["ALPHAS", "Hota", "hota"]
 
@@ -44,16 +45,7 @@ class Hota:
     loc_a: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "hota": self.hota,
-            "detA": self.det_a,
-            "assA": self.ass_a,
-            "detRe": self.det_re,
-            "detPr": self.det_pr,
-            "assRe": self.ass_re,
-            "assPr": self.ass_pr,
-            "locA": self.loc_a,
-        }
+        return camel_dict(self)
 
 
 def _assign_contested(

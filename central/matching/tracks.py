@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from central.matching.assignment import Assignment, Verdict
 from central.matching.inputs import VRU_TYPES, GroundTruth, MatchMode
+from central.matching.outputs import camel_dict
 
 __all__ = ["TrackSummary", "TrackTable", "summarise_tracks", "track_index", "track_table"]
 
@@ -171,15 +172,7 @@ class TrackSummary:
     """Share of counted tracks first detected within the latency budget; None without tracks."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tracks": self.tracks,
-            "detected": self.detected,
-            "neverDetected": self.never_detected,
-            "ttfdP50Ms": self.ttfd_p50_ms,
-            "ttfdP95Ms": self.ttfd_p95_ms,
-            "ttfdMaxMs": self.ttfd_max_ms,
-            "withinBudget": self.within_budget,
-        }
+        return camel_dict(self)
 
 
 def _summary(table: TrackTable, rows: NDArray[np.bool_], budget_ms: float) -> TrackSummary:
