@@ -112,12 +112,15 @@ def load_ground_truth(db: Session, video_id: str, *, with_boxes: bool = True) ->
     )
 
 
-def match_config(config: TestExecutionConfig, fps: float | None) -> MatchConfig:
-    """The matcher's rules from a session's stored execution config and its video's frame rate.
+def match_config(
+    config: TestExecutionConfig, fps: float | None, frame_count: int | None = None
+) -> MatchConfig:
+    """The matcher's rules from a session's stored execution config and its video's frame rate
+    and frame count.
 
     :raises ValueError: a value the matcher cannot use (named in the message).
     """
-    return ExecutionConfigBase.model_validate(config).match_config(fps)
+    return ExecutionConfigBase.model_validate(config).match_config(fps, frame_count)
 
 
 _SIGNAL_COLUMNS = (
@@ -250,8 +253,10 @@ def load_inputs(db: Session, session_id: str) -> SessionInputs:
     config = session.execution_config
     if config is None:
         raise ValueError(f"test session {session_id!r} was never started: it has no config")
-    fps = db.scalar(select(Video.fps).where(Video.id == session.video_id))
-    rules = match_config(config, fps)
+    fps, frame_count = db.execute(
+        select(Video.fps, Video.frame_count).where(Video.id == session.video_id)
+    ).one()
+    rules = match_config(config, fps, frame_count)
     spatial = rules.mode is MatchMode.SPATIAL
     sync = sync_instant(db, session)
     columns = _judged_columns(db, session_id, with_boxes=spatial)

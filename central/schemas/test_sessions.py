@@ -94,12 +94,14 @@ class ExecutionConfigBase(CamelModel):
         check_criteria_bins(self.criteria, self.size_bin_edges_px)
         return self
 
-    def match_config(self, fps: float | None) -> MatchConfig:
-        """The matcher's rules, with the video's frame rate.
+    def match_config(self, fps: float | None, frame_count: int | None = None) -> MatchConfig:
+        """The matcher's rules, with the video's frame rate and frame count (the count is the
+        FPPI denominator of the log-average miss rate).
 
         :raises ValueError: a value the matcher cannot use (named in the message).
         """
-        return MatchConfig(**self.model_dump(include=_MATCHER_FIELDS), fps=fps)
+        fields = self.model_dump(include=_MATCHER_FIELDS)
+        return MatchConfig(**fields, fps=fps, frame_count=frame_count)
 
 
 _MATCHER_FIELDS = {field.name for field in dataclasses.fields(MatchConfig)} & set(
