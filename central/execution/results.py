@@ -214,13 +214,10 @@ def compute_final_results(
         **outcome.results.to_dict(),
         "mode": str(inputs.config.mode),
         "recordCount": len(inputs.signals),
-<<<<<<< HEAD
-        "droppedSignals": {name: count for name, count in sorted(dropped.items()) if count > 0},
-=======
         "evaluation": EvaluationPublic.model_validate(outcome.evaluation.to_dict()).model_dump(
             by_alias=True
         ),
->>>>>>> main
+        "droppedSignals": {name: count for name, count in sorted(dropped.items()) if count > 0},
     }
     reason = invalid_reason(dropped)
     if reason is not None:
