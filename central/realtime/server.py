@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central.auth import Principal, Role
 from central.ingest.ingestor import Ingestor
+from central.realtime.origins import OriginCheck, origin_check
 from central.services import tokens
 
 __all__ = [
@@ -82,7 +83,7 @@ def _id_from(data: object, key: str) -> str | None:
 def create_socketio_server(
     *,
     authenticate: Authenticator | None,
-    cors_allowed_origins: list[str] | str,
+    cors_allowed_origins: list[str] | str | OriginCheck,
     client_manager: socketio.AsyncManager | None = None,
 ) -> socketio.AsyncServer:
     """The Socket.IO server with its connect check and room handlers.
@@ -326,7 +327,7 @@ def install_realtime(app: FastAPI) -> Realtime:
     settings = app.state.settings
     sio = create_socketio_server(
         authenticate=None if settings.no_auth else _token_authenticator(app),
-        cors_allowed_origins=list(settings.cors_origins),
+        cors_allowed_origins=origin_check(settings.cors_origins),
     )
     realtime = Realtime(sio)
     app.state.realtime = realtime
