@@ -178,8 +178,8 @@ async def _prepare(api: DemoApi, scenario: DemoScenario, work_dir: Path) -> str:
     project = await api.post(
         "/api/projects", {"name": f"Demo {stamp}", "description": "made by rig-central demo"}
     )
-    video_path = render_demo_video(scenario, work_dir / "demo.mp4")
-    video = await api.upload(f"/api/projects/{project['id']}/videos", video_path, "video/mp4")
+    video_path = render_demo_video(scenario, work_dir / "demo")
+    video = await api.upload(f"/api/projects/{project['id']}/videos", video_path)
     await api.post(
         f"/api/videos/{video['id']}/annotations/bulk", {"annotations": scenario.annotations()}
     )
