@@ -21,6 +21,7 @@ from central.api.routes import (
     rigs,
     test_sessions,
     tokens,
+    ui,
     videos,
 )
 
@@ -42,4 +43,5 @@ ROUTERS: list[APIRouter] = [
     results.router,
     analytics.router,
     annotation_io.router,
+    ui.router,  # last: it answers every /ui/... page path
 ]
