@@ -182,6 +182,9 @@ def test_a_session_watched_live_then_reviewed(
     wait("the video list", lambda: css(driver, "tr[data-video] a")).click()
     tracks = wait("the tracks", lambda: driver.find_elements("css selector", "tr[data-track]"))
     assert len(tracks) == len(DEFAULT_SCENARIO.tracks)
+    first = DEFAULT_SCENARIO.tracks[0]
+    css(driver, f'tr[data-track="{first.detection_id}"] button').click()
+    wait("the first frame of the track", lambda: shown_frame() == (first.first_frame,) * 2)
     screenshot(driver, screenshots / "ground-truth.png")
 
     assert console_errors(driver) == []

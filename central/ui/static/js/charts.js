@@ -27,7 +27,7 @@ export function binned(edges, values) {
 export function histogram(edges, counts, { budgetMs = null, label = "latency histogram" } = {}) {
   const width = 560;
   const height = 170;
-  const pad = { left: 30, right: 8, top: 10, bottom: 34 };
+  const pad = { left: 30, right: 22, top: 12, bottom: 34 };
   const bins = counts.length;
   if (!bins) return h("p", { class: "muted" }, "No latency measured yet.");
   const most = Math.max(1, ...counts);

@@ -11,7 +11,9 @@ const HOLD_S = 0.5; // a detection is an instant: keep it drawn this long so it 
  * ``marks``: detections ``[{frame, bbox: [x, y, w, h] | null, label, verdict}]``.
  * Returns ``{ node, seekToFrame(frame), redraw() }``.
  */
-export function createPlayer({ url, contentType, codec, fps, frameCount, width, height, boxes = [], marks = [] }) {
+const VERDICT_LEGEND = [["TP", "detected (TP)"], ["FN", "missed (FN)"], ["FP", "false alarm (FP)"], ["repeat", "repeat"], ["none", "ground truth"]];
+
+export function createPlayer({ url, contentType, codec, fps, frameCount, width, height, boxes = [], marks = [], legend = VERDICT_LEGEND }) {
   fps = fps || 25;
   const byFrame = new Map();
   for (const b of boxes) {
@@ -22,17 +24,18 @@ export function createPlayer({ url, contentType, codec, fps, frameCount, width, 
   const video = h("video", { controls: true, muted: true, playsinline: true, preload: "auto", "aria-label": "session video" });
   const canvas = h("canvas", { class: "overlay", "aria-hidden": "true" });
   const readout = h("output", { class: "frame-readout", "aria-live": "off", dataset: { frame: "0" } }, "frame 0");
+  if (width && height) video.style.aspectRatio = `${width} / ${height}`;
   const stage = h("div", { class: "stage" }, video, canvas);
   const prev = h("button", { type: "button", onclick: () => step(-1), title: "previous frame (,)" }, "◀ frame");
   const next = h("button", { type: "button", onclick: () => step(1), title: "next frame (.)" }, "frame ▶");
-  const legend = h(
+  const legendList = h(
     "ul",
     { class: "legend", "aria-label": "colours" },
-    [["TP", "detected (TP)"], ["FN", "missed (FN)"], ["FP", "false alarm (FP)"], ["repeat", "repeat"], ["none", "ground truth"]].map(([k, text]) =>
-      h("li", {}, h("span", { class: "swatch", style: `background:${COLOURS[k]}` }), text),
+    legend.map(([k, text, dashed]) =>
+      h("li", {}, h("span", { class: dashed ? "swatch dashed" : "swatch", style: `${dashed ? "border-color" : "background"}:${COLOURS[k]}` }), text),
     ),
   );
-  const node = h("div", { class: "player", tabindex: "-1" }, stage, h("div", { class: "player-bar" }, prev, next, readout), legend);
+  const node = h("div", { class: "player", tabindex: "-1" }, stage, h("div", { class: "player-bar" }, prev, next, readout), legendList);
   let frame = 0;
 
   const unplayable = (why) => {
@@ -40,9 +43,9 @@ export function createPlayer({ url, contentType, codec, fps, frameCount, width, 
       h(
         "div",
         { class: "notice unplayable", role: "alert" },
-        h("strong", {}, "This browser cannot play this video"),
-        ` (${codec || "unknown codec"} in ${contentType || "an unknown container"}): ${why}. `,
-        "Re-encode it as VP9/WebM or H.264/MP4 to review it here; the lists below still work.",
+        h("p", {}, h("strong", {}, "This browser cannot play this video"), ` (${codec || "unknown codec"} in ${contentType || "an unknown container"}).`),
+        h("p", {}, "Re-encode it as VP9/WebM or H.264/MP4 to review it here; the lists beside it still work."),
+        h("p", { class: "muted small" }, `The browser said: ${why}`),
       ),
     );
     prev.disabled = next.disabled = true;

@@ -44,11 +44,11 @@ function head(session, video) {
 // ------------------------------------------------------------------------------------ running
 
 function timeline(durationMs, tracks, marks, cursorMs) {
-  const width = 600;
+  const width = 1000;
   const x = (t) => (Math.max(0, Math.min(t, durationMs)) / durationMs) * width;
   return svg(
     "svg",
-    { viewBox: `0 0 ${width} 44`, class: "timeline", role: "img", "aria-label": "detections over the video" },
+    { viewBox: `0 0 ${width} 44`, preserveAspectRatio: "none", class: "timeline", role: "img", "aria-label": "ground-truth events (bars) and detections (ticks) over the video" },
     svg("rect", { x: 0, y: 14, width, height: 16, class: "track-bg" }),
     ...tracks.map((t) => svg("rect", { x: x(t.startMs), y: 14, width: Math.max(x(t.endMs) - x(t.startMs), 2), height: 16, class: "gt-span" }, svg("title", {}, `${t.label}`))),
     ...marks.map((m) => svg("rect", { x: x(m.tMs) - 1.5, y: 4, width: 3, height: 36, fill: COLOURS[m.verdict] || COLOURS.none }, svg("title", {}, m.label))),
@@ -75,9 +75,13 @@ function renderRunning(root, session, video, annotations, ctx) {
     const p = state.progress;
     if (p && typeof p.progress === "number") {
       progressBar.value = p.progress;
-      progressText.textContent = `${p.elapsedS?.toFixed(1)} s of ${p.durationS} s · ${num(p.records)} records`;
+      progressText.textContent = `${p.elapsedS?.toFixed(1)} s of ${p.durationS} s · ${num(p.records)} record${p.records === 1 ? "" : "s"}`;
     }
-    fill(timelineBox, timeline(durationMs, tracks, state.marks, state.cursorMs));
+    fill(
+      timelineBox,
+      timeline(durationMs, tracks, state.marks, state.cursorMs),
+      h("div", { class: "timeline-axis muted" }, h("span", {}, "video 0 s"), h("span", {}, state.cursorMs === null ? "waiting for the first record" : `latest record at ${(state.cursorMs / 1000).toFixed(2)} s`), h("span", {}, `${(durationMs / 1000).toFixed(1)} s`)),
+    );
     fill(countsBox, counts(state.results), h("p", { class: "muted" }, `accuracy so far ${pct(state.results.accuracy)} (provisional)`));
     // Exact from the live latencies when this page saw every one; else the server's figures.
     const own = state.seededCount === 0;

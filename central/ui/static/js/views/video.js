@@ -28,7 +28,8 @@ export function render(main, [videoId], { live }) {
     const [video, annotations, link] = await Promise.all([get(`/api/videos/${id}`), get(`/api/videos/${id}/annotations`), get(`/api/videos/${id}/stream-link`)]);
     if (stopped) return;
     const boxes = annotations.map((a) => ({ frame: a.frameNumber, box: a.boundingBox, verdict: "none", dashed: !a.validated, label: `${a.detectionId} ${a.vruType.replaceAll("_", " ")}` }));
-    const player = createPlayer({ url: link.url, contentType: video.contentType, codec: video.codec, fps: video.fps, frameCount: video.frameCount, width: video.width, height: video.height, boxes });
+    const legend = [["none", "validated", false], ["none", "not validated yet", true]];
+    const player = createPlayer({ url: link.url, contentType: video.contentType, codec: video.codec, fps: video.fps, frameCount: video.frameCount, width: video.width, height: video.height, boxes, legend });
     const list = tracks(annotations);
     const validated = annotations.filter((a) => a.validated).length;
     fill(
@@ -45,7 +46,7 @@ export function render(main, [videoId], { live }) {
         { class: "card review" },
         h(
           "div",
-          { class: "review-grid" },
+          { class: "review-grid even" },
           player.node,
           list.length
             ? table(
