@@ -119,8 +119,10 @@ async function boot() {
   }
   onUnauthorised(() => {
     token.clear();
-    logIn("The token was refused: log in again.");
+    if (!document.getElementById("login").open) logIn("The token was refused: log in again.");
   });
+  // Without a token there is nothing to show: Escape does not dismiss the login.
+  document.getElementById("login").addEventListener("cancel", (event) => event.preventDefault());
   if (token.get()) {
     live.connect(token.get());
     logout.hidden = false;
