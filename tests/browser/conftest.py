@@ -15,20 +15,18 @@ import base64
 import os
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from central.app import create_app
 from central.config import CentralSettings
 from central.demo.run import admin_token
 from central.ingest.broker import free_port
+from tests.integration.central.conftest import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = (
@@ -78,22 +76,8 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
     )
     token = admin_token(settings)
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    with serving(app, port) as loop:
         yield Central(f"http://127.0.0.1:{port}", token, settings, app, loop)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        loop.close()
 
 
 @pytest.fixture(scope="module")
