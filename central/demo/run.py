@@ -309,9 +309,8 @@ async def run_demo(
     api = DemoApi(base, token)
     exit_code = 0
     try:
-        console.print(
-            f"central serving on {base} (MQTT broker {mqtt_url}); watch it live at {base}/"
-        )
+        console.print(f"central serving on {base} (MQTT broker {mqtt_url})")
+        console.print(f"watch it live: {base}/")
         outcome = await run_scenario(api, settings, mqtt_url, console, scenario)
         console.print(results_table(outcome.results, scenario))
         console.print(by_type_table(outcome.results))
@@ -323,7 +322,8 @@ async def run_demo(
         console.print(f"[red]demo failed:[/red] {exc}")
         exit_code = 1
     if not exit_when_done and exit_code == 0:
-        console.print(f"page: {base}/   API docs: {base}/docs   admin token: {token}")
+        console.print(f"page: {base}/   API docs: {base}/docs")
+        console.print(f"admin token: {token}")
         console.print("serving until Ctrl-C")
         await serving
         return exit_code

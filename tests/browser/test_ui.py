@@ -187,6 +187,13 @@ def test_a_session_watched_live_then_reviewed(
     wait("the first frame of the track", lambda: shown_frame() == (first.first_frame,) * 2)
     screenshot(driver, screenshots / "ground-truth.png")
 
+    # The scenario stopped its rig: the card turns offline without a reload.
+    css(driver, 'a[data-nav="rigs"]').click()
+    wait(
+        "the rig to show offline",
+        lambda: css(driver, f'[data-rig="{DEMO_RIG_ID}"][data-state="offline"]'),
+    )
+
     assert console_errors(driver) == []
 
 
