@@ -94,6 +94,16 @@ export function render(main, _params, { live, config }) {
     .catch((exc) => fill(list, h("p", { class: "error" }, exc.message)));
   const off = live.on("rig_status", (event) => {
     const known = rigs.get(event.rigId) || { id: event.rigId, received: null, lost: null };
+    if (!rigs.has(event.rigId)) {
+      // A rig new since the list was read: its record counts are in REST only; read them once.
+      get(`/api/rigs/${encodeURIComponent(event.rigId)}`)
+        .then((rig) => {
+          const now = rigs.get(rig.id);
+          rigs.set(rig.id, { ...now, received: rig.received, lost: rig.lost });
+          draw();
+        })
+        .catch(() => {});
+    }
     rigs.set(event.rigId, {
       ...known,
       state: event.state,
