@@ -66,6 +66,7 @@ function renderRunning(root, session, video, annotations, ctx) {
   const countsBox = h("div", {});
   const latencyBox = h("div", {});
   const timelineBox = h("div", {});
+  root.classList.add("live-view");
   fill(
     root,
     h("section", { class: "card" }, h("h2", {}, "Live"), h("div", { class: "progress-row" }, progressBar, progressText), timelineBox, countsBox),
@@ -338,6 +339,7 @@ export function render(main, [sessionId], ctx) {
     if (stopped) return;
     status = session.status;
     cleanup?.();
+    body.classList.remove("live-view");
     fill(main, head(session, video), body);
     cleanup = session.status === "running" ? renderRunning(body, session, video, annotations, ctx) : renderFinished(body, session, video, annotations, ctx);
   };
