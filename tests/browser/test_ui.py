@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -83,6 +84,20 @@ def log_in(driver: Any, central: Central) -> None:
     field.submit()
     wait("the dialog to close", lambda: not css(driver, "dialog#login").get_attribute("open"))
     wait("the live connection", lambda: css(driver, "#live").get_attribute("data-state") == "live")
+
+
+def open_page(driver: Any, central: Central, path: str) -> None:
+    """Open ``path``, logging in first when this tab holds no token yet."""
+    driver.get(central.url + path)
+    state = wait(
+        "the login dialog or the live connection",
+        lambda: driver.execute_script(
+            "return document.querySelector('dialog#login[open]') ? 'login'"
+            " : document.getElementById('live').dataset.state === 'live' && 'live'"
+        ),
+    )
+    if state == "login":
+        log_in(driver, central)
 
 
 def test_a_session_watched_live_then_reviewed(
@@ -199,8 +214,7 @@ def test_a_session_watched_live_then_reviewed(
 
 def test_an_idle_page_sends_at_most_one_request_a_second(central: Central, driver: Any) -> None:
     for path in ("/ui/rigs", "/ui/sessions"):
-        driver.get(central.url + path)
-        wait("the view", lambda: css(driver, "#live").get_attribute("data-state") == "live")
+        open_page(driver, central, path)
         time.sleep(1.0)
         before = driver.execute_script(
             "performance.setResourceTimingBufferSize(100000);"
@@ -224,7 +238,7 @@ def test_a_phone_sized_screen_shows_each_view_without_sideways_scrolling(
     set_viewport(driver, *PHONE)
     try:
         for name, path in views:
-            driver.get(central.url + path)
+            open_page(driver, central, path)
             wait(f"the {name} view", lambda: css(driver, "main h1"))
             time.sleep(1.5)
             overflow = driver.execute_script(
@@ -243,7 +257,37 @@ def test_a_video_the_browser_cannot_play_is_said_so(
     headers = {"Authorization": f"Bearer {central.token}"}
     with httpx.Client(base_url=central.url, headers=headers) as http, clip.open("rb") as file:
         video = http.post("/api/videos", files={"file": ("old.mp4", file, "video/mp4")}).json()
-    driver.get(f"{central.url}/ui/videos/{video['id']}")
+    open_page(driver, central, f"/ui/videos/{video['id']}")
     notice = wait("the notice", lambda: css(driver, ".unplayable"), timeout=20)
     assert "cannot play this video" in notice.text and "mpeg4" in notice.text
     screenshot(driver, screenshots / "unplayable.png")
+
+
+def test_a_rig_whose_heartbeat_stops_turns_offline_on_an_idle_page(
+    central: Central, driver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from protocol import RigStatus, Topics, encode
+
+    monkeypatch.setattr("central.api.routes.ui.RIG_STALE_AFTER_S", 2.0)
+    open_page(driver, central, "/ui/rigs")
+    broker = urlsplit(central.mqtt_url)
+    rig = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    rig.connect(broker.hostname or "127.0.0.1", broker.port or 1883)
+    rig.loop_start()
+    try:
+        status = encode(RigStatus(rig_id="quiet-rig", state="online", version="1"))
+        topic = Topics(central.settings.topic_prefix).status("quiet-rig")
+        rig.publish(topic, status, qos=1).wait_for_publish(5)
+    finally:
+        rig.loop_stop()
+        rig.disconnect()
+    wait("the rig online", lambda: css(driver, '[data-rig="quiet-rig"][data-state="online"]'))
+    wait(
+        "the rig offline for want of a heartbeat",
+        lambda: css(driver, '[data-rig="quiet-rig"][data-state="stale"]'),
+        timeout=10,
+    )
+    assert "no heartbeat" in text_of(driver, '[data-rig="quiet-rig"] .badge')
