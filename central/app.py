@@ -19,6 +19,7 @@ from central.lifespan import lifespan
 from central.realtime import (
     RealtimeEmitter,
     create_socketio_server,
+    origin_check,
     socketio_asgi_app,
     token_authenticator,
 )
@@ -53,7 +54,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
         authenticate=None
         if settings.no_auth
         else token_authenticator(lambda: app.state.session_factory),
-        cors_allowed_origins=list(settings.cors_origins),
+        cors_allowed_origins=origin_check(settings.cors_origins),
     )
     app.state.realtime = RealtimeEmitter(sio)
     app.mount("/socket.io", socketio_asgi_app(sio))

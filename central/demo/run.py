@@ -6,8 +6,8 @@ database), writes a rig config and starts a real ``rig-agent`` process with a si
 detection channel. Through the REST API, like any client, it creates a project, uploads a
 generated video, its ground truth for five VRU types and a test session, starts the session and
 shows a progress bar while the rig streams its detections. At the end it prints the verdict,
-then keeps serving (API docs URL and an admin token printed) until Ctrl-C, or exits with
-``--exit``.
+then keeps serving (the page's URL, the API docs URL and an admin token printed) until Ctrl-C,
+or exits with ``--exit``. The page at ``/`` shows the rig, the session live and its review.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from central.demo.rig import DETECTION_CHANNEL, SYNC_CHANNEL, RigProcess, rig_co
 from central.demo.scenario import DEFAULT_SCENARIO, DemoScenario
 from central.services.tokens import create_token
 
-__all__ = ["DemoOutcome", "demo", "run_demo"]
+__all__ = ["DEMO_RIG_ID", "DemoOutcome", "admin_token", "demo", "run_demo", "run_scenario"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _free_port(host: str) -> int:
     return free_port(host)
 
 
-def _admin_token(settings: CentralSettings) -> str:
+def admin_token(settings: CentralSettings) -> str:
     """A fresh admin token in the demo's database (migrated first, as ``serve`` would)."""
     migrate.ensure_ready(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -178,8 +178,8 @@ async def _prepare(api: DemoApi, scenario: DemoScenario, work_dir: Path) -> str:
     project = await api.post(
         "/api/projects", {"name": f"Demo {stamp}", "description": "made by rig-central demo"}
     )
-    video_path = render_demo_video(scenario, work_dir / "demo.mp4")
-    video = await api.upload(f"/api/projects/{project['id']}/videos", video_path, "video/mp4")
+    video_path = render_demo_video(scenario, work_dir / "demo")
+    video = await api.upload(f"/api/projects/{project['id']}/videos", video_path)
     await api.post(
         f"/api/videos/{video['id']}/annotations/bulk", {"annotations": scenario.annotations()}
     )
@@ -234,13 +234,15 @@ async def _follow(api: DemoApi, session_id: str, duration_s: float, console: Con
             await asyncio.sleep(POLL_S)
 
 
-async def _run_scenario(
+async def run_scenario(
     api: DemoApi,
     settings: CentralSettings,
     mqtt_url: str,
     console: Console,
     scenario: DemoScenario,
 ) -> DemoOutcome:
+    """The scenario against a central already serving at ``api``: project, video, ground truth,
+    a rig agent process, the session run to its end; the rig is stopped before returning."""
     work_dir = settings.data_dir / "demo"
     work_dir.mkdir(parents=True, exist_ok=True)
     await _stop_leftovers(api)
@@ -286,7 +288,7 @@ async def run_demo(
 
     from central.app import create_app
 
-    token = _admin_token(settings)
+    token = admin_token(settings)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -308,7 +310,8 @@ async def run_demo(
     exit_code = 0
     try:
         console.print(f"central serving on {base} (MQTT broker {mqtt_url})")
-        outcome = await _run_scenario(api, settings, mqtt_url, console, scenario)
+        console.print(f"watch it live: {base}/")
+        outcome = await run_scenario(api, settings, mqtt_url, console, scenario)
         console.print(results_table(outcome.results, scenario))
         console.print(by_type_table(outcome.results))
         for criterion in outcome.results.get("failedCriteria", []):
@@ -319,7 +322,8 @@ async def run_demo(
         console.print(f"[red]demo failed:[/red] {exc}")
         exit_code = 1
     if not exit_when_done and exit_code == 0:
-        console.print(f"API docs: {base}/docs   admin token: {token}")
+        console.print(f"page: {base}/   API docs: {base}/docs")
+        console.print(f"admin token: {token}")
         console.print("serving until Ctrl-C")
         await serving
         return exit_code

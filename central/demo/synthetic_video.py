@@ -8,7 +8,7 @@ decoder has something real to show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,8 +28,12 @@ def encode_frames(
     height: int,
     container_format: str = "mp4",
     codec: str = "mpeg4",
+    options: Mapping[str, str] | None = None,
 ) -> Path:
-    """Encode ``height`` x ``width`` x 3 RGB frames at ``fps`` into ``path``; return the path."""
+    """Encode ``height`` x ``width`` x 3 RGB frames at ``fps`` into ``path``; return the path.
+
+    ``options`` are the encoder's own (FFmpeg ``-x`` options such as ``{"crf": "30"}``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=container_format) as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
@@ -37,6 +41,7 @@ def encode_frames(
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        stream.options = dict(options or {})
         for image in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode(None))

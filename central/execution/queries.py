@@ -65,7 +65,7 @@ def list_comparisons(
         conditions.append(c.match_type == match_type)
     total = db.scalar(select(func.count()).select_from(c).where(*conditions)) or 0
     query = (
-        select(c, e.t_video_ms, e.channel, e.rig_id, e.frame_number)
+        select(c, e.t_video_ms, e.channel, e.rig_id, e.frame_number, e.bbox)
         .outerjoin(e, e.id == c.detection_event_id)
         .where(*conditions)
         .order_by(c.detection_event_id.is_(None), e.t_video_ms, c.id)
@@ -87,9 +87,10 @@ def list_comparisons(
             "channel": channel,
             "rig_id": rig_id,
             "frame_number": frame_number,
+            "bbox": bbox,
             "created_at": row.created_at,
         }
-        for row, t_video_ms, channel, rig_id, frame_number in db.execute(query)
+        for row, t_video_ms, channel, rig_id, frame_number, bbox in db.execute(query)
     ]
     return rows, total
 

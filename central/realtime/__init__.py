@@ -1,6 +1,7 @@
 """Real-time events to the dashboard over Socket.IO: the server and the emitter."""
 
 from central.realtime.emitter import RealtimeEmitter
+from central.realtime.origins import origin_check
 from central.realtime.server import (
     DASHBOARD_ROOM,
     create_socketio_server,
@@ -14,6 +15,7 @@ __all__ = [
     "DASHBOARD_ROOM",
     "RealtimeEmitter",
     "create_socketio_server",
+    "origin_check",
     "socketio_asgi_app",
     "test_session_room",
     "token_authenticator",

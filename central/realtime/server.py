@@ -15,6 +15,7 @@ import socketio  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.auth import Principal, Role
+from central.realtime.origins import OriginCheck
 from central.services import tokens
 
 __all__ = [
@@ -67,7 +68,7 @@ def _id_from(data: object, key: str) -> str | None:
 def create_socketio_server(
     *,
     authenticate: Authenticator | None,
-    cors_allowed_origins: list[str] | str,
+    cors_allowed_origins: list[str] | str | OriginCheck,
     client_manager: socketio.AsyncManager | None = None,
 ) -> socketio.AsyncServer:
     """The Socket.IO server with its connect check and room handlers.

@@ -59,6 +59,10 @@ class DetectionComparisonPublic(CamelModel):
     channel: str | None
     rig_id: str | None
     frame_number: int | None
+    bbox: list[float] | None = Field(
+        description="the detection's box [x, y, width, height] in pixels; null without a box "
+        "(a temporal signal, a miss)"
+    )
     created_at: datetime
 
 

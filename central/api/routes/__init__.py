@@ -22,6 +22,7 @@ from central.api.routes import (
     rigs,
     test_sessions,
     tokens,
+    ui,
     videos,
 )
 
@@ -44,4 +45,5 @@ ROUTERS: list[APIRouter] = [
     evaluation.router,
     analytics.router,
     annotation_io.router,
+    ui.router,  # last: it answers every /ui/... page path
 ]

@@ -346,11 +346,9 @@ class LiveServer:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=10)
 
 
-@pytest.fixture
-def live_server(settings: CentralSettings, role_tokens: dict[Role, str]) -> Iterator[LiveServer]:
-    """The app under uvicorn on its own thread and event loop, started and stopped per test."""
-    app = create_app(settings)
-    port = free_port()
+@contextmanager
+def serving(app: FastAPI, port: int) -> Iterator[asyncio.AbstractEventLoop]:
+    """``app`` under uvicorn on 127.0.0.1:``port``, on its own thread and event loop (yielded)."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -362,8 +360,17 @@ def live_server(settings: CentralSettings, role_tokens: dict[Role, str]) -> Iter
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
     try:
-        yield LiveServer(app, f"http://127.0.0.1:{port}", loop, role_tokens)
+        yield loop
     finally:
         server.should_exit = True
         thread.join(timeout=20)
         loop.close()
+
+
+@pytest.fixture
+def live_server(settings: CentralSettings, role_tokens: dict[Role, str]) -> Iterator[LiveServer]:
+    """The app under uvicorn on its own thread and event loop, started and stopped per test."""
+    app = create_app(settings)
+    port = free_port()
+    with serving(app, port) as loop:
+        yield LiveServer(app, f"http://127.0.0.1:{port}", loop, role_tokens)

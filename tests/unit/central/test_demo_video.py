@@ -8,7 +8,7 @@ import av
 import numpy as np
 
 from central.demo.scenario import DEFAULT_SCENARIO
-from central.demo.video import render_demo_video
+from central.demo.video import demo_encoding, render_demo_video
 
 
 def test_rendered_video_has_the_scenarios_rate_size_and_frames(tmp_path: Path) -> None:
@@ -28,3 +28,15 @@ def test_rendered_video_has_the_scenarios_rate_size_and_frames(tmp_path: Path) -
     x, y, w, h = track.box_at(frame)
     centre = frames[frame][int(y + h / 2), int(x + w / 2)].astype(int)
     assert centre[0] > 180 and centre[1] < 110 and centre[2] < 110, "pedestrians are drawn red"
+
+
+def test_the_clip_is_vp9_webm_when_pyav_has_the_encoder(tmp_path: Path) -> None:
+    """Chromium without proprietary codecs plays VP9; MPEG-4 Part 2 plays nowhere (issue #11)."""
+    path = render_demo_video(DEFAULT_SCENARIO, tmp_path / "demo.mp4")
+    with av.open(str(path)) as container:
+        codec = container.streams.video[0].codec_context.name
+        format_name = container.format.name
+    if "libvpx-vp9" in av.codecs_available:
+        assert (path.suffix, codec, format_name) == (".webm", "vp9", "matroska,webm")
+    else:
+        assert codec in ("h264", "mpeg4") and path.suffix == demo_encoding().suffix == ".mp4"

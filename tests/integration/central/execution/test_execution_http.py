@@ -301,6 +301,9 @@ def test_spatial_mode_scores_boxes_and_average_precision(
     # Each box lies exactly on a ground-truth box of its frame, except the two false alarms.
     assert [v["matchType"] for v in verdicts] == ["TP", "FP", "TP", "TP", "TP", "FP", "TP"]
     results = api.ok("POST", f"/api/test-sessions/{session['id']}/stop")["results"]
+    rows = api.ok("GET", f"/api/test-sessions/{session['id']}/detection-comparison?limit=1000")
+    drawn = [(row["frameNumber"], row["bbox"]) for row in rows if row["detectionEventId"]]
+    assert drawn == [(s.frame, list(s.bbox)) for s in SCENARIO.signals], "the review draws these"
     annotated_boxes = len(SCENARIO.annotations())
     assert results["truePositives"] == 5
     assert results["falseNegatives"] == annotated_boxes - 5
