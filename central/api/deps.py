@@ -14,11 +14,13 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from central.api.pagination import Pager
 from central.auth import Principal, Role
 from central.config import CentralSettings
 from central.services import tokens
 
 __all__ = [
+    "PagerDep",
     "SessionDep",
     "SettingsDep",
     "document_required_roles",
@@ -51,6 +53,7 @@ def get_session(
 
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+PagerDep = Annotated[Pager, Depends()]
 
 _NO_AUTH = Principal(role=Role.ADMIN, token_id=None, name="no-auth")
 

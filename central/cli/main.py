@@ -51,6 +51,7 @@ token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
+
 @contextmanager
 def _database_session(database_url: str | None, data_dir: Path | None) -> Iterator[Session]:
     """A session on the configured database, which must be migrated; the engine is disposed after."""
@@ -145,7 +146,7 @@ def token_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> in
     from central.services.tokens import list_tokens
 
     with _database_session(database_url, data_dir) as session:
-        rows = list_tokens(session)
+        rows, _total = list_tokens(session)
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         print(f"{row.id}  {row.role:<9}  {row.prefix}…  {state:<24}  {row.name}")
@@ -209,4 +210,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rig-central: database error: {exc}", file=sys.stderr)
         return 3
     return result if isinstance(result, int) else 0
-

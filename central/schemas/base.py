@@ -2,8 +2,8 @@
 
 Per resource, as STYLE.md says: ``XCreate`` (request), ``XUpdate`` (request, every field optional:
 only the fields sent change), ``XPublic`` (response, read from the ORM object). List endpoints
-return a plain JSON array of ``XPublic`` (the frontend expects arrays), take ``limit``/``offset``
-query parameters and put the total count in the ``X-Total-Count`` header.
+return a plain JSON array of ``XPublic`` (the frontend expects arrays) and take a :class:`Page`
+as their query; :mod:`central.api.pagination` writes the ``X-Total-Count`` and ``Link`` headers.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class RequestModel(CamelModel):
 
 class Page(CamelModel):
     """The query of a list endpoint; use as ``page: Annotated[Page, Query()]`` or subclass it to
-    add filters. Unknown query parameters are ignored."""
+    add filters or a ``sort`` (a ``Literal`` of column names, ``-`` first for descending).
+    Unknown query parameters are ignored."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="items per page")
     offset: int = Field(0, ge=0, le=2**31 - 1, description="items to skip")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from central.schemas.base import CamelModel, Page, RequestModel
 from protocol import Source, validate_id
+from protocol.topics import ID_REGEX
 
 __all__ = [
     "ExecutionConfigCreate",
@@ -45,8 +46,12 @@ def _lower(value: Any) -> Any:
 
 # The roadmap's frontend sends "GPIO", "Network", ...; stored as the protocol's source names.
 SignalType = Annotated[Source, BeforeValidator(_lower)]
-RigId = Annotated[str, AfterValidator(lambda value: validate_id(value, "rig id"))]
-ChannelName = Annotated[str, AfterValidator(lambda value: validate_id(value, "channel"))]
+# The pattern is for the schema; the validator gives the message that says what an id may hold.
+_ID_SCHEMA = Field(json_schema_extra={"pattern": ID_REGEX})
+RigId = Annotated[str, _ID_SCHEMA, AfterValidator(lambda value: validate_id(value, "rig id"))]
+ChannelName = Annotated[
+    str, _ID_SCHEMA, AfterValidator(lambda value: validate_id(value, "channel"))
+]
 
 
 class ExecutionConfigCreate(RequestModel):
@@ -109,9 +114,11 @@ class TestSessionPublic(CamelModel):
 
 
 class TestSessionQuery(Page):
-    """Query of ``GET /api/test-sessions``: a page, optionally of one project or status."""
+    """Query of ``GET /api/test-sessions``: a page, optionally of one project or status, newest
+    first unless ``sort`` says otherwise."""
 
     __test__ = False  # not a pytest test class, despite the name
 
     project_id: str | None = Field(None, alias="projectId")
     status: TestSessionStatus | None = None
+    sort: Literal["-createdAt", "createdAt", "name", "-name"] = "-createdAt"

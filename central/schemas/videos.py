@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from central.schemas.base import CamelModel
+from central.schemas.base import CamelModel, Page
 
-__all__ = ["StreamLinkPublic", "VideoPublic"]
+__all__ = ["StreamLinkPublic", "VideoPublic", "VideoQuery"]
 
 
 class VideoPublic(CamelModel):
@@ -35,3 +36,9 @@ class StreamLinkPublic(CamelModel):
     url: str
     """Path and query of the stream, to use as a ``<video>`` element's ``src``."""
     expires_at: datetime
+
+
+class VideoQuery(Page):
+    """Query of the video lists: newest first unless ``sort`` says otherwise."""
+
+    sort: Literal["-createdAt", "createdAt", "filename", "-filename"] = "-createdAt"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from central.db.models import Project, TestExecutionConfig, TestSession, Video
 from central.services.errors import Conflict, NotFound
+from central.services.listing import ordering
 
 __all__ = [
     "create_test_session",
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 # Every answer about a session carries its execution config: load it in the same round trip.
 _CONFIG = selectinload(TestSession.execution_config)
+_SORTS = {"createdAt": TestSession.created_at, "name": TestSession.name}
 
 
 def create_test_session(
@@ -55,8 +57,10 @@ def list_test_sessions(
     offset: int,
     project_id: str | None = None,
     status: str | None = None,
+    sort: str = "-createdAt",
 ) -> tuple[list[TestSession], int]:
-    """A page of sessions, newest first, and the total count of the filtered list."""
+    """A page of sessions in ``sort`` order (default newest first), and the total count of the
+    filtered list."""
     conditions = []
     if project_id is not None:
         conditions.append(TestSession.project_id == project_id)
@@ -67,7 +71,7 @@ def list_test_sessions(
         select(TestSession)
         .options(_CONFIG)
         .where(*conditions)
-        .order_by(TestSession.created_at.desc(), TestSession.id.desc())
+        .order_by(*ordering(sort, _SORTS, TestSession.id))
         .limit(limit)
         .offset(offset)
     )

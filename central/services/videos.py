@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from central.db.models import Project, TestSession, Video
 from central.db.types import new_id
 from central.services.errors import Conflict, NotFound
+from central.services.listing import ordering
 from central.services.uploads import ReceivedUpload
 from central.services.video_probe import probe_video
 
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 VIDEOS_DIRNAME = "videos"
 _FILENAME_MAX = 255
+_SORTS = {"createdAt": Video.created_at, "filename": Video.filename}
 
 
 def videos_dir(data_dir: Path) -> Path:
@@ -113,8 +115,10 @@ def list_videos(
     library_only: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    sort: str = "-createdAt",
 ) -> tuple[Sequence[Video], int]:
-    """Videos, newest first, and how many there are in all: of one project, or of the library."""
+    """Videos in ``sort`` order (default newest first), and how many there are in all: of one
+    project, or of the library."""
     query = select(Video)
     if project_id is not None:
         require_project(session, project_id)
@@ -122,7 +126,7 @@ def list_videos(
     if library_only:
         query = query.where(Video.project_id.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(Video.created_at.desc(), Video.id.desc()).offset(offset).limit(limit)
+    page = query.order_by(*ordering(sort, _SORTS, Video.id)).offset(offset).limit(limit)
     return session.scalars(page).all(), total
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import SessionDep, SettingsDep, get_session_factory, require_role
+from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
 from central.formats import DEFAULT_LIMITS, AnnotationImportError
 from central.realtime.server import Realtime, RealtimeDep
@@ -111,7 +112,7 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "application/zip": {}},
         "description": "The file, streamed; JSON for json and coco, a zip for yolo and pascal_voc",
     },
-    409: {"description": "The video lacks what the format needs (YOLO and VOC: its size)"},
+    **error_responses(status.HTTP_409_CONFLICT),
 }
 
 
@@ -171,33 +172,14 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {_FILE_FIELD: {"type": "string", "format": "binary"}},
-                    "required": [_FILE_FIELD],
-                }
-            }
-        },
-    }
-}
-
-
 @router.post(
     "/api/videos/{video_id}/annotations/import",
     response_model=ImportResultPublic,
     dependencies=[Depends(require_role(Role.ANNOTATOR))],
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=multipart_body(_FILE_FIELD),
     responses={
-        413: {"description": "The file is larger than the upload limit"},
-        422: {
-            "description": "The file was refused (each issue names file, line or element "
-            "and field); nothing was written"
-        },
+        **error_responses(status.HTTP_400_BAD_REQUEST, status.HTTP_409_CONFLICT),
+        **error_responses(status.HTTP_413_CONTENT_TOO_LARGE, status.HTTP_422_UNPROCESSABLE_CONTENT),
     },
 )
 async def import_annotations(

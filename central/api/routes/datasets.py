@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
+from central.api.openapi import error_responses
 from central.api.routes.annotation_io import FactoryDep, streamed_export_response
 from central.auth import Role
 from central.realtime.server import RealtimeDep
@@ -55,8 +55,7 @@ def quality_assessment(session: SessionDep) -> DatasetQualityReport:
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The dataset, streamed"},
-        404: {"description": "An unknown project or video"},
-        409: {"description": "A video lacks what the format needs"},
+        **error_responses(status.HTTP_404_NOT_FOUND, status.HTTP_409_CONFLICT),
     },
 )
 async def export_dataset(
@@ -70,9 +69,9 @@ async def export_dataset(
 
 @router.get("/api/videos/statistics", response_model=VideoStatisticsResponse)
 def video_statistics(
-    session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[Page, Query()]
 ) -> VideoStatisticsResponse:
     """Totals over every video and a page of per-video ground truth (total in X-Total-Count)."""
     statistics = datasets.video_statistics(session, limit=page.limit, offset=page.offset)
-    set_total(response, statistics["total_videos"])
+    pager.publish(page, statistics["total_videos"])
     return VideoStatisticsResponse.model_validate(statistics)

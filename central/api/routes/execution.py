@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, status
 
 from central.api.deps import require_role
 from central.api.execution_state import get_executor
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.execution.executor import SessionExecutor
 from central.execution.results import FinalResults
@@ -30,6 +31,7 @@ router = APIRouter(
     prefix="/api/test-sessions",
     tags=["test execution"],
     dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 
 ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
-from central.api.deps import SessionDep, require_role
+from central.api.deps import PagerDep, SessionDep, require_role
 from central.api.execution_state import get_executor
-from central.api.pagination import set_total
 from central.auth import Role
 from central.execution import queries as result_queries
 from central.execution.executor import SessionExecutor
@@ -45,9 +44,11 @@ def get_detailed_test_results(
 def get_detection_comparisons(
     session_id: str,
     session: SessionDep,
-    response: Response,
+    pager: PagerDep,
     query: Annotated[ComparisonQuery, Query()],
 ) -> list[DetectionComparisonPublic]:
+    """Comparison rows: those of a detection first, in video time, then the missed ground truth
+    (FN) in video time."""
     rows, total = result_queries.list_comparisons(
         session,
         session_id,
@@ -55,7 +56,7 @@ def get_detection_comparisons(
         limit=query.limit,
         offset=query.offset,
     )
-    set_total(response, total)
+    pager.publish(query, total)
     return [DetectionComparisonPublic.model_validate(row) for row in rows]
 
 
