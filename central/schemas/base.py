@@ -13,10 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CamelModel", "Page", "RequestModel"]
+__all__ = ["BRANCH_TAG_PREFIX", "DEFAULT_LIMIT", "MAX_LIMIT", "CamelModel", "Page", "RequestModel"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+BRANCH_TAG_PREFIX = "branch:"
+"""Tags of a discriminated union's branches start with it: pydantic puts the tag in an error's
+``loc``, and the API's 422 drops it, since it names no field the client sent."""
 
 
 class CamelModel(BaseModel):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from central.schemas.base import CamelModel, RequestModel
+from central.schemas.base import BRANCH_TAG_PREFIX, CamelModel, RequestModel
 from protocol import VruType
 
 __all__ = [
     "BoundingBox",
+    "DetectionBody",
     "DetectionVerdictPublic",
     "FinalResultsPublic",
     "HttpDetection",
@@ -28,6 +29,20 @@ class BoundingBox(RequestModel):
 class HttpDetection(RequestModel):
     """One detection of a model tested without a rig; placed in video time by ``tVideoMs``,
     ``timestamp`` (seconds) or ``frameNumber`` (with the video's frame rate)."""
+
+    # What _placed_in_time enforces, said in the schema: one of the three, not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": kind}}}
+                for name, kind in (
+                    ("tVideoMs", "number"),
+                    ("timestamp", "number"),
+                    ("frameNumber", "integer"),
+                )
+            ]
+        }
+    )
 
     t_video_ms: float | None = Field(None, ge=0, le=86_400_000)
     timestamp: float | None = Field(None, ge=0, le=86_400, description="video time in seconds")
@@ -56,6 +71,25 @@ class HttpDetection(RequestModel):
 
 class HttpDetectionBatch(RequestModel):
     detections: list[HttpDetection] = Field(min_length=1, max_length=1000)
+
+
+_BATCH = f"{BRANCH_TAG_PREFIX}batch"
+_ONE = f"{BRANCH_TAG_PREFIX}one"
+
+
+def _detection_shape(body: Any) -> str:
+    """A body with ``detections`` is a batch, anything else one detection: so a 422 lists the
+    errors of the shape the client sent, not those of both."""
+    if isinstance(body, dict) and "detections" in body:
+        return _BATCH
+    return _BATCH if isinstance(body, HttpDetectionBatch) else _ONE
+
+
+DetectionBody = Annotated[
+    Annotated[HttpDetectionBatch, Tag(_BATCH)] | Annotated[HttpDetection, Tag(_ONE)],
+    Discriminator(_detection_shape),
+]
+"""``POST /detection-comparison``'s body: ``{"detections": [...]}`` or one detection."""
 
 
 class DetectionVerdictPublic(CamelModel):

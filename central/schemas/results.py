@@ -15,7 +15,10 @@ __all__ = [
     "DetailedResultsPublic",
     "DetectionComparisonPublic",
     "LatencyHistogram",
+    "LatencyMeasurementPublic",
+    "LatencyMeasurementQuery",
     "LatencyMetricsPublic",
+    "LatencySource",
     "MatchTypeFilter",
 ]
 
@@ -55,10 +58,14 @@ class DetectionComparisonPublic(CamelModel):
     confidence_score: float | None
     temporal_difference_ms: float | None
     spatial_iou: float | None
-    t_video_ms: float | None
+    t_video_ms: float | None = Field(
+        description="video time (ms) of the detection record, else of the ground truth (FN)"
+    )
     channel: str | None
     rig_id: str | None
-    frame_number: int | None
+    frame_number: int | None = Field(
+        description="frame of the detection record, else of the ground truth (FN)"
+    )
     created_at: datetime
 
 
@@ -85,3 +92,42 @@ class LatencyMetricsPublic(_SessionHead):
     rig_measured: dict[str, Any] | None = Field(
         description="stimulus-to-detection latencies the rig paired itself, when any"
     )
+
+
+class LatencySource(StrEnum):
+    GROUND_TRUTH = "groundTruth"
+    """From the final pass: a true positive's signal against its ground truth."""
+    RIG = "rig"
+    """Measured by the rig itself: a detection against the stimulus it paired it with."""
+
+
+class LatencyMeasurementPublic(CamelModel):
+    """One stored latency. Both timestamps are on the video clock, in milliseconds from the
+    video's first frame (the sync instant), so ``latencyMs = detectionTimestamp -
+    signalTimestamp``."""
+
+    id: str
+    test_session_id: str
+    detection_event_id: str | None = Field(description="the detection record measured")
+    source: LatencySource
+    detection_timestamp: float | None = Field(
+        description="video time (ms) of the system under test's answer: the detection record; "
+        "null for a rig-measured latency of a session without sync"
+    )
+    signal_timestamp: float | None = Field(
+        description="video time (ms) of what it answered: the onset of the ground-truth event "
+        "(temporal) or the matched box's frame (spatial); for a rig-measured latency the "
+        "stimulus; null for a rig-measured latency of a session without sync"
+    )
+    latency_ms: float
+    within_tolerance: bool = Field(description="latencyMs within the maxLatencyMs budget")
+    created_at: datetime
+
+
+class LatencyMeasurementQuery(Page):
+    """Filters of a session's latency rows, in the order of ``detectionTimestamp``."""
+
+    source: LatencySource | None = None
+    within_tolerance: bool | None = Field(None, alias="withinTolerance")
+    min_latency_ms: float | None = Field(None, alias="minLatencyMs", allow_inf_nan=False)
+    max_latency_ms: float | None = Field(None, alias="maxLatencyMs", allow_inf_nan=False)

@@ -18,9 +18,9 @@ from central.auth import Role
 from central.execution.executor import SessionExecutor
 from central.execution.results import FinalResults
 from central.schemas.execution import (
+    DetectionBody,
     DetectionVerdictPublic,
     FinalResultsPublic,
-    HttpDetection,
     HttpDetectionBatch,
 )
 from central.schemas.test_sessions import ExecutionConfigCreate, TestSessionPublic
@@ -67,7 +67,7 @@ async def recompute_results(session_id: str, executor: ExecutorDep) -> FinalResu
 async def compare_with_ground_truth(
     session_id: str,
     executor: ExecutorDep,
-    body: Annotated[HttpDetectionBatch | HttpDetection, Body()],
+    body: Annotated[DetectionBody, Body()],
 ) -> list[DetectionVerdictPublic]:
     detections = body.detections if isinstance(body, HttpDetectionBatch) else [body]
     verdicts = await executor.post_detections(session_id, [d.as_record() for d in detections])

@@ -18,7 +18,10 @@ from central.schemas.results import (
     ComparisonQuery,
     DetailedResultsPublic,
     DetectionComparisonPublic,
+    LatencyMeasurementPublic,
+    LatencyMeasurementQuery,
     LatencyMetricsPublic,
+    LatencySource,
 )
 
 __all__ = ["router"]
@@ -68,3 +71,27 @@ def get_latency_metrics(
         session, session_id, executor.live.latencies_ms(session_id)
     )
     return LatencyMetricsPublic.model_validate(data)
+
+
+@router.get("/{session_id}/latency-measurements", response_model=list[LatencyMeasurementPublic])
+def get_latency_measurements(
+    session_id: str,
+    session: SessionDep,
+    pager: PagerDep,
+    query: Annotated[LatencyMeasurementQuery, Query()],
+) -> list[LatencyMeasurementPublic]:
+    """The stored latency rows, in detection (video) time; both timestamps are video
+    milliseconds. Ground-truth rows appear when the session's final pass ran, rig-measured ones
+    as the rig's latency records arrive."""
+    rows, total = result_queries.list_latency_measurements(
+        session,
+        session_id,
+        rig_measured=None if query.source is None else query.source is LatencySource.RIG,
+        within_tolerance=query.within_tolerance,
+        min_latency_ms=query.min_latency_ms,
+        max_latency_ms=query.max_latency_ms,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    pager.publish(query, total)
+    return [LatencyMeasurementPublic.model_validate(row) for row in rows]
