@@ -20,6 +20,7 @@ __all__ = [
     "TestSessionPublic",
     "TestSessionQuery",
     "TestSessionStatus",
+    "TestSessionUpdate",
 ]
 
 
@@ -84,13 +85,30 @@ class ExecutionConfigPublic(CamelModel):
     created_at: datetime
 
 
+SessionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+
+
 class TestSessionCreate(RequestModel):
     __test__ = False  # not a pytest test class, despite the name
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    name: SessionName
+    description: Description | None = None
     project_id: str = Field(min_length=1, max_length=36)
     video_id: str = Field(min_length=1, max_length=36)
     rig_id: RigId
+    execution_config: ExecutionConfigCreate | None = None
+
+
+class TestSessionUpdate(RequestModel):
+    """``PUT /api/test-sessions/{id}``: only the fields sent change, refused while running.
+    ``executionConfig`` replaces the stored config whole (``null`` removes it); a finished
+    session's results follow it at the next recompute."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: SessionName | None = None
+    description: Description | None = None
     execution_config: ExecutionConfigCreate | None = None
 
 
@@ -99,6 +117,7 @@ class TestSessionPublic(CamelModel):
 
     id: str
     name: str
+    description: str | None
     project_id: str
     video_id: str
     rig_id: str

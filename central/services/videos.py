@@ -12,13 +12,14 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.db.models import Project, TestSession, Video
+from central.db.models import GroundTruthAnnotation, Project, TestSession, Video
 from central.db.types import new_id
-from central.services.errors import Conflict, NotFound
+from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.listing import ordering
 from central.services.uploads import ReceivedUpload
 from central.services.video_probe import probe_video
@@ -31,6 +32,7 @@ __all__ = [
     "list_videos",
     "require_project",
     "store_uploaded_video",
+    "update_video",
     "video_file",
     "videos_dir",
 ]
@@ -134,6 +136,40 @@ def get_video(session: Session, video_id: str) -> Video:
     video = session.get(Video, video_id)
     if video is None:
         raise NotFound("video", video_id)
+    return video
+
+
+def update_video(session: Session, video_id: str, changes: dict[str, Any]) -> Video:
+    """Apply ``changes`` (the fields the client sent: ``filename``, ``fps``).
+
+    A new ``fps`` re-derives ``duration_s`` from the frame count.
+
+    :raises InvalidInput: ``null`` for either field (both are required on a video).
+    :raises Conflict: a new ``fps`` for a video with annotations.
+    """
+    video = get_video(session, video_id)
+    for field in changes.keys() & {"filename", "fps"}:
+        if changes[field] is None:
+            raise InvalidInput(f"{field} cannot be cleared", field)
+    fps = changes.get("fps")
+    if fps is not None and fps != video.fps:
+        annotated = session.scalar(
+            select(func.count())
+            .select_from(GroundTruthAnnotation)
+            .where(GroundTruthAnnotation.video_id == video_id)
+        )
+        if annotated:
+            raise Conflict(
+                f"video {video_id!r} has {annotated} annotation(s) timed at {video.fps} fps: "
+                "delete them before changing its frame rate"
+            )
+        video.fps = fps
+        if video.frame_count is not None:
+            video.duration_s = video.frame_count / fps
+    if "filename" in changes:
+        video.filename = changes["filename"]
+    session.commit()
+    logger.info("Updated video %s: %s", video_id, sorted(changes))
     return video
 
 

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, Query, status
 from central.api.deps import PagerDep, SessionDep, require_role
 from central.api.openapi import error_responses
 from central.auth import Role
-from central.schemas.test_sessions import TestSessionCreate, TestSessionPublic, TestSessionQuery
+from central.schemas.test_sessions import (
+    TestSessionCreate,
+    TestSessionPublic,
+    TestSessionQuery,
+    TestSessionUpdate,
+)
 from central.services import test_sessions
 
 __all__ = ["router"]
@@ -59,6 +64,25 @@ def get_test_session(test_session_id: str, session: SessionDep) -> TestSessionPu
     return TestSessionPublic.model_validate(
         test_sessions.get_test_session(session, test_session_id)
     )
+
+
+@router.put(
+    "/{test_session_id}",
+    response_model=TestSessionPublic,
+    dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
+)
+def update_test_session(
+    test_session_id: str, body: TestSessionUpdate, session: SessionDep
+) -> TestSessionPublic:
+    """Rename, describe or reconfigure a session that is not running."""
+    changes = body.model_dump(exclude_unset=True, exclude={"execution_config"})
+    if "execution_config" in body.model_fields_set:
+        config = body.execution_config
+        # The whole config, defaults included: it replaces the stored one.
+        changes["execution_config"] = config.model_dump() if config is not None else None
+    row = test_sessions.update_test_session(session, test_session_id, changes)
+    return TestSessionPublic.model_validate(row)
 
 
 @router.delete(

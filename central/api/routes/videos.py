@@ -29,7 +29,7 @@ from central.api.deps import (
 from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
 from central.realtime.server import get_realtime
-from central.schemas.videos import StreamLinkPublic, VideoPublic, VideoQuery
+from central.schemas.videos import StreamLinkPublic, VideoPublic, VideoQuery, VideoUpdate
 from central.services import stream_links, videos
 from central.services.errors import InvalidInput, NotFound
 from central.services.uploads import receive_multipart_upload
@@ -159,6 +159,18 @@ def list_project_videos(
 )
 def get_video(video_id: str, session: SessionDep) -> VideoPublic:
     return VideoPublic.model_validate(videos.get_video(session, video_id))
+
+
+@router.put(
+    "/api/videos/{video_id}",
+    response_model=VideoPublic,
+    dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
+)
+def update_video(video_id: str, body: VideoUpdate, session: SessionDep) -> VideoPublic:
+    """Rename the video or override its frame rate (refused once it has annotations)."""
+    changes = body.model_dump(exclude_unset=True)
+    return VideoPublic.model_validate(videos.update_video(session, video_id, changes))
 
 
 @router.delete(
