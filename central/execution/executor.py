@@ -46,6 +46,7 @@ from central.execution.loading import (
 )
 from central.execution.results import FINISHED_STATUSES, FinalResults, compute_final_results
 from central.matching import GroundTruth, MatchConfig
+from central.schemas.result_sets import FinalResultSet
 from central.services.errors import Conflict, InvalidInput, NotFound
 from protocol import (
     Command,
@@ -420,7 +421,12 @@ class SessionExecutor:
                     "status": final.status,
                     "passed": final.results.get("passed"),
                     "failed_criteria": final.results.get("failedCriteria", []),
-                    "metrics": final.results,
+                    # The final result set as REST serves it (null for a session that failed).
+                    "metrics": FinalResultSet.model_validate(final.results).model_dump(
+                        mode="json", by_alias=True
+                    )
+                    if final.results
+                    else None,
                 },
             )
 

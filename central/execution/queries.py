@@ -49,14 +49,15 @@ def _session_head(session: Any) -> dict[str, Any]:
 def detailed_results(
     db: Session, session_id: str, provisional: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The stored final results, else the live provisional score, else nothing yet."""
+    """The stored final results, else the live provisional score, else nothing yet; each set
+    marked with its ``kind`` (``final`` or ``running``)."""
     session = load_session(db, session_id)
-    final = session.results is not None
-    return {
-        **_session_head(session),
-        "final": final,
-        "results": session.results if final else provisional,
-    }
+    stored = session.results
+    if stored is not None:
+        results: dict[str, Any] | None = {**stored, "kind": "final"}
+    else:
+        results = {**provisional, "kind": "running"} if provisional is not None else None
+    return {**_session_head(session), "final": stored is not None, "results": results}
 
 
 def list_comparisons(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from central.schemas.base import BRANCH_TAG_PREFIX, CamelModel, RequestModel
+from central.schemas.result_sets import FinalResultSet
 from protocol import VruType
 
 __all__ = [
@@ -112,4 +113,7 @@ class DetectionVerdictPublic(CamelModel):
 class FinalResultsPublic(CamelModel):
     test_session_id: str
     status: str
-    results: dict[str, Any] = Field(description="the verdict, as in detailed-results")
+    results: FinalResultSet | None = Field(
+        description="the final results, as in detailed-results; null for a session that "
+        "failed before it ran"
+    )

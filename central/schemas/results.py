@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import Field
 
 from central.schemas.base import CamelModel, Page
+from central.schemas.result_sets import LatencyHistogram, LatencySummary, ResultSet
 
 __all__ = [
     "ComparisonQuery",
@@ -41,10 +41,9 @@ class _SessionHead(CamelModel):
 
 class DetailedResultsPublic(_SessionHead):
     final: bool = Field(description="false: provisional figures of a running session")
-    results: dict[str, Any] | None = Field(
-        description="truePositives, falsePositives, falseNegatives, repeats, precision, recall, "
-        "f1, accuracy, ap50, ap, latency, byVruType, byFlag, passed, failedCriteria; "
-        "null before any record was judged"
+    results: ResultSet | None = Field(
+        description="the final results (kind final) once the session finished, the provisional "
+        "score (kind running) while it runs; null before it ran"
     )
 
 
@@ -73,11 +72,6 @@ class ComparisonQuery(Page):
     match_type: MatchTypeFilter | None = Field(None, alias="matchType")
 
 
-class LatencyHistogram(CamelModel):
-    edges_ms: list[float]
-    counts: list[int]
-
-
 class LatencyMetricsPublic(_SessionHead):
     provisional: bool
     max_latency_ms: float | None = Field(description="the session's latency budget")
@@ -89,7 +83,7 @@ class LatencyMetricsPublic(_SessionHead):
     p99_ms: float | None
     max_ms: float | None
     histogram: LatencyHistogram = Field(description="bin i: edgesMs[i] <= latency < edgesMs[i+1]")
-    rig_measured: dict[str, Any] | None = Field(
+    rig_measured: LatencySummary | None = Field(
         description="stimulus-to-detection latencies the rig paired itself, when any"
     )
 

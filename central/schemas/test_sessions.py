@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from central.schemas.base import CamelModel, Page, RequestModel
+from central.schemas.result_sets import FinalResultSet
 from protocol import Source, validate_id
 from protocol.topics import ID_REGEX
 
@@ -126,7 +127,7 @@ class TestSessionPublic(CamelModel):
     sync_mono_ns: int | None
     started_at: datetime | None
     completed_at: datetime | None
-    results: dict[str, Any] | None
+    results: FinalResultSet | None = Field(description="the final results, once it finished")
     execution_config: ExecutionConfigPublic | None
     created_at: datetime
     updated_at: datetime | None

@@ -39,7 +39,7 @@ ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 def _final(final: FinalResults) -> FinalResultsPublic:
     return FinalResultsPublic(
-        test_session_id=final.session_id, status=final.status, results=final.results
+        test_session_id=final.session_id, status=final.status, results=final.results or None
     )
 
 

@@ -102,3 +102,33 @@ def test_a_bad_detection_is_a_422_in_the_names_the_client_sent(
 
     assert response.status_code == 422
     assert [error["loc"] for error in response.json()["detail"]] == [loc]
+
+
+def _properties(api: Api, name: str) -> set[str]:
+    schemas = api.client.get("/openapi.json").json()["components"]["schemas"]
+    return set(schemas[name]["properties"])
+
+
+def test_running_and_final_result_sets_hold_exactly_the_keys_openapi_names(
+    api: Api, make_scenario_session: Callable[..., dict[str, Any]]
+) -> None:
+    session_id = make_scenario_session()["id"]
+    api.ok("POST", f"/api/test-sessions/{session_id}/start", json=config_body())
+    api.ok(
+        "POST",
+        f"/api/test-sessions/{session_id}/detection-comparison",
+        json={"detections": scenario_detections()},
+    )
+    path = f"/api/test-sessions/{session_id}/detailed-results"
+
+    running = api.ok("GET", path)["results"]
+    stopped = api.ok("POST", f"/api/test-sessions/{session_id}/stop")["results"]
+    final = api.ok("GET", path)["results"]
+
+    assert running["kind"] == "running" and final["kind"] == stopped["kind"] == "final"
+    assert set(running) == _properties(api, "RunningResultSet")
+    assert set(final) == set(stopped) == _properties(api, "FinalResultSet")
+    assert set(final["latency"]) == _properties(api, "LatencySummary")
+    union = api.client.get("/openapi.json").json()["components"]["schemas"]
+    mapping = union["DetailedResultsPublic"]["properties"]["results"]["anyOf"][0]["discriminator"]
+    assert set(mapping["mapping"]) == {"running", "final"}
