@@ -16,11 +16,10 @@ from datetime import datetime
 
 from central.formats.categories import track_prefix
 from central.formats.errors import AnnotationImportError
-from central.formats.geometry import box_text, fit_to_frame, is_finite
 from central.formats.limits import ImportLimits
 from central.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.formats.report import Action, ImportReport, Issue, Location
-from central.formats.rules import VideoGeometry, place_in_video
+from central.formats.rules import VideoGeometry, box_text, fit_to_frame, is_finite, place_in_video
 from protocol import VruType
 
 __all__ = [
@@ -101,12 +100,7 @@ class RowCollector:
             if self.report.boxes_read == self._limits.max_boxes + 1:
                 self.issue(Location(self.label), f"more than {self._limits.max_boxes} boxes")
             return
-        if (
-            self._placed(box)
-            and self._box_ok(box)
-            and self._track_ok(box)
-            and self._texts_ok(box)
-        ):
+        if self._placed(box) and self._box_ok(box) and self._track_ok(box) and self._texts_ok(box):
             self._boxes.append(box)
 
     def _placed(self, box: FoundBox) -> bool:
@@ -232,4 +226,3 @@ def _to_row(box: FoundBox) -> AnnotationRow:
         created_at=box.created_at,
         updated_at=box.updated_at,
     )
-

@@ -13,10 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SettingsDep
-from central.api.routes.annotation_io import FactoryDep, streamed_export_response
+from central.api.deps import EventsDep, FactoryDep, SettingsDep
+from central.api.routes.annotation_io import streamed_export_response
 from central.auth import Role
-from central.realtime.server import RealtimeDep
 from central.services import dataset_downloads, datasets
 
 __all__ = ["router"]
@@ -48,7 +47,7 @@ _signed_link.required_role = Role.VIEWER  # type: ignore[attr-defined]
     responses={200: {"content": {"application/zip": {}}, "description": "The dataset, streamed"}},
 )
 async def download_dataset(
-    export_id: str, settings: SettingsDep, factory: FactoryDep, realtime: RealtimeDep
+    export_id: str, settings: SettingsDep, factory: FactoryDep, events: EventsDep
 ) -> StreamingResponse:
     """The dataset zip, as the export request would have streamed it."""
     stored = dataset_downloads.load_request(settings.data_dir, export_id)
@@ -56,4 +55,4 @@ async def download_dataset(
     export = await run_in_threadpool(
         datasets.start_dataset_export, factory, selection, stored.format
     )
-    return streamed_export_response(export, realtime)
+    return streamed_export_response(export, events)

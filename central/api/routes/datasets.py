@@ -16,11 +16,10 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import PagerDep, SessionDep, SettingsDep, require_role
+from central.api.deps import EventsDep, FactoryDep, PagerDep, SessionDep, SettingsDep, require_role
 from central.api.openapi import error_responses
-from central.api.routes.annotation_io import FactoryDep, streamed_export_response
+from central.api.routes.annotation_io import streamed_export_response
 from central.auth import Role
-from central.realtime.server import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.datasets import (
     DatasetExportRequest,
@@ -70,14 +69,14 @@ async def export_dataset(
     request: Request,
     factory: FactoryDep,
     settings: SettingsDep,
-    realtime: RealtimeDep,
+    events: EventsDep,
 ) -> Response:
     """One zip: a folder per video with its single-video export, and ``report.json``; to
     ``Accept: application/json``, the export's counts and a URL that streams that zip."""
     selection = datasets.DatasetSelection(project_id=body.project_id, video_ids=body.video_ids)
     export = await run_in_threadpool(datasets.start_dataset_export, factory, selection, body.format)
     if not _wants_json(request.headers.get("accept", "")):
-        return streamed_export_response(export, realtime)
+        return streamed_export_response(export, events)
     stored = dataset_downloads.StoredExportRequest(body.format, body.project_id, body.video_ids)
     offer = await run_in_threadpool(
         dataset_downloads.offer_download, settings.data_dir, stored, export

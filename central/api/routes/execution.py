@@ -11,11 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, status
 
-from central.api.deps import require_role
-from central.api.execution_state import get_executor
+from central.api.deps import ExecutorDep, require_role
 from central.api.openapi import error_responses
 from central.auth import Role
-from central.execution.executor import SessionExecutor
 from central.execution.results import FinalResults
 from central.schemas.execution import (
     DetectionBody,
@@ -33,8 +31,6 @@ router = APIRouter(
     dependencies=[Depends(require_role(Role.OPERATOR))],
     responses=error_responses(status.HTTP_409_CONFLICT),
 )
-
-ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 
 def _final(final: FinalResults) -> FinalResultsPublic:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from central.api.deps import PagerDep, SessionDep, require_role
+from central.api.deps import EventsDep, PagerDep, SessionDep, require_role
 from central.api.openapi import error_responses
 from central.auth import Role
-from central.realtime.server import RealtimeDep
 from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectQuery, ProjectUpdate
 from central.services import projects
 
@@ -25,11 +24,8 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
     dependencies=[Depends(require_role(Role.OPERATOR))],
     responses=error_responses(status.HTTP_409_CONFLICT),
 )
-def create_project(
-    body: ProjectCreate, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
-) -> ProjectPublic:
-    project = projects.create_project(session, body.model_dump())
-    background.add_task(realtime.emit_project_created, project.id, project.name)
+def create_project(body: ProjectCreate, session: SessionDep, events: EventsDep) -> ProjectPublic:
+    project = projects.create_project(session, body.model_dump(), events)
     return ProjectPublic.model_validate(project)
 
 

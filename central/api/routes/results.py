@@ -9,11 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from central.api.deps import PagerDep, SessionDep, require_role
-from central.api.execution_state import get_executor
+from central.api.deps import ExecutorDep, PagerDep, SessionDep, require_role
 from central.auth import Role
 from central.execution import queries as result_queries
-from central.execution.executor import SessionExecutor
 from central.schemas.results import (
     ComparisonQuery,
     DetailedResultsPublic,
@@ -31,8 +29,6 @@ router = APIRouter(
     tags=["results"],
     dependencies=[Depends(require_role(Role.VIEWER))],
 )
-
-ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 
 @router.get("/{session_id}/detailed-results", response_model=DetailedResultsPublic)
