@@ -43,7 +43,6 @@ from central.execution.loading import (
     load_session,
 )
 from central.execution.results import FINISHED_STATUSES, FinalResults, compute_final_results
-from central.schemas.result_sets import FinalResultSet
 from central.services.errors import Conflict, InvalidInput, NotFound
 from protocol import (
     Command,
@@ -418,12 +417,8 @@ class SessionExecutor:
                 "status": final.status,
                 "passed": final.results.get("passed"),
                 "failed_criteria": final.results.get("failedCriteria", []),
-                # The final result set as REST serves it (null for a session that failed).
-                "metrics": FinalResultSet.model_validate(final.results).model_dump(
-                    mode="json", by_alias=True
-                )
-                if final.results
-                else None,
+                # None: a session that failed before it had results.
+                "metrics": final.results or None,
             },
         )
 

@@ -16,7 +16,6 @@ Both report progress on Socket.IO (``export_progress``, ``import_progress``) thr
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -192,7 +191,8 @@ async def import_annotations(
                 filename=videos.display_name(upload.filename),
                 on_conflict=on_conflict,
                 dry_run=dry_run,
-                progress=functools.partial(events.import_progress, video_id),
+                # Every stage carries the import's settings (format, dryRun, onConflict).
+                progress=lambda update: events.import_progress(video_id, {**stages, **update}),
             )
         )
     except AnnotationImportError as exc:
