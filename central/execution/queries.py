@@ -178,6 +178,11 @@ def _latency_columns() -> tuple[ColumnElement[bool], ColumnElement[Any], ColumnE
     return rig, detection, signal
 
 
+def _microseconds(ms: float | None) -> float | None:
+    """Milliseconds to the microsecond: seconds stored as floats come back as 499.99999999999994."""
+    return round(ms, 3) if ms is not None else None
+
+
 def list_latency_measurements(
     db: Session,
     session_id: str,
@@ -220,8 +225,8 @@ def list_latency_measurements(
             "test_session_id": row.test_session_id,
             "detection_event_id": row.detection_event_id,
             "source": "rig" if is_rig else "groundTruth",
-            "detection_timestamp": detection_ms,
-            "signal_timestamp": signal_ms,
+            "detection_timestamp": _microseconds(detection_ms),
+            "signal_timestamp": _microseconds(signal_ms),
             "latency_ms": row.latency_ms,
             "within_tolerance": row.within_tolerance,
             "created_at": row.created_at,
