@@ -8,13 +8,12 @@ from enum import StrEnum
 from pydantic import Field
 
 from central.schemas.base import CamelModel, Page
-from central.schemas.result_sets import LatencyHistogram, LatencySummary, ResultSet
+from central.schemas.result_sets import LatencySummary, ResultSet
 
 __all__ = [
     "ComparisonQuery",
     "DetailedResultsPublic",
     "DetectionComparisonPublic",
-    "LatencyHistogram",
     "LatencyMeasurementPublic",
     "LatencyMeasurementQuery",
     "LatencyMetricsPublic",
@@ -72,17 +71,12 @@ class ComparisonQuery(Page):
     match_type: MatchTypeFilter | None = Field(None, alias="matchType")
 
 
-class LatencyMetricsPublic(_SessionHead):
+class LatencyMetricsPublic(_SessionHead, LatencySummary):
+    """The statistics of the true positives' latency (live while running), and more."""
+
     provisional: bool
     max_latency_ms: float | None = Field(description="the session's latency budget")
     within_tolerance: int | None = Field(description="latencies at or under the budget")
-    count: int
-    mean_ms: float | None
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
-    histogram: LatencyHistogram = Field(description="bin i: edgesMs[i] <= latency < edgesMs[i+1]")
     rig_measured: LatencySummary | None = Field(
         description="stimulus-to-detection latencies the rig paired itself, when any"
     )
