@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from central.api.deps import document_required_roles
 from central.api.errors import install_error_handlers
+from central.api.openapi import document_responses
 from central.api.routes import ROUTERS
 from central.config import CentralSettings
 from central.lifespan import lifespan
@@ -42,12 +43,13 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["*"],
         allow_headers=["*"],
-        # The frontend reads page totals, the export report and the download's file name.
-        expose_headers=["X-Total-Count", "X-Export-Report", "Content-Disposition"],
+        # The frontend reads page totals and links, the export report and the download's name.
+        expose_headers=["X-Total-Count", "Link", "X-Export-Report", "Content-Disposition"],
     )
     install_error_handlers(app)
     for router in ROUTERS:
         document_required_roles(router)
+        document_responses(router)
         app.include_router(router)
     # Socket.IO follows the REST API's auth: a token unless no_auth.
     sio = create_socketio_server(

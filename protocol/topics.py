@@ -15,17 +15,20 @@ from enum import StrEnum
 
 from protocol.errors import UnknownTopic
 
-__all__ = ["DEFAULT_PREFIX", "ParsedTopic", "TopicKind", "Topics", "validate_id"]
+__all__ = ["DEFAULT_PREFIX", "ID_REGEX", "ParsedTopic", "TopicKind", "Topics", "validate_id"]
 
 DEFAULT_PREFIX = "vru/v1"
 
-# Ids become topic levels, so they must not carry MQTT wildcards or separators.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# Ids become topic levels, so they must not carry MQTT wildcards or separators. The same text is
+# a JSON Schema pattern (ECMA-262), for the API's description of an id.
+ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+_ID_PATTERN = re.compile(ID_REGEX)
 
 
 def validate_id(value: str, what: str = "id") -> str:
     """Return ``value`` if it can stand as one topic level, else raise ``ValueError``."""
-    if not _ID_PATTERN.match(value):
+    # fullmatch: a trailing newline, which ``$`` lets through, is no part of an id.
+    if not _ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{what} {value!r} must be 1-128 characters of letters, digits, '_', '.', ':' or '-',"
             " starting with a letter or digit"

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from central.api.pagination import Pager
 from central.auth import Principal, Role
 from central.config import CentralSettings
 from central.events import EventSink
@@ -26,6 +27,7 @@ __all__ = [
     "EventsDep",
     "ExecutorDep",
     "FactoryDep",
+    "PagerDep",
     "SessionDep",
     "SettingsDep",
     "document_required_roles",
@@ -70,6 +72,7 @@ SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 EventsDep = Annotated[EventSink, Depends(get_events)]
 ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
+PagerDep = Annotated[Pager, Depends()]
 
 _NO_AUTH = Principal(role=Role.ADMIN, token_id=None, name="no-auth")
 

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
+from central.schemas.base import BRANCH_TAG_PREFIX
 from central.services.errors import (
     Conflict,
     InvalidInput,
@@ -43,11 +44,22 @@ _STATUS: dict[type[ServiceError], int] = {
 }
 
 
+def _client_loc(loc: Any) -> list[Any]:
+    """``loc`` in the client's names: without the tags of union branches, which pydantic adds."""
+    return [
+        part for part in loc if not (isinstance(part, str) and part.startswith(BRANCH_TAG_PREFIX))
+    ]
+
+
 def _field_errors(errors: Any) -> list[dict[str, Any]]:
     """FastAPI's error entries without ``input`` and ``ctx``, which may hold unserialisable
     objects (exceptions) or echo large uploads back."""
     return [
-        {"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
+        {
+            "loc": _client_loc(e["loc"]),
+            "msg": e["msg"].removeprefix("Value error, "),
+            "type": e["type"],
+        }
         for e in errors
     ]
 

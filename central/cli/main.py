@@ -146,7 +146,7 @@ def token_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> in
     from central.services.tokens import list_tokens
 
     with _database_session(database_url, data_dir) as session:
-        rows = list_tokens(session)
+        rows, _total = list_tokens(session)
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         print(f"{row.id}  {row.role:<9}  {row.prefix}…  {state:<24}  {row.name}")

@@ -228,6 +228,7 @@ class TestSession(Base):
 
     id: Mapped[str] = _id()
     name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
     project_id: Mapped[str] = _fk("projects.id", "CASCADE")
     video_id: Mapped[str] = _fk("videos.id", "RESTRICT")
     rig_id: Mapped[str] = mapped_column(String(128), index=True)

@@ -185,7 +185,9 @@ class SessionExecutor:
                 )
             self.live.set_sync(session_id, sync_mono_ns)
             row = await self._db(
-                lambda db: steps.mark(db, session_id, "running", started=True, sync_mono_ns=sync_mono_ns)
+                lambda db: steps.mark(
+                    db, session_id, "running", started=True, sync_mono_ns=sync_mono_ns
+                )
             )
             self._run_for(session_id, session.rig_id, duration_s)
             logger.info("session %s running on rig %s", session_id, session.rig_id)
@@ -355,7 +357,9 @@ class SessionExecutor:
             except ValueError as exc:
                 logger.exception("session %s: final results failed", session_id)
                 reason = f"final results could not be computed: {exc}"
-                await self._db(lambda db: steps.mark(db, session_id, "failed", failure_reason=reason))
+                await self._db(
+                    lambda db: steps.mark(db, session_id, "failed", failure_reason=reason)
+                )
                 final = FinalResults(session_id, "failed", {})
             finally:
                 self._finishing.discard(session_id)
@@ -418,7 +422,8 @@ class SessionExecutor:
                 "status": final.status,
                 "passed": final.results.get("passed"),
                 "failed_criteria": final.results.get("failedCriteria", []),
-                "metrics": final.results,
+                # None: a session that failed before it had results.
+                "metrics": final.results or None,
             },
         )
 

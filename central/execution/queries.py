@@ -11,19 +11,27 @@ import logging
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from central.db.models import (
     DetectionComparison,
     DetectionEvent,
+    GroundTruthAnnotation,
     LatencyMeasurement,
     TrackResult,
 )
 from central.execution.loading import load_session
 from central.matching.metrics import latency_stats
 
-__all__ = ["MATCH_TYPES", "detailed_results", "latency_metrics", "list_comparisons", "list_tracks"]
+__all__ = [
+    "MATCH_TYPES",
+    "detailed_results",
+    "latency_metrics",
+    "list_comparisons",
+    "list_latency_measurements",
+    "list_tracks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,32 +51,45 @@ def _session_head(session: Any) -> dict[str, Any]:
 def detailed_results(
     db: Session, session_id: str, provisional: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The stored final results, else the live provisional score, else nothing yet."""
+    """The stored final results, else the live provisional score, else nothing yet; each set
+    marked with its ``kind`` (``final`` or ``running``)."""
     session = load_session(db, session_id)
-    final = session.results is not None
-    return {
-        **_session_head(session),
-        "final": final,
-        "results": session.results if final else provisional,
-    }
+    stored = session.results
+    if stored is not None:
+        results: dict[str, Any] | None = {**stored, "kind": "final"}
+    else:
+        results = {**provisional, "kind": "running"} if provisional is not None else None
+    return {**_session_head(session), "final": stored is not None, "results": results}
 
 
 def list_comparisons(
     db: Session, session_id: str, *, match_type: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the session's comparison rows (TP/FP/repeat/ignored by record time, then FN)
-    and the total count of the filtered list."""
+    and the total count of the filtered list.
+
+    Each row's frame and video time are its detection record's where it has them, else its
+    ground truth's (an FN row's are those of the missed event's first box).
+    """
     load_session(db, session_id)
-    c, e = DetectionComparison, DetectionEvent
+    c, e, g = DetectionComparison, DetectionEvent, GroundTruthAnnotation
     conditions = [c.test_session_id == session_id]
     if match_type is not None:
         conditions.append(c.match_type == match_type)
     total = db.scalar(select(func.count()).select_from(c).where(*conditions)) or 0
     query = (
-        select(c, e.t_video_ms, e.channel, e.rig_id, e.frame_number, e.bbox)
+        select(
+            c,
+            func.coalesce(e.t_video_ms, g.timestamp * 1000.0),
+            e.channel,
+            e.rig_id,
+            func.coalesce(e.frame_number, g.frame_number),
+            e.bbox,
+        )
         .outerjoin(e, e.id == c.detection_event_id)
+        .outerjoin(g, g.id == c.ground_truth_id)
         .where(*conditions)
-        .order_by(c.detection_event_id.is_(None), e.t_video_ms, c.id)
+        .order_by(c.detection_event_id.is_(None), e.t_video_ms, g.timestamp, c.id)
         .limit(limit)
         .offset(offset)
     )
@@ -173,3 +194,76 @@ def latency_metrics(
         **stats,
         "rig_measured": _stats(rig_measured) if rig_measured else None,
     }
+
+
+def _latency_columns() -> tuple[ColumnElement[bool], ColumnElement[Any], ColumnElement[Any]]:
+    """Whether a latency row is rig-measured, and its two timestamps in video milliseconds.
+
+    Stored, ``detection_timestamp`` is the detection's time and ``signal_timestamp`` the time of
+    what it answered, in seconds: on the video clock for the final pass's rows, on the rig's
+    monotonic clock for rig-measured ones (whose video times follow from their detection
+    record's ``t_video_ms``).
+    """
+    m, e = LatencyMeasurement, DetectionEvent
+    rig = e.kind == "latency"
+    detection = case((rig, e.t_video_ms), else_=m.detection_timestamp * 1000.0)
+    signal = case((rig, e.t_video_ms - m.latency_ms), else_=m.signal_timestamp * 1000.0)
+    return rig, detection, signal
+
+
+def _microseconds(ms: float | None) -> float | None:
+    """Milliseconds to the microsecond: seconds stored as floats come back as 499.99999999999994."""
+    return round(ms, 3) if ms is not None else None
+
+
+def list_latency_measurements(
+    db: Session,
+    session_id: str,
+    *,
+    rig_measured: bool | None = None,
+    within_tolerance: bool | None = None,
+    min_latency_ms: float | None = None,
+    max_latency_ms: float | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the session's stored latency rows, in detection (video) time, and the count of
+    the filtered list. Ground-truth rows exist once the final pass ran; rig-measured ones as
+    their records arrive."""
+    load_session(db, session_id)
+    m, e = LatencyMeasurement, DetectionEvent
+    rig, detection, signal = _latency_columns()
+    conditions: list[ColumnElement[bool]] = [m.test_session_id == session_id]
+    if rig_measured is not None:
+        conditions.append(rig if rig_measured else ~rig | e.kind.is_(None))
+    if within_tolerance is not None:
+        conditions.append(m.within_tolerance.is_(within_tolerance))
+    if min_latency_ms is not None:
+        conditions.append(m.latency_ms >= min_latency_ms)
+    if max_latency_ms is not None:
+        conditions.append(m.latency_ms <= max_latency_ms)
+    joined = select(func.count()).select_from(m).outerjoin(e, e.id == m.detection_event_id)
+    total = db.scalar(joined.where(*conditions)) or 0
+    query = (
+        select(m, rig.label("rig"), detection.label("detection"), signal.label("signal"))
+        .outerjoin(e, e.id == m.detection_event_id)
+        .where(*conditions)
+        .order_by(detection, m.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [
+        {
+            "id": row.id,
+            "test_session_id": row.test_session_id,
+            "detection_event_id": row.detection_event_id,
+            "source": "rig" if is_rig else "groundTruth",
+            "detection_timestamp": _microseconds(detection_ms),
+            "signal_timestamp": _microseconds(signal_ms),
+            "latency_ms": row.latency_ms,
+            "within_tolerance": row.within_tolerance,
+            "created_at": row.created_at,
+        }
+        for row, is_rig, detection_ms, signal_ms in db.execute(query)
+    ]
+    return rows, total

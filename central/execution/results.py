@@ -10,14 +10,11 @@ Rows written:
 - ``detection_comparisons``: one per record (TP, FP, repeat, ignored) and one per missed ground
   truth (FN). ``vru_type`` is the ground truth's class where there is one, else the class the
   record claimed.
-<<<<<<< HEAD
 - ``results``: the matcher's summary, plus ``droppedSignals`` (channel -> signals the rig's
   kernel or driver dropped while the session ran, :mod:`central.execution.drops`). Any drop makes
   the verdict invalid: ``passed`` is false and ``failedCriteria`` starts with ``"invalid: N
   signals dropped on channel X during the run"``, whatever the matcher said.
-=======
 - ``track_results``: one per ground-truth track (:mod:`central.matching.tracks`).
->>>>>>> main
 - ``latency_measurements``: one per true positive, latency from the ground truth's onset (or
   frame) to the signal, timestamps in video seconds. Rows the rig measured itself (stimulus to
   response, written by ingest for ``latency`` records) are not the matcher's and stay as they

@@ -100,12 +100,7 @@ class RowCollector:
             if self.report.boxes_read == self._limits.max_boxes + 1:
                 self.issue(Location(self.label), f"more than {self._limits.max_boxes} boxes")
             return
-        if (
-            self._placed(box)
-            and self._box_ok(box)
-            and self._track_ok(box)
-            and self._texts_ok(box)
-        ):
+        if self._placed(box) and self._box_ok(box) and self._track_ok(box) and self._texts_ok(box):
             self._boxes.append(box)
 
     def _placed(self, box: FoundBox) -> bool:
@@ -231,4 +226,3 @@ def _to_row(box: FoundBox) -> AnnotationRow:
         created_at=box.created_at,
         updated_at=box.updated_at,
     )
-

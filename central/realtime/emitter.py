@@ -1,7 +1,8 @@
 """The :class:`~central.events.EventSink` over Socket.IO: every server-side event of the dashboard.
 
-Event names and payload fields are the contract of ROADMAP.md section 4; docs/realtime.md lists
-every event, its room and its payload. This module is the only one that names them.
+Event names are the contract of ROADMAP.md section 4; every payload is built by its model in
+:mod:`central.schemas.events` (camelCase, as the REST API), which docs/socketio-asyncapi.yaml is
+generated from. This module is the only one that names the events it sends.
 
 Calls may come from the event loop or from worker threads (CRUD services commit there); each is
 moved onto the loop the emitter was started on and sent as a task, so a caller never waits for a
@@ -13,15 +14,29 @@ and only the latest of repeats.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import socketio  # type: ignore[import-untyped]
+from pydantic import BaseModel, ValidationError
 
 from central.events import EventSink
 from central.realtime.server import DASHBOARD_ROOM, test_session_room, video_room
+from central.schemas.events import (
+    AnnotationChanged,
+    AnnotationsBulkCreated,
+    DetectionEventBatch,
+    ExportProgress,
+    ImportProgress,
+    ProjectCreated,
+    RigStatusEvent,
+    SessionProgress,
+    TestCompleted,
+    VideoUploaded,
+)
 from central.throttle import Throttle
 
 __all__ = ["DETECTION_INTERVAL_S", "PROGRESS_INTERVAL_S", "RealtimeEmitter"]
@@ -36,6 +51,11 @@ PROGRESS_INTERVAL_S = 0.5
 
 _ProgressKey = tuple[str, str]
 """(event name, video id)."""
+
+_PROGRESS_MODELS: dict[str, type[BaseModel]] = {
+    "import_progress": ImportProgress,
+    "export_progress": ExportProgress,
+}
 
 
 class RealtimeEmitter(EventSink):
@@ -73,19 +93,38 @@ class RealtimeEmitter(EventSink):
     # --------------------------------------------------------------------------- EventSink
 
     def project_created(self, project_id: str, name: str) -> None:
-        self._emit("project_created", {"project_id": project_id, "name": name}, DASHBOARD_ROOM)
+        self._emit(
+            "project_created",
+            lambda now: ProjectCreated(project_id=project_id, name=name, timestamp=now),
+            DASHBOARD_ROOM,
+        )
 
     def video_uploaded(self, video_id: str, filename: str, project_id: str | None) -> None:
-        data = {"video_id": video_id, "filename": filename, "project_id": project_id}
-        self._emit("video_uploaded", data, DASHBOARD_ROOM)
+        self._emit(
+            "video_uploaded",
+            lambda now: VideoUploaded(
+                video_id=video_id, filename=filename, project_id=project_id, timestamp=now
+            ),
+            DASHBOARD_ROOM,
+        )
 
     def annotation_changed(self, video_id: str, action: str, annotation: Mapping[str, Any]) -> None:
-        data = {"video_id": video_id, "action": action, "annotation": dict(annotation)}
-        self._emit("annotation_update", data, video_room(video_id))
+        self._emit(
+            "annotation_update",
+            lambda now: AnnotationChanged.model_validate(
+                {"video_id": video_id, "action": action, "annotation": annotation, "timestamp": now}
+            ),
+            video_room(video_id),
+        )
 
     def annotations_bulk_created(self, video_id: str, count: int) -> None:
-        data = {"video_id": video_id, "action": "bulk_created", "count": count}
-        self._emit("annotation_update", data, video_room(video_id))
+        self._emit(
+            "annotation_update",
+            lambda now: AnnotationsBulkCreated(
+                video_id=video_id, action="bulk_created", count=count, timestamp=now
+            ),
+            video_room(video_id),
+        )
 
     def import_progress(self, video_id: str, progress: Mapping[str, Any]) -> None:
         self._on_loop(self._progress.add, ("import_progress", video_id), [dict(progress)])
@@ -94,47 +133,79 @@ class RealtimeEmitter(EventSink):
         self._on_loop(self._progress.add, ("export_progress", video_id), [dict(progress)])
 
     def rig_status(self, rig: Mapping[str, Any]) -> None:
-        last_seen = rig.get("last_seen_at")
-        data = {
-            "rig_id": rig["rig_id"],
-            "state": rig["state"],
-            "last_seen_at": last_seen.isoformat() if last_seen is not None else None,
-            "spool_depth": rig.get("spool_depth"),
-            "version": rig.get("version"),
-            "status": rig.get("last_status"),
-        }
-        self._emit("rig_status", data, DASHBOARD_ROOM)
+        self._emit(
+            "rig_status",
+            lambda now: RigStatusEvent(
+                rig_id=rig["rig_id"],
+                state=rig["state"],
+                last_seen_at=rig.get("last_seen_at"),
+                spool_depth=rig.get("spool_depth"),
+                version=rig.get("version"),
+                status=rig.get("last_status"),
+                timestamp=now,
+            ),
+            DASHBOARD_ROOM,
+        )
 
     def detections(self, test_session_id: str, events: Sequence[Mapping[str, Any]]) -> None:
         self._on_loop(self._detections.add, test_session_id, events)
 
     def session_progress(self, test_session_id: str, progress: Mapping[str, Any]) -> None:
-        data = {**progress, "test_session_id": test_session_id}
-        self._emit("session_progress", data, [DASHBOARD_ROOM, test_session_room(test_session_id)])
+        self._emit(
+            "session_progress",
+            lambda now: SessionProgress.model_validate(
+                {**progress, "test_session_id": test_session_id, "timestamp": now}
+            ),
+            [DASHBOARD_ROOM, test_session_room(test_session_id)],
+        )
 
     def test_completed(self, test_session_id: str, results: Mapping[str, Any]) -> None:
-        """``results`` carries ``metrics`` and more; to the dashboard and the session's room."""
-        data = {
-            **results,
-            "test_session_id": test_session_id,
-            "metrics": results.get("metrics", {}),
-        }
-        self._emit("test_completed", data, [DASHBOARD_ROOM, test_session_room(test_session_id)])
+        """``results``: ``status``, ``passed``, ``failed_criteria`` and ``metrics`` (the stored
+        final results, or None); to the dashboard and the session's room."""
+        self._emit(
+            "test_completed",
+            lambda now: TestCompleted.model_validate(
+                {**results, "test_session_id": test_session_id, "timestamp": now}
+            ),
+            [DASHBOARD_ROOM, test_session_room(test_session_id)],
+        )
 
     # ------------------------------------------------------------------------------ sending
 
     def _send_detections(self, test_session_id: str, events: list[Mapping[str, Any]]) -> None:
-        data = {"test_session_id": test_session_id, "count": len(events), "detections": events}
-        self._emit("detection_event", data, test_session_room(test_session_id))
+        self._emit(
+            "detection_event",
+            lambda now: DetectionEventBatch.model_validate(
+                {
+                    "test_session_id": test_session_id,
+                    "count": len(events),
+                    "detections": events,
+                    "timestamp": now,
+                }
+            ),
+            test_session_room(test_session_id),
+        )
 
     def _send_progress(self, key: _ProgressKey, updates: list[Mapping[str, Any]]) -> None:
         event, video_id = key
+        model = _PROGRESS_MODELS[event]
         for progress in _last_of_each_stage(updates):
-            data = {**progress, "video_id": video_id}
-            self._emit(event, data, [DASHBOARD_ROOM, video_room(video_id)])
+            fields = {**progress, "video_id": video_id}
+            self._emit(
+                event,
+                functools.partial(_progress_payload, model, fields),
+                [DASHBOARD_ROOM, video_room(video_id)],
+            )
 
-    def _emit(self, event: str, data: Mapping[str, Any], room: str | list[str]) -> None:
-        payload = {**data, "timestamp": time.time()}
+    def _emit(self, event: str, build: Callable[[float], BaseModel], room: str | list[str]) -> None:
+        """Send the payload ``build(now)`` makes (a model of :mod:`central.schemas.events`), in
+        its camelCase JSON form. A payload its model refuses is a bug here, logged and dropped:
+        it never fails the work that caused the event."""
+        try:
+            payload = build(time.time()).model_dump(mode="json", by_alias=True)
+        except ValidationError:
+            logger.exception("Socket.IO %s not sent: its payload does not fit its model", event)
+            return
         self._on_loop(self._spawn, lambda: self.sio.emit(event, payload, room=room), event)
 
     def _spawn(self, make: Callable[[], Coroutine[Any, Any, None]], event: str) -> None:
@@ -161,6 +232,10 @@ class RealtimeEmitter(EventSink):
             call(*args)
         else:
             loop.call_soon_threadsafe(call, *args)
+
+
+def _progress_payload(model: type[BaseModel], fields: Mapping[str, Any], now: float) -> BaseModel:
+    return model.model_validate({**fields, "timestamp": now})
 
 
 def _last_of_each_stage(updates: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -1,7 +1,10 @@
 """The Socket.IO server (python-socketio, ASGI, mounted on the HTTP app): auth, rooms, origins.
 
 Rooms: ``dashboard``, ``video_{id}``, ``test_session_{id}``; clients join them with the events of
-ROADMAP.md section 4 (docs/realtime.md). What the server sends is in :mod:`.emitter`.
+ROADMAP.md section 4 and leave them with the matching ``leave_*`` (docs/realtime.md), each
+acknowledged with an :class:`~central.schemas.events.Ack`. Their data is read by the models of
+:mod:`central.schemas.events`, in camelCase or snake_case. What the server sends is in
+:mod:`.emitter`.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import socketio  # type: ignore[import-untyped]
+from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.auth import Principal, Role
 from central.realtime.origins import OriginCheck
+from central.schemas.events import Ack, AnnotationProgress, TestSessionRoom, VideoRoom
 from central.services import tokens
 
 __all__ = [
@@ -57,12 +63,20 @@ def _token_from(environ: Mapping[str, Any], auth: object) -> str | None:
     return None
 
 
-def _id_from(data: object, key: str) -> str | None:
-    if isinstance(data, Mapping):
-        value = data.get(key)
-        if isinstance(value, str | int) and str(value):
-            return str(value)
-    return None
+def _read(model: type[BaseModel], data: object) -> BaseModel | str:
+    """``data`` read by ``model``, or what is wrong with it (the names the client may send)."""
+    try:
+        return model.model_validate(data if isinstance(data, Mapping) else {})
+    except ValidationError as exc:
+        names = ", ".join(f"{to_camel(str(n))} (or {n})" for n in model.model_fields)
+        logger.debug("Socket.IO data refused by %s: %s", model.__name__, exc)
+        return f"{names} is required"
+
+
+def _ack(ok: bool, *, room: str | None = None, error: str | None = None) -> dict[str, Any]:
+    return Ack(ok=ok, room=room, error=error).model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
 
 
 def create_socketio_server(
@@ -94,39 +108,50 @@ def create_socketio_server(
             raise socketio.exceptions.ConnectionRefusedError("a valid bearer token is required")
         await sio.save_session(sid, {"principal": principal})
 
-    async def join(sid: str, room: str) -> dict[str, Any]:
-        await sio.enter_room(sid, room)
-        return {"ok": True, "room": room}
+    async def enter(sid: str, room: str, joining: bool) -> dict[str, Any]:
+        await (sio.enter_room if joining else sio.leave_room)(sid, room)
+        return _ack(True, room=room)
 
-    @sio.event
-    async def join_dashboard(sid: str, _data: object = None) -> dict[str, Any]:
-        return await join(sid, DASHBOARD_ROOM)
+    def on_room(event: str, room_of: Callable[[Any], str] | None, model: Any = None) -> None:
+        """``join_*`` and ``leave_*`` of one kind of room."""
 
-    @sio.event
-    async def join_test_session(sid: str, data: object = None) -> dict[str, Any]:
-        session_id = _id_from(data, "test_session_id")
-        if session_id is None:
-            return {"ok": False, "error": "test_session_id is required"}
-        return await join(sid, test_session_room(session_id))
+        async def handle(joining: bool, sid: str, data: object) -> dict[str, Any]:
+            if room_of is None:
+                return await enter(sid, DASHBOARD_ROOM, joining)
+            read = _read(model, data)
+            if isinstance(read, str):
+                return _ack(False, error=read)
+            return await enter(sid, room_of(read), joining)
 
-    @sio.event
-    async def join_annotation_session(sid: str, data: object = None) -> dict[str, Any]:
-        video_id = _id_from(data, "video_id")
-        if video_id is None:
-            return {"ok": False, "error": "video_id is required"}
-        return await join(sid, video_room(video_id))
+        async def join(sid: str, data: object = None) -> dict[str, Any]:
+            return await handle(True, sid, data)
+
+        async def leave(sid: str, data: object = None) -> dict[str, Any]:
+            return await handle(False, sid, data)
+
+        sio.on(f"join_{event}", join)
+        sio.on(f"leave_{event}", leave)
+
+    on_room("dashboard", None)
+    on_room("test_session", lambda r: test_session_room(r.test_session_id), TestSessionRoom)
+    on_room("annotation_session", lambda r: video_room(r.video_id), VideoRoom)
 
     @sio.event
     async def annotation_progress(sid: str, data: object = None) -> dict[str, Any]:
-        video_id = _id_from(data, "video_id")
-        if video_id is None:
-            return {"ok": False, "error": "video_id is required"}
+        read = _read(AnnotationProgress, data)
+        if isinstance(read, str):
+            return _ack(False, error=read)
+        video_id = read.video_id  # type: ignore[attr-defined]
+        # Relayed as sent, but for the video id, which is always videoId.
+        relayed = read.model_dump(mode="json", by_alias=True)
         if authenticate is not None:
             principal = (await sio.get_session(sid))["principal"]
             if not principal.role.allows(Role.ANNOTATOR):
-                return {"ok": False, "error": "annotation progress needs the annotator role"}
-        await sio.emit("annotation_progress_update", data, room=video_room(video_id), skip_sid=sid)
-        return {"ok": True}
+                return _ack(False, error="annotation progress needs the annotator role")
+        await sio.emit(
+            "annotation_progress_update", relayed, room=video_room(video_id), skip_sid=sid
+        )
+        return _ack(True)
 
     return sio
 

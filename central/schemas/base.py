@@ -2,8 +2,8 @@
 
 Per resource, as STYLE.md says: ``XCreate`` (request), ``XUpdate`` (request, every field optional:
 only the fields sent change), ``XPublic`` (response, read from the ORM object). List endpoints
-return a plain JSON array of ``XPublic`` (the frontend expects arrays), take ``limit``/``offset``
-query parameters and put the total count in the ``X-Total-Count`` header.
+return a plain JSON array of ``XPublic`` (the frontend expects arrays) and take a :class:`Page`
+as their query; :mod:`central.api.pagination` writes the ``X-Total-Count`` and ``Link`` headers.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CamelModel", "Page", "RequestModel"]
+__all__ = ["BRANCH_TAG_PREFIX", "DEFAULT_LIMIT", "MAX_LIMIT", "CamelModel", "Page", "RequestModel"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+BRANCH_TAG_PREFIX = "branch:"
+"""Tags of a discriminated union's branches start with it: pydantic puts the tag in an error's
+``loc``, and the API's 422 drops it, since it names no field the client sent."""
 
 
 class CamelModel(BaseModel):
@@ -67,7 +70,8 @@ class RequestModel(CamelModel):
 
 class Page(CamelModel):
     """The query of a list endpoint; use as ``page: Annotated[Page, Query()]`` or subclass it to
-    add filters. Unknown query parameters are ignored."""
+    add filters or a ``sort`` (a ``Literal`` of column names, ``-`` first for descending).
+    Unknown query parameters are ignored."""
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="items per page")
     offset: int = Field(0, ge=0, le=2**31 - 1, description="items to skip")

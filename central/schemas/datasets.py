@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -11,6 +12,7 @@ from central.schemas.base import CamelModel, RequestModel
 
 __all__ = [
     "DatasetExportRequest",
+    "DatasetExportResponse",
     "DatasetQualityReport",
     "DatasetStatistics",
     "QualityFinding",
@@ -33,6 +35,20 @@ class DatasetExportRequest(RequestModel):
         if self.project_id is not None and self.video_ids is not None:
             raise ValueError("give projectId or videoIds, not both")
         return self
+
+
+class DatasetExportResponse(CamelModel):
+    """What ``POST /api/datasets/export`` answers to ``Accept: application/json``: the export's
+    counts and a signed URL that streams the zip (the one the default answer would be)."""
+
+    id: str
+    format: AnnotationFormatName
+    video_count: int = Field(description="videos in the dataset")
+    annotation_count: int = Field(description="stored annotations of those videos")
+    download_url: str = Field(
+        description="path and query of the zip's download; needs no token until expiresAt"
+    )
+    expires_at: datetime
 
 
 class BoxesPerFrame(CamelModel):

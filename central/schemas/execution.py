@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from central.schemas.base import CamelModel, RequestModel
+from central.schemas.base import BRANCH_TAG_PREFIX, CamelModel, RequestModel
+from central.schemas.result_sets import FinalResultSet
 from protocol import VruType
 from protocol.messages import TrackId
 
 __all__ = [
     "BoundingBox",
+    "DetectionBody",
     "DetectionVerdictPublic",
     "FinalResultsPublic",
     "HttpDetection",
@@ -29,6 +31,20 @@ class BoundingBox(RequestModel):
 class HttpDetection(RequestModel):
     """One detection of a model tested without a rig; placed in video time by ``tVideoMs``,
     ``timestamp`` (seconds) or ``frameNumber`` (with the video's frame rate)."""
+
+    # What _placed_in_time enforces, said in the schema: one of the three, not null.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": kind}}}
+                for name, kind in (
+                    ("tVideoMs", "number"),
+                    ("timestamp", "number"),
+                    ("frameNumber", "integer"),
+                )
+            ]
+        }
+    )
 
     t_video_ms: float | None = Field(None, ge=0, le=86_400_000)
     timestamp: float | None = Field(None, ge=0, le=86_400, description="video time in seconds")
@@ -63,6 +79,25 @@ class HttpDetectionBatch(RequestModel):
     detections: list[HttpDetection] = Field(min_length=1, max_length=1000)
 
 
+_BATCH = f"{BRANCH_TAG_PREFIX}batch"
+_ONE = f"{BRANCH_TAG_PREFIX}one"
+
+
+def _detection_shape(body: Any) -> str:
+    """A body with ``detections`` is a batch, anything else one detection: so a 422 lists the
+    errors of the shape the client sent, not those of both."""
+    if isinstance(body, dict) and "detections" in body:
+        return _BATCH
+    return _BATCH if isinstance(body, HttpDetectionBatch) else _ONE
+
+
+DetectionBody = Annotated[
+    Annotated[HttpDetectionBatch, Tag(_BATCH)] | Annotated[HttpDetection, Tag(_ONE)],
+    Discriminator(_detection_shape),
+]
+"""``POST /detection-comparison``'s body: ``{"detections": [...]}`` or one detection."""
+
+
 class DetectionVerdictPublic(CamelModel):
     """A stored detection with its provisional verdict (the final one comes at stop)."""
 
@@ -83,4 +118,7 @@ class DetectionVerdictPublic(CamelModel):
 class FinalResultsPublic(CamelModel):
     test_session_id: str
     status: str
-    results: dict[str, Any] = Field(description="the verdict, as in detailed-results")
+    results: FinalResultSet | None = Field(
+        description="the final results, as in detailed-results; null for a session that "
+        "failed before it ran"
+    )

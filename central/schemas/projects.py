@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from central.schemas.base import CamelModel, RequestModel
+from central.schemas.base import CamelModel, Page, RequestModel
 
-__all__ = ["ProjectCreate", "ProjectPublic", "ProjectStatus", "ProjectUpdate"]
+__all__ = ["ProjectCreate", "ProjectPublic", "ProjectQuery", "ProjectStatus", "ProjectUpdate"]
 
 ProjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
@@ -64,3 +64,9 @@ class ProjectPublic(CamelModel):
     status: str
     created_at: datetime
     updated_at: datetime | None
+
+
+class ProjectQuery(Page):
+    """Query of ``GET /api/projects``: newest first unless ``sort`` says otherwise."""
+
+    sort: Literal["-createdAt", "createdAt", "name", "-name"] = "-createdAt"

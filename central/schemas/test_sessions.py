@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,9 @@ from central.schemas.evaluation import (
     SliceCriteria,
     check_criteria_bins,
 )
+from central.schemas.result_sets import FinalResultSet
 from protocol import Source, validate_id
+from protocol.topics import ID_REGEX
 
 __all__ = [
     "ExecutionConfigBase",
@@ -35,6 +37,7 @@ __all__ = [
     "TestSessionPublic",
     "TestSessionQuery",
     "TestSessionStatus",
+    "TestSessionUpdate",
 ]
 
 
@@ -61,8 +64,12 @@ def _lower(value: Any) -> Any:
 
 # The roadmap's frontend sends "GPIO", "Network", ...; stored as the protocol's source names.
 SignalType = Annotated[Source, BeforeValidator(_lower)]
-RigId = Annotated[str, AfterValidator(lambda value: validate_id(value, "rig id"))]
-ChannelName = Annotated[str, AfterValidator(lambda value: validate_id(value, "channel"))]
+# The pattern is for the schema; the validator gives the message that says what an id may hold.
+_ID_SCHEMA = Field(json_schema_extra={"pattern": ID_REGEX})
+RigId = Annotated[str, _ID_SCHEMA, AfterValidator(lambda value: validate_id(value, "rig id"))]
+ChannelName = Annotated[
+    str, _ID_SCHEMA, AfterValidator(lambda value: validate_id(value, "channel"))
+]
 
 
 class ExecutionConfigBase(CamelModel):
@@ -121,13 +128,30 @@ class ExecutionConfigPublic(ExecutionConfigBase):
     created_at: datetime
 
 
+SessionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+
+
 class TestSessionCreate(RequestModel):
     __test__ = False  # not a pytest test class, despite the name
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    name: SessionName
+    description: Description | None = None
     project_id: str = Field(min_length=1, max_length=36)
     video_id: str = Field(min_length=1, max_length=36)
     rig_id: RigId
+    execution_config: ExecutionConfigCreate | None = None
+
+
+class TestSessionUpdate(RequestModel):
+    """``PUT /api/test-sessions/{id}``: only the fields sent change, refused while running.
+    ``executionConfig`` replaces the stored config whole (``null`` removes it); a finished
+    session's results follow it at the next recompute."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: SessionName | None = None
+    description: Description | None = None
     execution_config: ExecutionConfigCreate | None = None
 
 
@@ -136,6 +160,7 @@ class TestSessionPublic(CamelModel):
 
     id: str
     name: str
+    description: str | None
     project_id: str
     video_id: str
     rig_id: str
@@ -144,16 +169,18 @@ class TestSessionPublic(CamelModel):
     sync_mono_ns: int | None
     started_at: datetime | None
     completed_at: datetime | None
-    results: dict[str, Any] | None
+    results: FinalResultSet | None = Field(description="the final results, once it finished")
     execution_config: ExecutionConfigPublic | None
     created_at: datetime
     updated_at: datetime | None
 
 
 class TestSessionQuery(Page):
-    """Query of ``GET /api/test-sessions``: a page, optionally of one project or status."""
+    """Query of ``GET /api/test-sessions``: a page, optionally of one project or status, newest
+    first unless ``sort`` says otherwise."""
 
     __test__ = False  # not a pytest test class, despite the name
 
     project_id: str | None = Field(None, alias="projectId")
     status: TestSessionStatus | None = None
+    sort: Literal["-createdAt", "createdAt", "name", "-name"] = "-createdAt"

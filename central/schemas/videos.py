@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from central.schemas.base import CamelModel
+from pydantic import Field, StringConstraints
 
-__all__ = ["StreamLinkPublic", "VideoPublic"]
+from central.schemas.base import CamelModel, Page, RequestModel
+
+__all__ = ["StreamLinkPublic", "VideoPublic", "VideoQuery", "VideoUpdate"]
 
 
 class VideoPublic(CamelModel):
@@ -35,3 +38,24 @@ class StreamLinkPublic(CamelModel):
     url: str
     """Path and query of the stream, to use as a ``<video>`` element's ``src``."""
     expires_at: datetime
+
+
+class VideoQuery(Page):
+    """Query of the video lists: newest first unless ``sort`` says otherwise."""
+
+    sort: Literal["-createdAt", "createdAt", "filename", "-filename"] = "-createdAt"
+
+
+class VideoUpdate(RequestModel):
+    """``PUT /api/videos/{id}``: only the fields sent change.
+
+    ``fps`` overrides the probed frame rate (a container that stores it wrongly) and re-derives
+    ``durationS`` from the frame count; it is refused (409) once the video has annotations, whose
+    timestamps were derived from the old rate.
+    """
+
+    filename: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+        | None
+    ) = Field(None, description="the display name")
+    fps: float | None = Field(None, gt=0, le=1000, description="frames per second")

@@ -210,14 +210,22 @@ def list_annotations(
 
 
 def list_by_detection(
-    session: Session, detection_id: str, *, video_id: str | None = None
-) -> Sequence[GroundTruthAnnotation]:
-    """The boxes of one track (``detection_id``) over time, across videos unless one is given."""
-    query = select(GroundTruthAnnotation).where(GroundTruthAnnotation.detection_id == detection_id)
+    session: Session,
+    detection_id: str,
+    *,
+    video_id: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[Sequence[GroundTruthAnnotation], int]:
+    """A page of the boxes of one track (``detection_id``) over time, across videos unless one is
+    given, by video id then frame, and how many there are in all."""
+    a = GroundTruthAnnotation
+    condition = a.detection_id == detection_id
     if video_id is not None:
-        query = query.where(GroundTruthAnnotation.video_id == video_id)
-    query = query.order_by(GroundTruthAnnotation.video_id, GroundTruthAnnotation.frame_number)
-    return session.scalars(query).all()
+        condition = condition & (a.video_id == video_id)
+    total = session.scalar(select(func.count()).select_from(a).where(condition)) or 0
+    query = select(a).where(condition).order_by(a.video_id, a.frame_number, a.id)
+    return session.scalars(query.offset(offset).limit(limit)).all(), total
 
 
 def get_annotation(session: Session, annotation_id: str) -> GroundTruthAnnotation:

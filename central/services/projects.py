@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from central.db.models import Project
 from central.events import DISCARD, EventSink
 from central.services.errors import Conflict, InvalidInput, NotFound
+from central.services.listing import ordering
 
 __all__ = ["create_project", "delete_project", "get_project", "list_projects", "update_project"]
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 # Columns that must never become null through an update.
 _REQUIRED = frozenset({"name", "status"})
+_SORTS = {"createdAt": Project.created_at, "name": Project.name}
 
 
 def _name_taken(session: Session, name: str, except_id: str | None = None) -> bool:
@@ -54,14 +56,13 @@ def create_project(
     return project
 
 
-def list_projects(session: Session, *, limit: int, offset: int) -> tuple[list[Project], int]:
-    """A page of projects, newest first, and the total count."""
+def list_projects(
+    session: Session, *, limit: int, offset: int, sort: str = "-createdAt"
+) -> tuple[list[Project], int]:
+    """A page of projects in ``sort`` order (default newest first), and the total count."""
     total = session.scalar(select(func.count()).select_from(Project)) or 0
     page = session.scalars(
-        select(Project)
-        .order_by(Project.created_at.desc(), Project.id.desc())
-        .limit(limit)
-        .offset(offset)
+        select(Project).order_by(*ordering(sort, _SORTS, Project.id)).limit(limit).offset(offset)
     )
     return list(page), total
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.auth import Role, generate_token, hash_token
@@ -49,8 +49,13 @@ def authenticate(session: Session, token: str) -> ApiToken | None:
     return row
 
 
-def list_tokens(session: Session) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)))
+def list_tokens(
+    session: Session, *, limit: int | None = None, offset: int = 0
+) -> tuple[list[ApiToken], int]:
+    """A page of tokens, oldest first (revoked ones too), and how many there are in all."""
+    total = session.scalar(select(func.count()).select_from(ApiToken)) or 0
+    query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id).offset(offset).limit(limit)
+    return list(session.scalars(query)), total
 
 
 def revoke_token(session: Session, token_id: str) -> ApiToken:

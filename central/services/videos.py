@@ -12,14 +12,16 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.db.models import Project, TestSession, Video
+from central.db.models import GroundTruthAnnotation, Project, TestSession, Video
 from central.db.types import new_id
 from central.events import DISCARD, EventSink
-from central.services.errors import Conflict, NotFound
+from central.services.errors import Conflict, InvalidInput, NotFound
+from central.services.listing import ordering
 from central.services.uploads import ReceivedUpload
 from central.services.video_probe import probe_video
 
@@ -31,6 +33,7 @@ __all__ = [
     "list_videos",
     "require_project",
     "store_uploaded_video",
+    "update_video",
     "video_file",
     "videos_dir",
 ]
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 VIDEOS_DIRNAME = "videos"
 _FILENAME_MAX = 255
+_SORTS = {"createdAt": Video.created_at, "filename": Video.filename}
 
 
 def videos_dir(data_dir: Path) -> Path:
@@ -120,8 +124,10 @@ def list_videos(
     library_only: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    sort: str = "-createdAt",
 ) -> tuple[Sequence[Video], int]:
-    """Videos, newest first, and how many there are in all: of one project, or of the library."""
+    """Videos in ``sort`` order (default newest first), and how many there are in all: of one
+    project, or of the library."""
     query = select(Video)
     if project_id is not None:
         require_project(session, project_id)
@@ -129,7 +135,7 @@ def list_videos(
     if library_only:
         query = query.where(Video.project_id.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = query.order_by(Video.created_at.desc(), Video.id.desc()).offset(offset).limit(limit)
+    page = query.order_by(*ordering(sort, _SORTS, Video.id)).offset(offset).limit(limit)
     return session.scalars(page).all(), total
 
 
@@ -137,6 +143,40 @@ def get_video(session: Session, video_id: str) -> Video:
     video = session.get(Video, video_id)
     if video is None:
         raise NotFound("video", video_id)
+    return video
+
+
+def update_video(session: Session, video_id: str, changes: dict[str, Any]) -> Video:
+    """Apply ``changes`` (the fields the client sent: ``filename``, ``fps``).
+
+    A new ``fps`` re-derives ``duration_s`` from the frame count.
+
+    :raises InvalidInput: ``null`` for either field (both are required on a video).
+    :raises Conflict: a new ``fps`` for a video with annotations.
+    """
+    video = get_video(session, video_id)
+    for field in changes.keys() & {"filename", "fps"}:
+        if changes[field] is None:
+            raise InvalidInput(f"{field} cannot be cleared", field)
+    fps = changes.get("fps")
+    if fps is not None and fps != video.fps:
+        annotated = session.scalar(
+            select(func.count())
+            .select_from(GroundTruthAnnotation)
+            .where(GroundTruthAnnotation.video_id == video_id)
+        )
+        if annotated:
+            raise Conflict(
+                f"video {video_id!r} has {annotated} annotation(s) timed at {video.fps} fps: "
+                "delete them before changing its frame rate"
+            )
+        video.fps = fps
+        if video.frame_count is not None:
+            video.duration_s = video.frame_count / fps
+    if "filename" in changes:
+        video.filename = changes["filename"]
+    session.commit()
+    logger.info("Updated video %s: %s", video_id, sorted(changes))
     return video
 
 

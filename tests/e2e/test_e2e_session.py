@@ -33,6 +33,7 @@ from central.demo.scenario import DEFAULT_SCENARIO, Intent
 from central.demo.video import render_demo_video
 from central.ingest.broker import free_port
 from central.services.tokens import create_token
+from tests.integration.central.socketio_contract import assert_fits_the_document
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -44,6 +45,16 @@ UDP_SIGNALS = (
     (4920.0, "wheelchair_user"),  # 120 ms after the wheelchair user appears: a hit
     (7700.0, "pedestrian"),  # 800 ms after the last event's window closed: a false alarm
 )
+
+
+def _checked(event: str, kept: list[dict[str, Any]]) -> Any:
+    """A handler that checks each payload against docs/socketio-asyncapi.yaml, then keeps it."""
+
+    def keep(data: dict[str, Any]) -> None:
+        assert_fits_the_document(event, data)
+        kept.append(data)
+
+    return keep
 
 
 def _free_udp_port() -> int:
@@ -137,9 +148,12 @@ async def _run(tmp_path: Path, broker_url: str, prefix: str) -> Run:
             )
             session_id = session["id"]
 
-            sio.on("detection_event", lambda data: run.detection_events.append(data))
-            sio.on("test_completed", lambda data: run.completed.append(data))
-            sio.on("session_progress", lambda data: run.progress.append(data))
+            for event, kept in (
+                ("detection_event", run.detection_events),
+                ("test_completed", run.completed),
+                ("session_progress", run.progress),
+            ):
+                sio.on(event, _checked(event, kept))
             await sio.connect(base, auth={"token": token}, transports=["websocket"])
             joined = await sio.call("join_test_session", {"test_session_id": session_id})
             assert joined["ok"] is True
@@ -277,7 +291,7 @@ def test_signals_from_a_real_rig_are_judged_live_and_scored_exactly(
     # provisional verdicts agree with the final ones (the records arrived in time order).
     sent = [d for event in run.detection_events for d in event["detections"]]
     assert all(d["provisional"] is True for d in sent)
-    judged = {d["id"]: d["match_type"] for d in sent}
+    judged = {d["id"]: d["matchType"] for d in sent}
     assert len(judged) == len(sent), "no record is sent twice"
     final = {
         c["detectionEventId"]: c["matchType"] for c in run.comparisons if c["detectionEventId"]
@@ -285,9 +299,9 @@ def test_signals_from_a_real_rig_are_judged_live_and_scored_exactly(
     assert judged == final
     assert run.progress, "a provisional score was sent while the session ran"
     last = run.progress[-1]
-    assert last["provisional"] is True and last["test_session_id"] == run.session["id"]
+    assert last["provisional"] is True and last["testSessionId"] == run.session["id"]
     assert (last["records"], last["truePositives"], last["falsePositives"]) == (9, 5, 3)
     (completed,) = run.completed
-    assert completed["test_session_id"] == run.session["id"]
+    assert completed["testSessionId"] == run.session["id"]
     assert completed["status"] == "stopped"
     assert completed["metrics"] == results

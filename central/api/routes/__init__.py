@@ -11,6 +11,7 @@ from central.api.routes import (
     annotation_io,
     annotation_sessions,
     annotations,
+    dataset_downloads,
     datasets,
     dead_letters,
     evaluation,
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     projects.router,
     test_sessions.router,
     tokens.router,
+    dataset_downloads.router,
     datasets.router,  # before videos: /api/videos/statistics is not a video id
     videos.router,
     annotations.router,

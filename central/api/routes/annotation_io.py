@@ -16,7 +16,6 @@ Both report progress on Socket.IO (``export_progress``, ``import_progress``) thr
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
+from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
 from central.events import EventSink
 from central.formats import DEFAULT_LIMITS, AnnotationImportError
@@ -104,7 +104,7 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {}, "application/zip": {}},
         "description": "The file, streamed; JSON for json and coco, a zip for yolo and pascal_voc",
     },
-    409: {"description": "The video lacks what the format needs (YOLO and VOC: its size)"},
+    **error_responses(status.HTTP_409_CONFLICT),
 }
 
 
@@ -149,33 +149,14 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {_FILE_FIELD: {"type": "string", "format": "binary"}},
-                    "required": [_FILE_FIELD],
-                }
-            }
-        },
-    }
-}
-
-
 @router.post(
     "/api/videos/{video_id}/annotations/import",
     response_model=ImportResultPublic,
     dependencies=[Depends(require_role(Role.ANNOTATOR))],
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=multipart_body(_FILE_FIELD),
     responses={
-        413: {"description": "The file is larger than the upload limit"},
-        422: {
-            "description": "The file was refused (each issue names file, line or element "
-            "and field); nothing was written"
-        },
+        **error_responses(status.HTTP_400_BAD_REQUEST, status.HTTP_409_CONFLICT),
+        **error_responses(status.HTTP_413_CONTENT_TOO_LARGE, status.HTTP_422_UNPROCESSABLE_CONTENT),
     },
 )
 async def import_annotations(
@@ -210,7 +191,8 @@ async def import_annotations(
                 filename=videos.display_name(upload.filename),
                 on_conflict=on_conflict,
                 dry_run=dry_run,
-                progress=functools.partial(events.import_progress, video_id),
+                # Every stage carries the import's settings (format, dryRun, onConflict).
+                progress=lambda update: events.import_progress(video_id, {**stages, **update}),
             )
         )
     except AnnotationImportError as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.schemas.annotation_sessions import (
     AnnotationSessionCreate,
@@ -30,6 +30,7 @@ _ANNOTATOR = [Depends(require_role(Role.ANNOTATOR))]
     response_model=AnnotationSessionPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=_ANNOTATOR,
+    responses=error_responses(status.HTTP_404_NOT_FOUND),
 )
 def create_session(body: AnnotationSessionCreate, session: SessionDep) -> AnnotationSessionPublic:
     return AnnotationSessionPublic.model_validate(annotation_sessions.create_session(session, body))
@@ -38,14 +39,15 @@ def create_session(body: AnnotationSessionCreate, session: SessionDep) -> Annota
 @router.get("", response_model=list[AnnotationSessionPublic], dependencies=_VIEWER)
 def list_sessions(
     session: SessionDep,
-    response: Response,
+    pager: PagerDep,
     page: Annotated[Page, Query()],
     video_id: Annotated[str | None, Query(alias="videoId")] = None,
 ) -> list[AnnotationSessionPublic]:
+    """Annotation sessions, newest first (of one video, with ``videoId``)."""
     rows, total = annotation_sessions.list_sessions(
         session, video_id=video_id, limit=page.limit, offset=page.offset
     )
-    set_total(response, total)
+    pager.publish(page, total)
     return [AnnotationSessionPublic.model_validate(row) for row in rows]
 
 

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import EventsDep, SessionDep, require_role
+from central.api.deps import EventsDep, PagerDep, SessionDep, require_role
 from central.api.gc_pause import gc_paused
-from central.api.pagination import set_total
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.events import EventSink
 from central.schemas.annotations import (
@@ -34,6 +34,7 @@ from central.schemas.annotations import (
     BulkAnnotationResult,
     annotations_json,
 )
+from central.schemas.base import Page
 from central.services import annotations as annotation_service
 from central.services.annotations import InvalidAnnotations
 from central.services.uploads import read_limited
@@ -44,10 +45,21 @@ router = APIRouter(tags=["annotations"])
 
 _VIEWER = [Depends(require_role(Role.VIEWER))]
 _ANNOTATOR = [Depends(require_role(Role.ANNOTATOR))]
+
+
+def _bulk_body_schema() -> dict[str, Any]:
+    """The bulk body's JSON Schema, its rows referring to ``AnnotationCreate`` among the
+    document's components (which the single-box route puts there): pydantic's own ``$defs``
+    would be unresolvable from inside an OpenAPI document."""
+    schema = BULK_ANNOTATIONS.json_schema(ref_template="#/components/schemas/{model}")
+    del schema["$defs"]
+    return schema
+
+
 _BULK_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": BULK_ANNOTATIONS.json_schema()}},
+        "content": {"application/json": {"schema": _bulk_body_schema()}},
     }
 }
 
@@ -70,6 +82,7 @@ def _annotation_errors(exc: InvalidAnnotations) -> RequestValidationError:
     response_model=AnnotationPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=_ANNOTATOR,
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def create_annotation(
     video_id: str,
@@ -91,6 +104,7 @@ def create_annotation(
     status_code=status.HTTP_201_CREATED,
     dependencies=_ANNOTATOR,
     openapi_extra=_BULK_BODY,
+    responses=error_responses(status.HTTP_409_CONFLICT, status.HTTP_413_CONTENT_TOO_LARGE),
 )
 async def bulk_create_annotations(
     video_id: str,
@@ -128,12 +142,16 @@ def _bulk_create(session: Session, video_id: str, raw: bytes, events: EventSink)
     dependencies=_VIEWER,
 )
 def list_annotations(
-    video_id: str, session: SessionDep, query: Annotated[AnnotationListQuery, Query()]
+    video_id: str,
+    session: SessionDep,
+    pager: PagerDep,
+    query: Annotated[AnnotationListQuery, Query()],
 ) -> Response:
+    """A video's boxes in frame order (then by detection id)."""
     rows, total = annotation_service.list_annotations(session, video_id, query)
-    response = Response(annotations_json(rows), media_type="application/json")
-    set_total(response, total)
-    return response
+    return Response(
+        annotations_json(rows), media_type="application/json", headers=pager.headers(query, total)
+    )
 
 
 @router.get(
@@ -144,10 +162,15 @@ def list_annotations(
 def list_by_detection(
     detection_id: str,
     session: SessionDep,
+    pager: PagerDep,
+    page: Annotated[Page, Query()],
     video_id: Annotated[str | None, Query(alias="videoId")] = None,
 ) -> list[AnnotationPublic]:
-    """Every box of one track, in frame order (of one video, if ``videoId`` is given)."""
-    rows = annotation_service.list_by_detection(session, detection_id, video_id=video_id)
+    """The boxes of one track, by video id then frame (of one video, if ``videoId`` is given)."""
+    rows, total = annotation_service.list_by_detection(
+        session, detection_id, video_id=video_id, limit=page.limit, offset=page.offset
+    )
+    pager.publish(page, total)
     return [AnnotationPublic.model_validate(row) for row in rows]
 
 
@@ -161,7 +184,10 @@ def get_annotation(annotation_id: str, session: SessionDep) -> AnnotationPublic:
 
 
 @router.put(
-    "/api/annotations/{annotation_id}", response_model=AnnotationPublic, dependencies=_ANNOTATOR
+    "/api/annotations/{annotation_id}",
+    response_model=AnnotationPublic,
+    dependencies=_ANNOTATOR,
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def update_annotation(
     annotation_id: str,

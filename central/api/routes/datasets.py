@@ -1,7 +1,8 @@
 """Dataset management (ROADMAP.md section 7); every endpoint here needs the viewer role.
 
 ``POST /api/datasets/export`` answers with the dataset as one streamed zip (a folder per video,
-``report.json`` at the end; see :mod:`central.services.datasets`), not with a JSON description.
+``report.json`` at the end; see :mod:`central.services.datasets`), or, to ``Accept:
+application/json``, with a :class:`DatasetExportResponse` whose signed URL streams that zip.
 
 ``GET /api/videos/statistics`` lives here, and this router is included before the videos router,
 so the path is not taken for ``GET /api/videos/{video_id}`` with the id "statistics".
@@ -11,22 +12,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import EventsDep, FactoryDep, SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import EventsDep, FactoryDep, PagerDep, SessionDep, SettingsDep, require_role
+from central.api.openapi import error_responses
 from central.api.routes.annotation_io import streamed_export_response
 from central.auth import Role
 from central.schemas.base import Page
 from central.schemas.datasets import (
     DatasetExportRequest,
+    DatasetExportResponse,
     DatasetQualityReport,
     DatasetStatistics,
     VideoStatisticsResponse,
 )
-from central.services import datasets
+from central.services import dataset_downloads, datasets
 
 __all__ = ["router"]
 
@@ -53,25 +55,47 @@ def quality_assessment(session: SessionDep) -> DatasetQualityReport:
     "/api/datasets/export",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/zip": {}}, "description": "The dataset, streamed"},
-        404: {"description": "An unknown project or video"},
-        409: {"description": "A video lacks what the format needs"},
+        200: {
+            "model": DatasetExportResponse,
+            "content": {"application/zip": {}},
+            "description": "The dataset, streamed; to Accept: application/json, its description "
+            "and a signed download URL",
+        },
+        **error_responses(status.HTTP_404_NOT_FOUND, status.HTTP_409_CONFLICT),
     },
 )
 async def export_dataset(
-    body: DatasetExportRequest, factory: FactoryDep, events: EventsDep
-) -> StreamingResponse:
-    """One zip: a folder per video with its single-video export, and ``report.json``."""
+    body: DatasetExportRequest,
+    request: Request,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    events: EventsDep,
+) -> Response:
+    """One zip: a folder per video with its single-video export, and ``report.json``; to
+    ``Accept: application/json``, the export's counts and a URL that streams that zip."""
     selection = datasets.DatasetSelection(project_id=body.project_id, video_ids=body.video_ids)
     export = await run_in_threadpool(datasets.start_dataset_export, factory, selection, body.format)
-    return streamed_export_response(export, events)
+    if not _wants_json(request.headers.get("accept", "")):
+        return streamed_export_response(export, events)
+    stored = dataset_downloads.StoredExportRequest(body.format, body.project_id, body.video_ids)
+    offer = await run_in_threadpool(
+        dataset_downloads.offer_download, settings.data_dir, stored, export
+    )
+    answer = DatasetExportResponse.model_validate(offer)
+    return JSONResponse(answer.model_dump(mode="json", by_alias=True))
+
+
+def _wants_json(accept: str) -> bool:
+    """JSON only when asked for by name: ``*/*`` and zip-accepting clients get the zip."""
+    media_types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return "application/json" in media_types and "application/zip" not in media_types
 
 
 @router.get("/api/videos/statistics", response_model=VideoStatisticsResponse)
 def video_statistics(
-    session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[Page, Query()]
 ) -> VideoStatisticsResponse:
     """Totals over every video and a page of per-video ground truth (total in X-Total-Count)."""
     statistics = datasets.video_statistics(session, limit=page.limit, offset=page.offset)
-    set_total(response, statistics["total_videos"])
+    pager.publish(page, statistics["total_videos"])
     return VideoStatisticsResponse.model_validate(statistics)

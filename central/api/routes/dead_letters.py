@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
 from central.auth import Role
 from central.ingest import queries as ingest_queries
 from central.schemas.dead_letters import DeadLetterPage, DeadLetterPublic
@@ -23,12 +22,13 @@ router = APIRouter(
 
 @router.get("", response_model=list[DeadLetterPublic])
 def list_dead_letters(
-    session: SessionDep, response: Response, page: Annotated[DeadLetterPage, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[DeadLetterPage, Query()]
 ) -> list[DeadLetterPublic]:
+    """Refused messages, newest first (of one rig, with ``rigId``)."""
     rows, total = ingest_queries.list_dead_letters(
         session, limit=page.limit, offset=page.offset, rig_id=page.rig_id
     )
-    set_total(response, total)
+    pager.publish(page, total)
     return [DeadLetterPublic.model_validate(row) for row in rows]
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.execution import queries as result_queries
 from central.execution.comparison import compare_sessions
@@ -27,11 +27,15 @@ router = APIRouter(
 )
 
 
-@router.get("/{session_id}/tracks", response_model=list[TrackResultPublic])
+@router.get(
+    "/{session_id}/tracks",
+    response_model=list[TrackResultPublic],
+    responses=error_responses(404),
+)
 def list_ground_truth_tracks(
     session_id: str,
     session: SessionDep,
-    response: Response,
+    pager: PagerDep,
     query: Annotated[TrackQuery, Query()],
 ) -> list[TrackResultPublic]:
     rows, total = result_queries.list_tracks(
@@ -42,11 +46,15 @@ def list_ground_truth_tracks(
         limit=query.limit,
         offset=query.offset,
     )
-    set_total(response, total)
+    pager.publish(query, total)
     return [TrackResultPublic.model_validate(row) for row in rows]
 
 
-@router.get("/{session_a}/compare/{session_b}", response_model=SessionComparisonPublic)
+@router.get(
+    "/{session_a}/compare/{session_b}",
+    response_model=SessionComparisonPublic,
+    responses=error_responses(404, 409),
+)
 def compare_test_sessions(
     session_a: str, session_b: str, session: SessionDep
 ) -> SessionComparisonPublic:

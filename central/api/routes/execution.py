@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, status
 
 from central.api.deps import ExecutorDep, require_role
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.execution.results import FinalResults
 from central.schemas.execution import (
+    DetectionBody,
     DetectionVerdictPublic,
     FinalResultsPublic,
-    HttpDetection,
     HttpDetectionBatch,
 )
 from central.schemas.test_sessions import ExecutionConfigCreate, TestSessionPublic
@@ -28,12 +29,13 @@ router = APIRouter(
     prefix="/api/test-sessions",
     tags=["test execution"],
     dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 
 
 def _final(final: FinalResults) -> FinalResultsPublic:
     return FinalResultsPublic(
-        test_session_id=final.session_id, status=final.status, results=final.results
+        test_session_id=final.session_id, status=final.status, results=final.results or None
     )
 
 
@@ -61,7 +63,7 @@ async def recompute_results(session_id: str, executor: ExecutorDep) -> FinalResu
 async def compare_with_ground_truth(
     session_id: str,
     executor: ExecutorDep,
-    body: Annotated[HttpDetectionBatch | HttpDetection, Body()],
+    body: Annotated[DetectionBody, Body()],
 ) -> list[DetectionVerdictPublic]:
     detections = body.detections if isinstance(body, HttpDetectionBatch) else [body]
     verdicts = await executor.post_detections(session_id, [d.as_record() for d in detections])

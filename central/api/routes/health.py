@@ -43,7 +43,16 @@ def _database_state(request: Request) -> Literal["ok", "error"]:
     return "ok"
 
 
-@router.get("/health", response_model=HealthPublic)
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    responses={
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "model": HealthPublic,
+            "description": "The database is unreachable",
+        }
+    },
+)
 def health(request: Request, response: Response) -> HealthPublic:
     database = _database_state(request)
     broker_state = getattr(request.app.state, "broker_state", None)

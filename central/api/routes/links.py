@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
+from central.api.openapi import error_responses
 from central.auth import Role
 from central.schemas.base import Page
 from central.schemas.links import VideoAssignmentPublic, VideoLinkRequest
-from central.schemas.videos import VideoPublic
+from central.schemas.videos import VideoPublic, VideoQuery
 from central.services import links, videos
 
 __all__ = ["router"]
@@ -26,13 +26,13 @@ _OPERATOR = [Depends(require_role(Role.OPERATOR))]
     "/api/ground-truth/videos/available", response_model=list[VideoPublic], dependencies=_VIEWER
 )
 def available_videos(
-    session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[VideoQuery, Query()]
 ) -> list[VideoPublic]:
     """Ground-truth library videos (uploaded without a project), which projects can link."""
     rows, total = videos.list_videos(
-        session, library_only=True, limit=page.limit, offset=page.offset
+        session, library_only=True, limit=page.limit, offset=page.offset, sort=page.sort
     )
-    set_total(response, total)
+    pager.publish(page, total)
     return [VideoPublic.model_validate(row) for row in rows]
 
 
@@ -41,6 +41,7 @@ def available_videos(
     response_model=list[VideoAssignmentPublic],
     status_code=status.HTTP_201_CREATED,
     dependencies=_OPERATOR,
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def link_videos(
     project_id: str, body: VideoLinkRequest, session: SessionDep
@@ -56,10 +57,11 @@ def link_videos(
     dependencies=_VIEWER,
 )
 def linked_videos(
-    project_id: str, session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    project_id: str, session: SessionDep, pager: PagerDep, page: Annotated[Page, Query()]
 ) -> list[VideoPublic]:
+    """The library videos linked to this project, most recently linked first."""
     rows, total = links.linked_videos(session, project_id, limit=page.limit, offset=page.offset)
-    set_total(response, total)
+    pager.publish(page, total)
     return [VideoPublic.model_validate(row) for row in rows]
 
 

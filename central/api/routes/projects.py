@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, status
 
-from central.api.deps import EventsDep, SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import EventsDep, PagerDep, SessionDep, require_role
+from central.api.openapi import error_responses
 from central.auth import Role
-from central.schemas.base import Page
-from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectUpdate
+from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectQuery, ProjectUpdate
 from central.services import projects
 
 __all__ = ["router"]
@@ -23,6 +22,7 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
     response_model=ProjectPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def create_project(body: ProjectCreate, session: SessionDep, events: EventsDep) -> ProjectPublic:
     project = projects.create_project(session, body.model_dump(), events)
@@ -33,10 +33,12 @@ def create_project(body: ProjectCreate, session: SessionDep, events: EventsDep) 
     "", response_model=list[ProjectPublic], dependencies=[Depends(require_role(Role.VIEWER))]
 )
 def list_projects(
-    session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[ProjectQuery, Query()]
 ) -> list[ProjectPublic]:
-    rows, total = projects.list_projects(session, limit=page.limit, offset=page.offset)
-    set_total(response, total)
+    rows, total = projects.list_projects(
+        session, limit=page.limit, offset=page.offset, sort=page.sort
+    )
+    pager.publish(page, total)
     return [ProjectPublic.model_validate(row) for row in rows]
 
 
@@ -51,6 +53,7 @@ def get_project(project_id: str, session: SessionDep) -> ProjectPublic:
     "/{project_id}",
     response_model=ProjectPublic,
     dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def update_project(project_id: str, body: ProjectUpdate, session: SessionDep) -> ProjectPublic:
     changes = body.model_dump(exclude_unset=True)

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
-from central.api.deps import ExecutorDep, SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import ExecutorDep, PagerDep, SessionDep, require_role
 from central.auth import Role
 from central.execution import queries as result_queries
 from central.schemas.results import (
     ComparisonQuery,
     DetailedResultsPublic,
     DetectionComparisonPublic,
+    LatencyMeasurementPublic,
+    LatencyMeasurementQuery,
     LatencyMetricsPublic,
+    LatencySource,
 )
 
 __all__ = ["router"]
@@ -41,9 +43,11 @@ def get_detailed_test_results(
 def get_detection_comparisons(
     session_id: str,
     session: SessionDep,
-    response: Response,
+    pager: PagerDep,
     query: Annotated[ComparisonQuery, Query()],
 ) -> list[DetectionComparisonPublic]:
+    """Comparison rows: those of a detection first, in video time, then the missed ground truth
+    (FN) in video time."""
     rows, total = result_queries.list_comparisons(
         session,
         session_id,
@@ -51,7 +55,7 @@ def get_detection_comparisons(
         limit=query.limit,
         offset=query.offset,
     )
-    set_total(response, total)
+    pager.publish(query, total)
     return [DetectionComparisonPublic.model_validate(row) for row in rows]
 
 
@@ -63,3 +67,27 @@ def get_latency_metrics(
         session, session_id, executor.live.latencies_ms(session_id)
     )
     return LatencyMetricsPublic.model_validate(data)
+
+
+@router.get("/{session_id}/latency-measurements", response_model=list[LatencyMeasurementPublic])
+def get_latency_measurements(
+    session_id: str,
+    session: SessionDep,
+    pager: PagerDep,
+    query: Annotated[LatencyMeasurementQuery, Query()],
+) -> list[LatencyMeasurementPublic]:
+    """The stored latency rows, in detection (video) time; both timestamps are video
+    milliseconds. Ground-truth rows appear when the session's final pass ran, rig-measured ones
+    as the rig's latency records arrive."""
+    rows, total = result_queries.list_latency_measurements(
+        session,
+        session_id,
+        rig_measured=None if query.source is None else query.source is LatencySource.RIG,
+        within_tolerance=query.within_tolerance,
+        min_latency_ms=query.min_latency_ms,
+        max_latency_ms=query.max_latency_ms,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    pager.publish(query, total)
+    return [LatencyMeasurementPublic.model_validate(row) for row in rows]

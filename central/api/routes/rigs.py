@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 
-from central.api.deps import SessionDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import PagerDep, SessionDep, require_role
 from central.auth import Role
 from central.ingest import queries as ingest_queries
 from central.ingest.queries import RigView
@@ -48,10 +47,11 @@ def _public(view: RigView) -> RigPublic:
 
 @router.get("/api/rigs", response_model=list[RigPublic])
 def list_rigs(
-    session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    session: SessionDep, pager: PagerDep, page: Annotated[Page, Query()]
 ) -> list[RigPublic]:
+    """Every rig central has heard of, by id."""
     views, total = ingest_queries.list_rigs(session, limit=page.limit, offset=page.offset)
-    set_total(response, total)
+    pager.publish(page, total)
     return [_public(view) for view in views]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from typing import Annotated
 
-from central.api.deps import SessionDep, require_role
+from fastapi import APIRouter, Depends, Query, status
+
+from central.api.deps import PagerDep, SessionDep, require_role
 from central.auth import Role
+from central.schemas.base import Page
 from central.schemas.tokens import TokenCreate, TokenCreated, TokenPublic
 from central.services import tokens
 
@@ -25,8 +28,13 @@ def create_token(body: TokenCreate, session: SessionDep) -> TokenCreated:
 
 
 @router.get("", response_model=list[TokenPublic])
-def list_tokens(session: SessionDep) -> list[TokenPublic]:
-    return [TokenPublic.model_validate(row) for row in tokens.list_tokens(session)]
+def list_tokens(
+    session: SessionDep, pager: PagerDep, page: Annotated[Page, Query()]
+) -> list[TokenPublic]:
+    """Every token ever made, oldest first, revoked ones included; never the secret itself."""
+    rows, total = tokens.list_tokens(session, limit=page.limit, offset=page.offset)
+    pager.publish(page, total)
+    return [TokenPublic.model_validate(row) for row in rows]
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -13,19 +13,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
-from central.api.pagination import set_total
+from central.api.deps import EventsDep, FactoryDep, PagerDep, SessionDep, SettingsDep, require_role
+from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
 from central.config import CentralSettings
 from central.events import EventSink
-from central.schemas.base import Page
-from central.schemas.videos import StreamLinkPublic, VideoPublic
+from central.schemas.videos import StreamLinkPublic, VideoPublic, VideoQuery, VideoUpdate
 from central.services import stream_links, videos
 from central.services.errors import InvalidInput, NotFound
 from central.services.uploads import receive_multipart_upload
@@ -36,10 +35,13 @@ router = APIRouter(tags=["videos"])
 
 _FILE_FIELD = "file"
 _PROJECT_FIELDS = ("projectId", "project_id")
-_UPLOAD_RESPONSES: dict[int | str, dict[str, str]] = {
-    413: {"description": "The file is larger than the upload limit"},
-    415: {"description": "The file is not a video"},
-}
+_UPLOAD_RESPONSES = error_responses(
+    status.HTTP_400_BAD_REQUEST,
+    status.HTTP_404_NOT_FOUND,
+    status.HTTP_413_CONTENT_TOO_LARGE,
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    status.HTTP_422_UNPROCESSABLE_CONTENT,
+)
 
 
 async def _upload(
@@ -83,6 +85,9 @@ def _content_length(request: Request) -> int | None:
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(Role.OPERATOR))],
     responses=_UPLOAD_RESPONSES,
+    openapi_extra=multipart_body(
+        _FILE_FIELD, projectId="the project to upload into; none: the ground-truth library"
+    ),
 )
 async def upload_video(
     request: Request, session: SessionDep, settings: SettingsDep, events: EventsDep
@@ -97,6 +102,7 @@ async def upload_video(
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(Role.OPERATOR))],
     responses=_UPLOAD_RESPONSES,
+    openapi_extra=multipart_body(_FILE_FIELD),
 )
 async def upload_project_video(
     project_id: str,
@@ -114,18 +120,24 @@ async def upload_project_video(
     "/api/videos",
     response_model=list[VideoPublic],
     dependencies=[Depends(require_role(Role.VIEWER))],
+    responses=error_responses(status.HTTP_404_NOT_FOUND),
 )
 def list_videos(
     session: SessionDep,
-    response: Response,
-    page: Annotated[Page, Query()],
+    pager: PagerDep,
+    page: Annotated[VideoQuery, Query()],
     project_id: Annotated[str | None, Query(alias="projectId")] = None,
     library: Annotated[bool, Query(description="only ground-truth library videos")] = False,
 ) -> list[VideoPublic]:
     rows, total = videos.list_videos(
-        session, project_id=project_id, library_only=library, limit=page.limit, offset=page.offset
+        session,
+        project_id=project_id,
+        library_only=library,
+        limit=page.limit,
+        offset=page.offset,
+        sort=page.sort,
     )
-    set_total(response, total)
+    pager.publish(page, total)
     return [VideoPublic.model_validate(row) for row in rows]
 
 
@@ -135,13 +147,13 @@ def list_videos(
     dependencies=[Depends(require_role(Role.VIEWER))],
 )
 def list_project_videos(
-    project_id: str, session: SessionDep, response: Response, page: Annotated[Page, Query()]
+    project_id: str, session: SessionDep, pager: PagerDep, page: Annotated[VideoQuery, Query()]
 ) -> list[VideoPublic]:
     """The videos uploaded into this project (linked library videos: ``/videos/linked``)."""
     rows, total = videos.list_videos(
-        session, project_id=project_id, limit=page.limit, offset=page.offset
+        session, project_id=project_id, limit=page.limit, offset=page.offset, sort=page.sort
     )
-    set_total(response, total)
+    pager.publish(page, total)
     return [VideoPublic.model_validate(row) for row in rows]
 
 
@@ -154,10 +166,23 @@ def get_video(video_id: str, session: SessionDep) -> VideoPublic:
     return VideoPublic.model_validate(videos.get_video(session, video_id))
 
 
+@router.put(
+    "/api/videos/{video_id}",
+    response_model=VideoPublic,
+    dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
+)
+def update_video(video_id: str, body: VideoUpdate, session: SessionDep) -> VideoPublic:
+    """Rename the video or override its frame rate (refused once it has annotations)."""
+    changes = body.model_dump(exclude_unset=True)
+    return VideoPublic.model_validate(videos.update_video(session, video_id, changes))
+
+
 @router.delete(
     "/api/videos/{video_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require_role(Role.OPERATOR))],
+    responses=error_responses(status.HTTP_409_CONFLICT),
 )
 def delete_video(video_id: str, session: SessionDep, settings: SettingsDep) -> None:
     """Delete the video, its file, annotations, annotation sessions and links."""
@@ -215,7 +240,10 @@ def stream_link(video_id: str, session: SessionDep, settings: SettingsDep) -> St
     "/api/videos/{video_id}/stream",
     response_class=FileResponse,
     dependencies=[Depends(_viewer_or_signed_link)],
-    responses={206: {"description": "Partial content"}, 416: {"description": "Bad range"}},
+    responses={
+        status.HTTP_206_PARTIAL_CONTENT: {"description": "The range asked for"},
+        **error_responses(status.HTTP_416_RANGE_NOT_SATISFIABLE),
+    },
 )
 def stream_video(video_id: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
     """The video file; honours ``Range: bytes=a-b``, ``bytes=a-`` and ``bytes=-n``. Needs a

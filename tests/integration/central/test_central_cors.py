@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 
-def test_allowed_origin_may_read_totals_export_report_and_file_name(
+def test_allowed_origin_may_read_totals_links_export_report_and_file_name(
     client: TestClient, viewer: dict[str, str]
 ) -> None:
     response = client.get("/api/projects", headers={**viewer, "Origin": "http://localhost:3000"})
@@ -14,7 +14,7 @@ def test_allowed_origin_may_read_totals_export_report_and_file_name(
     exposed = {
         h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
     }
-    assert {"x-total-count", "x-export-report", "content-disposition"} <= exposed
+    assert {"x-total-count", "link", "x-export-report", "content-disposition"} <= exposed
 
 
 def test_other_origins_get_no_cors_grant(client: TestClient, viewer: dict[str, str]) -> None:

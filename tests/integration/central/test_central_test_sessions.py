@@ -201,3 +201,45 @@ def test_a_video_a_session_ran_on_cannot_be_deleted_under_it(
     db_session.delete(video)
     with pytest.raises(IntegrityError):
         db_session.commit()
+
+
+def test_update_renames_describes_and_replaces_the_config_of_a_session_not_running(
+    client: TestClient, auth_headers: Headers, make_test_session: MakeSession
+) -> None:
+    created = make_test_session(executionConfig={"signalType": "gpio", "toleranceMs": 50})
+    operator = auth_headers[Role.OPERATOR]
+    path = f"/api/test-sessions/{created['id']}"
+
+    renamed = client.put(path, json={"name": " dusk ", "description": "wet road"}, headers=operator)
+    reconfigured = client.put(
+        path, json={"executionConfig": {"signalType": "CAN"}}, headers=operator
+    )
+    unconfigured = client.put(path, json={"executionConfig": None}, headers=operator)
+
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["description"]) == ("dusk", "wet road")
+    assert renamed.json()["executionConfig"]["toleranceMs"] == 50, "a config not sent stays"
+    config = reconfigured.json()["executionConfig"]
+    assert (config["signalType"], config["toleranceMs"]) == ("can", 100), "replaced whole"
+    assert reconfigured.json()["name"] == "dusk"
+    assert unconfigured.json()["executionConfig"] is None
+    assert client.get(path, headers=auth_headers[Role.VIEWER]).json()["description"] == "wet road"
+
+
+def test_update_refuses_a_running_session_a_cleared_name_and_viewers(
+    client: TestClient, auth_headers: Headers, make_test_session: MakeSession, db_session: Session
+) -> None:
+    created = make_test_session()
+    path = f"/api/test-sessions/{created['id']}"
+    operator = auth_headers[Role.OPERATOR]
+
+    cleared = client.put(path, json={"name": None}, headers=operator)
+    by_viewer = client.put(path, json={"name": "x"}, headers=auth_headers[Role.VIEWER])
+    db_session.get(TestSession, created["id"]).status = "running"  # type: ignore[union-attr]
+    db_session.commit()
+    running = client.put(path, json={"name": "x"}, headers=operator)
+
+    assert cleared.status_code == 422 and cleared.json()["detail"][0]["loc"] == ["body", "name"]
+    assert by_viewer.status_code == 403
+    assert running.status_code == 409 and "running" in running.json()["detail"]
+    assert client.put("/api/test-sessions/nope", json={}, headers=operator).status_code == 404

@@ -316,3 +316,48 @@ def test_a_signed_stream_link_plays_without_a_token_for_that_video_only(
     assert client.get(f"/api/videos/{video['id']}/stream").status_code == 401
     assert client.get(f"/api/videos/{video['id']}/stream-link").status_code == 401
     assert client.get("/api/videos/nope/stream-link", headers=viewer).status_code == 404
+
+
+def test_update_renames_and_overrides_the_frame_rate_of_an_unannotated_video(
+    client: TestClient, operator: dict[str, str], upload: Callable[..., dict[str, Any]]
+) -> None:
+    video = upload()
+
+    renamed = client.put(
+        f"/api/videos/{video['id']}", json={"filename": "dusk.mp4"}, headers=operator
+    )
+    slowed = client.put(f"/api/videos/{video['id']}", json={"fps": 5}, headers=operator)
+
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["filename"] == "dusk.mp4" and renamed.json()["fps"] == video["fps"]
+    assert slowed.status_code == 200, slowed.text
+    assert slowed.json()["fps"] == 5
+    assert slowed.json()["durationS"] == pytest.approx(video["frameCount"] / 5)
+    assert slowed.json()["filename"] == "dusk.mp4"
+
+
+def test_update_refuses_a_new_frame_rate_once_annotated_and_bad_values(
+    client: TestClient,
+    operator: dict[str, str],
+    annotator: dict[str, str],
+    upload: Callable[..., dict[str, Any]],
+) -> None:
+    video = upload()
+    box = {"x": 1, "y": 1, "width": 5, "height": 5}
+    created = client.post(
+        f"/api/videos/{video['id']}/annotations",
+        json={"detectionId": "P1", "frameNumber": 2, "vruType": "pedestrian", "boundingBox": box},
+        headers=annotator,
+    )
+    assert created.status_code == 201, created.text
+    path = f"/api/videos/{video['id']}"
+
+    refused = client.put(path, json={"fps": 25}, headers=operator)
+    same = client.put(path, json={"fps": video["fps"], "filename": "kept.mp4"}, headers=operator)
+
+    assert refused.status_code == 409 and "annotation" in refused.json()["detail"]
+    assert same.status_code == 200 and same.json()["filename"] == "kept.mp4"
+    for body, field in (({"fps": 0}, "fps"), ({"filename": None}, "filename")):
+        bad = client.put(path, json=body, headers=operator)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", field]
+    assert client.put(path, json={"filename": "x"}, headers=annotator).status_code == 403

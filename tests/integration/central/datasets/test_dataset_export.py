@@ -170,3 +170,44 @@ def test_a_project_without_videos_exports_just_the_report(
     assert list(files) == ["report.json"]
     report = orjson.loads(files["report.json"])
     assert report["videos"] == [] and report["totals"]["annotations"] == 0
+
+
+def test_a_json_client_gets_a_description_whose_url_streams_the_same_zip(
+    client: TestClient, viewer: dict[str, str], library: Library
+) -> None:
+    body = {"format": "coco", "projectId": library.project_id}
+    zipped = client.post("/api/datasets/export", json=body, headers=viewer)
+    described = client.post(
+        "/api/datasets/export", json=body, headers={**viewer, "Accept": "application/json"}
+    )
+
+    assert described.status_code == 200, described.text
+    assert described.headers["content-type"] == "application/json"
+    offer = described.json()
+    assert (offer["format"], offer["videoCount"], offer["annotationCount"]) == ("coco", 2, 3)
+    assert offer["downloadUrl"].startswith(f"/api/datasets/export/{offer['id']}/download?")
+    download = client.get(offer["downloadUrl"])  # no token: the signed URL is the credential
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"] == "application/zip"
+    assert entries(download.content) == entries(zipped.content)
+
+
+def test_a_download_url_with_a_bad_signature_or_id_is_refused(
+    client: TestClient, viewer: dict[str, str], library: Library
+) -> None:
+    offer = client.post(
+        "/api/datasets/export",
+        json={"format": "json"},
+        headers={**viewer, "Accept": "application/json"},
+    ).json()
+    forged = offer["downloadUrl"].replace("signature=", "signature=0")
+    other_id = offer["downloadUrl"].replace(offer["id"], "0" * 36)
+
+    assert client.get(forged).status_code == 401
+    assert client.get(other_id).status_code == 401
+    refused = client.post(
+        "/api/datasets/export",
+        json={"format": "json", "projectId": "nope"},
+        headers={**viewer, "Accept": "application/json"},
+    )
+    assert refused.status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from central.auth import Role
 from central.db.models import Video
 from tests.integration.central.conftest import LiveServer
 from tests.integration.central.datasets.conftest import FPS, FRAMES, HEIGHT, WIDTH, box
+from tests.integration.central.socketio_contract import assert_fits_the_document
 
 
 def make_video(server: LiveServer) -> str:
@@ -47,6 +49,16 @@ async def wait_for_stage(
         await asyncio.sleep(0.01)
 
 
+def _checked(event: str, kept: list[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    """A handler that checks each payload against docs/socketio-asyncapi.yaml, then keeps it."""
+
+    def keep(data: dict[str, Any]) -> None:
+        assert_fits_the_document(event, data)
+        kept.append(data)
+
+    return keep
+
+
 def test_import_and_export_report_progress_to_the_video_room(live_server: LiveServer) -> None:
     video_id = make_video(live_server)
     document = orjson.dumps({"annotations": [box(f"T{i}", i, 1, 1, 5, 5) for i in range(10)]})
@@ -55,7 +67,7 @@ def test_import_and_export_report_progress_to_the_video_room(live_server: LiveSe
         received: dict[str, list[dict[str, Any]]] = {"import_progress": [], "export_progress": []}
         watcher = socketio.AsyncClient(reconnection=False)
         for name, events in received.items():
-            watcher.on(name, events.append)
+            watcher.on(name, _checked(name, events))
         await watcher.connect(
             live_server.url,
             auth={"token": live_server.tokens[Role.VIEWER]},
@@ -80,7 +92,7 @@ def test_import_and_export_report_progress_to_the_video_room(live_server: LiveSe
             )
             assert imported.status_code == 200, imported.text
             done = await wait_for_stage(received["import_progress"], "completed")
-            assert (done["video_id"], done["created"], done["dry_run"]) == (video_id, 10, False)
+            assert (done["videoId"], done["created"], done["dryRun"]) == (video_id, 10, False)
             stages = [event["stage"] for event in received["import_progress"]]
             assert stages.index("received") < stages.index("validated") < stages.index("completed")
 
