@@ -23,7 +23,8 @@ __all__ = ["Decoded", "decode_message"]
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """Exactly one of ``batch``, ``status``, ``reply`` and ``refusal`` is set, or none of them
-    for a message that is deliberately skipped (a retained status being cleared, a command)."""
+    for a message that is deliberately skipped (a retained status being cleared, a command or
+    an ack that central itself sent)."""
 
     topic: str
     payload: bytes
@@ -55,8 +56,8 @@ def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
             if reply.rig_id is not None:
                 _check_rig(rig_id, reply.rig_id)
             return Decoded(topic, payload, rig_id, reply=reply)
-        if parsed.kind is TopicKind.COMMANDS:
-            return Decoded(topic, payload, rig_id)  # central's own commands to a rig
+        if parsed.kind in (TopicKind.COMMANDS, TopicKind.ACKS):
+            return Decoded(topic, payload, rig_id)  # central's own messages to a rig
         refusal = Refusal(
             DeadLetterReason.UNKNOWN_TOPIC, f"central does not consume {parsed.kind} topics", rig_id
         )
