@@ -10,6 +10,10 @@ A QoS 1 message is acknowledged only after the commit that stores its records (o
 letter), so a central killed at any point loses nothing: the broker resends what was not
 acknowledged and ``(rig_id, stream, seq)`` dedupe drops what was already stored.
 
+The broker's queue can be lost all the same (a hard kill, a lost disk), so after each commit the
+stream's watermark goes back to the rig and a missing range is asked for again (see
+:mod:`central.ingest.reconcile`).
+
 Batching is group commit: the writer takes everything queued (up to ``max_batch_rows`` rows)
 the moment it is free, so at a low rate each message is committed at once and at a high rate
 batches grow while the previous commit runs. Nothing waits for a timer.
@@ -39,7 +43,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from central.ingest._decode import Decoded, decode_message
 from central.ingest._rows import DeadLetterReason, Refusal
 from central.ingest._store import BatchOutcome, IngestStore
+from central.ingest._watermarks import StreamProgress, WatermarkTracker
 from central.ingest.client import InboundMessage, MqttClient
+from central.ingest.reconcile import StreamReconciler
 from protocol import CommandReply, Topics
 
 __all__ = [
@@ -142,10 +148,13 @@ class Ingestor:
         client_id: str | None = None,
         mqtt_protocol: str = "auto",
         max_batch_rows: int = 1000,
+        replay_after_s: float = 2.0,
+        replay_retry_s: float = 10.0,
     ) -> None:
         self.topics = Topics(topic_prefix)
         self.stats = IngestStats()
         self._store = IngestStore(engine)
+        self._watermarks = WatermarkTracker(engine)
         self._max_batch_rows = max_batch_rows
         self.client = MqttClient(
             mqtt_url,
@@ -156,13 +165,19 @@ class Ingestor:
         # Every rig topic, not just the three consumed: a message on a topic outside the contract
         # is then a dead letter an operator can see, not silence.
         self.client.add_subscription(f"{self.topics.prefix}/rigs/+/+", qos=1)
+        self.reconciler = StreamReconciler(
+            self.client,
+            self.topics,
+            replay_after_s=replay_after_s,
+            replay_retry_s=replay_retry_s,
+        )
+        self._reply_listeners: list[ReplyListener] = [self.reconciler.on_reply]
         self._inbox: queue.SimpleQueue[InboundMessage | object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[BatchListener] = []
         self._status_listeners: list[StatusListener] = []
-        self._reply_listeners: list[ReplyListener] = []
         self._outbox: asyncio.Queue[BatchOutcome | None] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
 
@@ -196,6 +211,7 @@ class Ingestor:
             self._inbox.put(_STOP)
             await loop.run_in_executor(None, self._writer.join)
             self._writer = None
+        await self.reconciler.close()
         await self.client.close()
         if self._dispatcher is not None:
             await self._outbox.put(None)
@@ -220,9 +236,11 @@ class Ingestor:
                 for listener in self._listeners:
                     await _await_safely(listener(batch))
 
-    def _publish_outcome(self, outcome: BatchOutcome) -> None:
+    def _publish_outcome(self, outcome: BatchOutcome, progress: list[StreamProgress]) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._outbox.put_nowait, outcome)
+            if progress:
+                self._loop.call_soon_threadsafe(self.reconciler.note, progress)
 
     # ------------------------------------------------------------------- writer thread
 
@@ -287,7 +305,8 @@ class Ingestor:
         for message, _ in messages:
             self.client.ack(message)
         self._account(len(messages), outcome)
-        self._publish_outcome(outcome)
+        statuses = [d.status for d in decoded if d.status is not None]
+        self._publish_outcome(outcome, self._watermarks.update(outcome.events, statuses))
 
     def _with_retry(self, work: Callable[[], _T]) -> _T:
         """Run ``work``, retrying transient database errors (locked, connection lost) until it

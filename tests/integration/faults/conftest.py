@@ -1,0 +1,128 @@
+"""Fault tests: the real rig agent, the real central and a Mosquitto of the test's own, which the
+test may SIGKILL; every record is counted at the end (none lost, none doubled).
+
+The database is PostgreSQL when 127.0.0.1:5432 answers (production's), else SQLite: one dialect
+per test keeps these slow tests to one run each.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from central.config import CentralSettings
+from central.db.models import DetectionEvent, RigStream
+from tests.integration.central.conftest import (  # noqa: F401 - fixtures used by name
+    _postgres_database,
+    _postgres_migrations_sql,
+    _postgres_schema,
+    _sqlite_template,
+    central_env,
+)
+from tests.integration.central.ingest.conftest import CentralProcess
+from tests.integration.rig_agent.conftest import MOSQUITTO, PrivateMosquitto, RigHarness
+
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
+EPHEMERAL_MOSQUITTO = (
+    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+    "max_queued_messages 100000\nmax_inflight_messages 100\n"
+)
+"""A broker that forgets everything, queues and retained messages, when it is killed."""
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+) -> Iterator[str]:
+    if not postgres_available:
+        path = tmp_path / "central.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    database = request.getfixturevalue("_postgres_database")
+    with _postgres_schema(database, request.getfixturevalue("_postgres_migrations_sql")) as url:
+        yield url
+
+
+class Rigged:
+    """One fault test's world: broker, central process, rig harness, and the stored records."""
+
+    def __init__(self, tmp_path: Path, database_url: str, prefix: str) -> None:
+        self.broker = PrivateMosquitto(tmp_path / "broker", EPHEMERAL_MOSQUITTO)
+        self.broker.start()
+        self.central = CentralProcess(
+            CentralSettings(
+                database_url=database_url,
+                data_dir=tmp_path / "data",
+                mqtt_url=f"mqtt://127.0.0.1:{self.broker.port}",
+                topic_prefix=prefix,
+            ),
+            tmp_path / "central.log",
+        )
+        self.rig = RigHarness(tmp_path, "127.0.0.1", self.broker.port, prefix, private_broker=True)
+        self._engine = create_engine(database_url)
+
+    def kill_broker(self) -> None:
+        """SIGKILL, then a fresh start on the same port with nothing remembered."""
+        process = self.broker.process
+        assert process is not None
+        process.send_signal(signal.SIGKILL)
+        process.wait(5)
+        self.broker.start()
+
+    def stored_seqs(self) -> list[int]:
+        with self._engine.connect() as connection:
+            return sorted(
+                connection.scalars(
+                    select(DetectionEvent.seq).where(DetectionEvent.rig_id == self.rig.rig_id)
+                )
+            )
+
+    def stored(self) -> int:
+        with self._engine.connect() as connection:
+            query = select(func.count()).where(DetectionEvent.rig_id == self.rig.rig_id)
+            return int(connection.scalar(query) or 0)
+
+    def received_count(self) -> int:
+        with self._engine.connect() as connection:
+            query = select(RigStream.received_count).where(RigStream.rig_id == self.rig.rig_id)
+            return int(connection.scalar(query) or 0)
+
+    def rig_view(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.central.url}/api/rigs/{self.rig.rig_id}", timeout=5)
+        return dict(response.json()) if response.status_code == 200 else {}
+
+    def close(self) -> None:
+        self.rig.close()
+        self.central.kill()
+        self.broker.stop()
+        self._engine.dispose()
+
+
+@pytest.fixture
+def rigged(
+    tmp_path: Path, database_url: str, topic_prefix: str, central_env: None
+) -> Iterator[Rigged]:
+    if not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto binary not installed")
+    world = Rigged(tmp_path, database_url, topic_prefix)
+    yield world
+    world.close()
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    from tests.integration.rig_agent.conftest import wait_for
+
+    def wait(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
+        wait_for(predicate, timeout, what or "the condition")
+
+    return wait
