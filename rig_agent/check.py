@@ -18,6 +18,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
 from rig_agent.sources import SourceError, source_class
+from rig_agent.spool import corrupt_spool_message, integrity_problem, is_damage
 
 __all__ = ["CheckResult", "check_broker", "check_sources", "check_spool", "run_checks"]
 
@@ -57,11 +58,16 @@ def check_spool(config: AgentConfig) -> CheckResult:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            problem = integrity_problem(db)
+            if problem is not None:
+                return CheckResult(subject, False, corrupt_spool_message(path, problem))
             (depth,) = db.execute("SELECT COUNT(*) FROM records").fetchone()
             stream = db.execute("SELECT value FROM meta WHERE key = 'stream'").fetchone()
         finally:
             db.close()
     except sqlite3.Error as exc:
+        if is_damage(exc):
+            return CheckResult(subject, False, corrupt_spool_message(path, str(exc)))
         return CheckResult(subject, False, f"not a readable spool: {exc}")
     return CheckResult(subject, True, f"stream {stream[0] if stream else '?'}, {depth} records")
 

@@ -30,7 +30,7 @@ from typing import Literal
 
 from rig_agent.errors import SpoolError
 
-__all__ = ["Spool"]
+__all__ = ["Spool", "corrupt_spool_message", "integrity_problem", "is_damage"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +63,17 @@ class Spool:
             self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
             # After a checkpoint the WAL file shrinks back to this, so a burst does not keep it big.
             self._db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
+            _check_intact(self._db, self.path)
             self._db.executescript(_SCHEMA)
             self.stream, self._next_seq, self._acked_seq = self._load_meta()
             row = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0), MIN(seq) FROM records"
             ).fetchone()
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            if is_damage(exc):
+                raise SpoolError(corrupt_spool_message(self.path, str(exc))) from exc
+            raise SpoolError(f"cannot open the spool {str(self.path)!r}: {exc}") from exc
+        except OSError as exc:
             raise SpoolError(f"cannot open the spool {str(self.path)!r}: {exc}") from exc
         self._depth: int = row[0]
         self._bytes: int = row[1]
@@ -270,6 +275,37 @@ class Spool:
                 self._db.close()
             except sqlite3.Error as exc:
                 logger.warning("closing the spool: %s", exc)
+
+
+def corrupt_spool_message(path: Path, detail: str) -> str:
+    """What an operator reads when the spool file is damaged, with the way out."""
+    detail = " ".join(detail.split())
+    return (
+        f"the spool {str(path)!r} is damaged ({detail}): the agent will not write to it. Move it"
+        f" aside (mv {path} {path}.damaged) and start again with a new stream; the records it"
+        f" still holds can be salvaged with: sqlite3 {path}.damaged .recover | sqlite3 salvaged.db"
+    )
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """The file is not a database, or a damaged one (not: locked, unreadable, disk full)."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def integrity_problem(db: sqlite3.Connection) -> str | None:
+    """The first problem SQLite's quick check finds in the file, or None when it is intact."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(1)")]
+    return None if problems == ["ok"] else (problems[0] if problems else "quick check failed")
+
+
+def _check_intact(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a truncated or overwritten file before trusting its seq numbering.
+
+    :raises SpoolError: naming the first problem found and the way out.
+    """
+    problem = integrity_problem(db)
+    if problem is not None:
+        raise SpoolError(corrupt_spool_message(path, problem))
 
 
 class _Commit:

@@ -29,8 +29,6 @@ from tests.integration.central.conftest import (  # noqa: F401 - fixtures used b
 from tests.integration.central.ingest.conftest import CentralProcess
 from tests.integration.rig_agent.conftest import MOSQUITTO, PrivateMosquitto, RigHarness
 
-pytestmark = [pytest.mark.network, pytest.mark.slow]
-
 EPHEMERAL_MOSQUITTO = (
     "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
     "max_queued_messages 100000\nmax_inflight_messages 100\n"
