@@ -107,10 +107,11 @@ class Rigged:
 
 @pytest.fixture
 def rigged(
-    tmp_path: Path, database_url: str, topic_prefix: str, central_env: None
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, topic_prefix: str
 ) -> Iterator[Rigged]:
     if not Path(MOSQUITTO).exists():
         pytest.skip("mosquitto binary not installed")
+    request.getfixturevalue("central_env")
     world = Rigged(tmp_path, database_url, topic_prefix)
     yield world
     world.close()
