@@ -178,6 +178,13 @@ class Publisher:
         if not self._link.connected.is_set():
             self._waiting_since = None
             return _IDLE_WAKE_S
+        try:
+            return self._send_waiting()
+        except SpoolError as exc:  # a read refused, as on a full disk: try again next round
+            self._spool_failed(f"{exc}; retrying")
+            return _IDLE_WAKE_S
+
+    def _send_waiting(self) -> float:
         while self._replays and len(self._inflight) < self._max_inflight:
             if not self._publish_replay():
                 return _IDLE_WAKE_S

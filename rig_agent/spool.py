@@ -153,7 +153,7 @@ class Spool:
                         "UPDATE meta SET value = ? WHERE key = 'next_seq'", (str(last + 1),)
                     )
             except sqlite3.Error as exc:
-                raise SpoolError(f"cannot commit {len(records)} records: {exc}") from exc
+                raise SpoolError(f"cannot commit records: {exc}") from exc
             if self._depth == 0:
                 self._first_seq = first
             self._next_seq = last + 1
