@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import shutil
 import signal
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from central.config import CentralSettings
 from central.db.models import DetectionEvent, RigStream
@@ -54,6 +55,12 @@ class Rigged:
     """One fault test's world: broker, central process, rig harness, and the stored records."""
 
     def __init__(self, tmp_path: Path, database_url: str, prefix: str) -> None:
+        self.postgres = database_url.startswith("postgresql")
+        self.application_name = f"central-fault-{uuid.uuid4().hex[:12]}"
+        """Names central's PostgreSQL connections, so a test ends only its own backends."""
+        self._engine = create_engine(database_url)
+        if self.postgres:
+            database_url += f"&application_name={self.application_name}"
         self.broker = PrivateMosquitto(tmp_path / "broker", EPHEMERAL_MOSQUITTO)
         self.broker.start()
         self.central = CentralProcess(
@@ -66,7 +73,6 @@ class Rigged:
             tmp_path / "central.log",
         )
         self.rig = RigHarness(tmp_path, "127.0.0.1", self.broker.port, prefix, private_broker=True)
-        self._engine = create_engine(database_url)
 
     def kill_broker(self) -> None:
         """SIGKILL, then a fresh start on the same port with nothing remembered."""
@@ -75,6 +81,18 @@ class Rigged:
         process.send_signal(signal.SIGKILL)
         process.wait(5)
         self.broker.start()
+
+    def terminate_central_connections(self) -> int:
+        """``pg_terminate_backend`` on central's connections (and no one else's)."""
+        with self._engine.connect() as connection:
+            ended = connection.scalars(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": self.application_name},
+            ).all()
+        return sum(bool(flag) for flag in ended)
 
     def stored_seqs(self) -> list[int]:
         with self._engine.connect() as connection:
