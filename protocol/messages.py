@@ -195,6 +195,9 @@ class RigStatus(_Wire):
     state: RigState
     version: str | None = None
     uptime_s: float | None = None
+    interval_s: float | None = Field(
+        default=None, gt=0, description="seconds between heartbeats; three missed: offline"
+    )
     session_id: SessionId | None = None
     stream: StreamId | None = None
     spool_depth: int | None = Field(default=None, ge=0)

@@ -311,6 +311,7 @@ class Daemon:
             rig_id=self.config.rig_id,
             version=__version__,
             uptime_s=time.monotonic() - self._started,
+            interval_s=self.config.status.interval_s,
             channels=list(self.config.channels),
             sources=dict(self._sources),
             session=self._control.current,

@@ -19,6 +19,7 @@ class StatusInputs:
     rig_id: str
     version: str
     uptime_s: float
+    interval_s: float
     channels: list[ChannelSettings]
     sources: Mapping[str, SignalSource]
     session: SessionSpec | None
@@ -48,6 +49,7 @@ def build_status(inputs: StatusInputs, state: RigState = RigState.ONLINE) -> Rig
         state=state,
         version=inputs.version,
         uptime_s=round(inputs.uptime_s, 3),
+        interval_s=inputs.interval_s,
         session_id=inputs.session.session_id if inputs.session is not None else None,
         stream=inputs.spool.stream,
         spool_depth=inputs.spool.depth,

@@ -33,9 +33,12 @@ class Decoded:
     status: RigStatus | None = None
     reply: CommandReply | None = None
     refusal: Refusal | None = None
+    retained: bool = False
+    """Delivered from the broker's retained store (on subscribing), not published just now: a
+    retained status is no heartbeat."""
 
 
-def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
+def decode_message(topics: Topics, topic: str, payload: bytes, retained: bool = False) -> Decoded:
     """Parse the topic and payload; every failure comes back as a :class:`Refusal`."""
     rig_id: str | None = None
     try:
@@ -46,7 +49,7 @@ def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
                 return Decoded(topic, payload, rig_id)  # a retained status being cleared
             status = decode_status(payload)
             _check_rig(rig_id, status.rig_id)
-            return Decoded(topic, payload, rig_id, status=status)
+            return Decoded(topic, payload, rig_id, status=status, retained=retained)
         if parsed.kind is TopicKind.RECORDS:
             batch = decode_batch(payload)
             _check_rig(rig_id, batch.rig_id)

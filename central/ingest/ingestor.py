@@ -45,6 +45,7 @@ from central.ingest._rows import DeadLetterReason, Refusal
 from central.ingest._store import BatchOutcome, IngestStore
 from central.ingest._watermarks import StreamProgress, WatermarkTracker
 from central.ingest.client import InboundMessage, MqttClient
+from central.ingest.liveness import StaleWatch
 from central.ingest.reconcile import StreamReconciler
 from protocol import CommandReply, Topics
 
@@ -178,6 +179,7 @@ class Ingestor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[BatchListener] = []
         self._status_listeners: list[StatusListener] = []
+        self._liveness = StaleWatch(self._emit_status)
         self._outbox: asyncio.Queue[BatchOutcome | None] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
 
@@ -188,7 +190,9 @@ class Ingestor:
         self._listeners.append(listener)
 
     def add_status_listener(self, listener: StatusListener) -> None:
-        """``await listener(rig)`` after a status message changed a rig (``rig_id``, ``state``...)."""
+        """``await listener(rig)`` after a status message changed a rig (``rig_id``, ``state``...),
+        and when a rig missed three heartbeats (``state`` offline; see
+        :mod:`central.ingest.liveness`)."""
         self._status_listeners.append(listener)
 
     def add_reply_listener(self, listener: ReplyListener) -> None:
@@ -201,6 +205,7 @@ class Ingestor:
         )
         self._writer.start()
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="ingest-dispatch")
+        self._liveness.start()
         await self.client.start(wait_connected_s=wait_connected_s)
 
     async def stop(self) -> None:
@@ -212,6 +217,7 @@ class Ingestor:
             await loop.run_in_executor(None, self._writer.join)
             self._writer = None
         await self.reconciler.close()
+        await self._liveness.close()
         await self.client.close()
         if self._dispatcher is not None:
             await self._outbox.put(None)
@@ -229,12 +235,16 @@ class Ingestor:
                 for reply_listener in self._reply_listeners:
                     _call_safely(reply_listener, rig_id, reply)
             for status in outcome.statuses:
-                for status_listener in self._status_listeners:
-                    await _await_safely(status_listener(status))
+                # Only a heartbeat (not a retained status replayed on subscribing) sets last_seen_at.
+                await self._emit_status(self._liveness.seen(status, "last_seen_at" in status))
             if outcome.events:
                 batch = IngestedBatch(outcome.events, time.time_ns())
                 for listener in self._listeners:
                     await _await_safely(listener(batch))
+
+    async def _emit_status(self, rig: dict[str, Any]) -> None:
+        for status_listener in self._status_listeners:
+            await _await_safely(status_listener(rig))
 
     def _publish_outcome(self, outcome: BatchOutcome, progress: list[StreamProgress]) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -278,7 +288,7 @@ class Ingestor:
                 return
 
     def _decode(self, message: InboundMessage) -> Decoded:
-        decoded = decode_message(self.topics, message.topic, message.payload)
+        decoded = decode_message(self.topics, message.topic, message.payload, message.retain)
         if decoded.refusal is not None:
             logger.warning("dead letter from %s: %s", message.topic, decoded.refusal)
         return decoded

@@ -11,6 +11,7 @@ from central.api.deps import SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
 from central.ingest import queries as ingest_queries
+from central.ingest.liveness import effective_state
 from central.ingest.queries import RigView
 from central.schemas.base import Page
 from central.schemas.rigs import IngestStatsPublic, RigPublic, RigStreamPublic
@@ -24,7 +25,7 @@ def _public(view: RigView) -> RigPublic:
     rig = view.rig
     return RigPublic(
         id=rig.id,
-        state=rig.state,
+        state=effective_state(rig.state, rig.last_seen_at, rig.last_status),
         last_seen_at=rig.last_seen_at,
         spool_depth=rig.spool_depth,
         version=rig.version,
