@@ -42,6 +42,7 @@ from protocol.messages import (
     SyncRecord,
     VruType,
 )
+from protocol.tls_errors import describe_tls_error
 from protocol.topics import DEFAULT_PREFIX, ParsedTopic, TopicKind, Topics, validate_id
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "decode_reply",
     "decode_results",
     "decode_status",
+    "describe_tls_error",
     "encode",
     "encode_record",
     "validate_id",

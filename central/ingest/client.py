@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Self
 
 import paho.mqtt.client as paho
@@ -41,7 +42,7 @@ from central.ingest._client_types import (
     is_failure,
     is_unsupported_version,
 )
-from protocol import BrokerAddress
+from protocol import BrokerAddress, describe_tls_error
 
 __all__ = [
     "BrokerAddress",
@@ -51,6 +52,7 @@ __all__ = [
     "MqttError",
     "MqttNotConnected",
     "discard_session",
+    "tls_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,11 +90,15 @@ class MqttClient:
         receive_maximum: int | None = None,
         protocol: str = "auto",
         persistent: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if protocol not in ("auto", "5", "3.1.1"):
             raise ValueError(f"MQTT protocol {protocol!r} must be 'auto', '5' or '3.1.1'")
         self.address = BrokerAddress.from_url(url)
         self.client_id = client_id
+        self._ssl_context = ssl_context
+        self.last_error: str | None = None
+        """Why the last connection attempt failed (a TLS refusal in words), for ``/health``."""
         self._on_message = on_message
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
@@ -132,8 +138,12 @@ class MqttClient:
         return "5" if self._mqtt5 else "3.1.1"
 
     def describe(self) -> str:
-        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``: for ``/health`` and logs."""
-        return f"{self._state} ({self.address.url}, MQTT {self.protocol})"
+        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``: for ``/health`` and logs; while not
+        connected, with why the last attempt failed when known."""
+        text = f"{self._state} ({self.address.url}, MQTT {self.protocol})"
+        if self._state is not ConnectionState.CONNECTED and self.last_error:
+            text += f": {self.last_error}"
+        return text
 
     def add_subscription(self, topic_filter: str, qos: int = 1) -> None:
         """Subscribe on every (re)connection; call before :meth:`start` or use :meth:`subscribe`."""
@@ -251,7 +261,8 @@ class MqttClient:
         if self.address.username is not None:
             client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
-            client.tls_set_context(ssl.create_default_context())
+            client.tls_set_context(self._ssl_context or ssl.create_default_context())
+            client.on_log = self._on_log
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_paho_message
@@ -311,7 +322,8 @@ class MqttClient:
         try:
             await loop.run_in_executor(None, self._connect_blocking, client)
         except OSError as exc:
-            logger.warning("cannot reach MQTT broker %s: %s", self.address.url, exc)
+            self.last_error = describe_tls_error(exc) or f"unreachable: {exc}"
+            logger.warning("cannot reach MQTT broker %s: %s", self.address.url, self.last_error)
             return "failed"
         client.loop_start()
         # A 3.1.1-only broker may close the connection or, as amqtt does, wait forever for the
@@ -342,6 +354,7 @@ class MqttClient:
                 logger.info("%s refused MQTT 5; using a 3.1.1 persistent session", self.address.url)
                 return "retry_v311"
             logger.error("MQTT broker %s refused the connection: %s", self.address.url, reason)
+            self.last_error = f"refused the connection: {reason}"
             client.disconnect()
             return "failed"
         self._mqtt5_confirmed = self._mqtt5
@@ -354,6 +367,7 @@ class MqttClient:
                 client.disconnect()
                 return "failed"
         self._state = ConnectionState.CONNECTED
+        self.last_error = None
         self._connected.set()
         logger.info(
             "connected to MQTT broker %s as %s (MQTT %s)",
@@ -404,6 +418,13 @@ class MqttClient:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback, *args)
+
+    def _on_log(self, _client: paho.Client, _userdata: Any, level: int, message: str) -> None:
+        # A broker refusing central's certificate closes the connection after the handshake;
+        # paho only logs why, as it reads the TLS alert.
+        if level == paho.MQTT_LOG_ERR and (described := describe_tls_error(message)) is not None:
+            self.last_error = described
+            logger.error("MQTT broker %s: %s", self.address.url, described)
 
     def _on_connect(
         self, _client: paho.Client, _userdata: Any, flags: Any, reason: ReasonCode, _props: Any
@@ -477,6 +498,20 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
 def _settle_value(future: asyncio.Future[Any], value: Any) -> None:
     if not future.done():
         future.set_result(value)
+
+
+def tls_context(
+    ca_file: Path | None, cert_file: Path | None, key_file: Path | None
+) -> ssl.SSLContext:
+    """A client context trusting ``ca_file`` (the system's CAs without one), presenting
+    ``cert_file``/``key_file`` to a broker that requires a client certificate.
+
+    :raises OSError: a file does not load (``ssl.SSLError`` is one).
+    """
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file is not None:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return context
 
 
 async def discard_session(

@@ -29,6 +29,7 @@ import asyncio
 import logging
 import queue
 import random
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -151,6 +152,7 @@ class Ingestor:
         max_batch_rows: int = 1000,
         replay_after_s: float = 2.0,
         replay_retry_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.topics = Topics(topic_prefix)
         self.stats = IngestStats()
@@ -162,6 +164,7 @@ class Ingestor:
             client_id or central_client_id(topic_prefix),
             on_message=self._enqueue,
             protocol=mqtt_protocol,
+            ssl_context=ssl_context,
         )
         # Every rig topic, not just the three consumed: a message on a topic outside the contract
         # is then a dead letter an operator can see, not silence.

@@ -73,10 +73,12 @@ def test_a_full_disk_refuses_and_counts_then_resumes_without_damage(
         filler.unlink()  # space returns
         at_return = len(subscriber.received.unique())
         wait_for(
-            lambda: bool(subscriber.received.statuses)
-            and subscriber.received.statuses[-1].channels["det"].count
-            + subscriber.received.statuses[-1].refused_records
-            >= total,
+            lambda: (
+                bool(subscriber.received.statuses)
+                and subscriber.received.statuses[-1].channels["det"].count
+                + subscriber.received.statuses[-1].refused_records
+                >= total
+            ),
             20,
             "every capture committed or refused",
         )
