@@ -29,13 +29,11 @@ from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
 from central.events import EventSink
-from central.execution.executor import SessionExecutor
-from central.execution.live import LiveMatching
+from central.execution import LiveMatching, SessionExecutor
+from central.ingest import CommandChannel, Ingestor
 from central.ingest._rows import json_text
 from central.ingest.broker import EmbeddedBroker
 from central.ingest.client import MqttClient, MqttNotConnected, tls_context
-from central.ingest.commands import CommandChannel
-from central.ingest.ingestor import Ingestor
 from central.realtime.emitter import RealtimeEmitter
 from protocol import Topics
 

@@ -11,7 +11,6 @@ and the totals.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.db.models import GroundTruthAnnotation, Video, VideoProjectLink
+from central.db.models import Video, VideoProjectLink
 from central.formats import VideoInfo
 from central.formats.streaming import stream_zip
 from central.services.annotation_io import (
@@ -36,11 +35,8 @@ from central.services.videos import require_project
 
 __all__ = ["DATASET_REPORT", "DatasetSelection", "start_dataset_export"]
 
-logger = logging.getLogger(__name__)
-
 DATASET_REPORT = "report.json"
 
-_A = GroundTruthAnnotation
 _V = Video
 
 

@@ -5,7 +5,6 @@ SQL over the whole dataset, as the statistics are (see :mod:`._columns`).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -20,8 +19,6 @@ from central.services.datasets._columns import box, greatest, least
 from protocol import VruType
 
 __all__ = ["EXAMPLES", "NEAR_DUPLICATE_IOU", "quality_assessment"]
-
-logger = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_IOU = 0.9
 """Two boxes on one frame overlapping at least this much are probably one object drawn twice."""

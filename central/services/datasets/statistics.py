@@ -6,7 +6,6 @@ SQL aggregates; box coordinates are read out of the ``bounding_box`` JSON column
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import and_, distinct, func, literal, select
@@ -17,8 +16,6 @@ from central.services.datasets._columns import box, count_if
 from protocol import VruType
 
 __all__ = ["dataset_statistics", "video_statistics"]
-
-logger = logging.getLogger(__name__)
 
 _SMALL_AREA = 32**2
 _LARGE_AREA = 96**2
