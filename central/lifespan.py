@@ -33,7 +33,8 @@ from central.execution import LiveMatching, SessionExecutor
 from central.ingest import CommandChannel, Ingestor
 from central.ingest._rows import json_text
 from central.ingest.broker import EmbeddedBroker
-from central.ingest.client import MqttClient, MqttNotConnected, tls_context
+from central.ingest.client import MqttClient, MqttNotConnected
+from central.ingest.tls import tls_context
 from central.realtime.emitter import RealtimeEmitter
 from protocol import Topics
 

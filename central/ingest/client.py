@@ -23,7 +23,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Self
 
 import paho.mqtt.client as paho
@@ -41,7 +40,10 @@ from central.ingest._client_types import (
     MqttNotConnected,
     is_failure,
     is_unsupported_version,
+    settle,
+    settle_value,
 )
+from central.ingest.tls import watch_tls_errors
 from protocol import BrokerAddress, describe_tls_error
 
 __all__ = [
@@ -52,7 +54,6 @@ __all__ = [
     "MqttError",
     "MqttNotConnected",
     "discard_session",
-    "tls_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -97,8 +98,7 @@ class MqttClient:
         self.address = BrokerAddress.from_url(url)
         self.client_id = client_id
         self._ssl_context = ssl_context
-        self.last_error: str | None = None
-        """Why the last connection attempt failed (a TLS refusal in words), for ``/health``."""
+        self.last_error: str | None = None  # why the last attempt failed, for /health
         self._on_message = on_message
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
@@ -138,12 +138,11 @@ class MqttClient:
         return "5" if self._mqtt5 else "3.1.1"
 
     def describe(self) -> str:
-        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``: for ``/health`` and logs; while not
-        connected, with why the last attempt failed when known."""
-        text = f"{self._state} ({self.address.url}, MQTT {self.protocol})"
-        if self._state is not ConnectionState.CONNECTED and self.last_error:
-            text += f": {self.last_error}"
-        return text
+        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``, with why the last attempt failed."""
+        failed = self._state is not ConnectionState.CONNECTED and self.last_error
+        return f"{self._state} ({self.address.url}, MQTT {self.protocol})" + (
+            f": {self.last_error}" if failed else ""
+        )
 
     def add_subscription(self, topic_filter: str, qos: int = 1) -> None:
         """Subscribe on every (re)connection; call before :meth:`start` or use :meth:`subscribe`."""
@@ -262,7 +261,7 @@ class MqttClient:
             client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
             client.tls_set_context(self._ssl_context or ssl.create_default_context())
-            client.on_log = self._on_log
+            watch_tls_errors(client, self.address.url, self._failed)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_paho_message
@@ -322,7 +321,7 @@ class MqttClient:
         try:
             await loop.run_in_executor(None, self._connect_blocking, client)
         except OSError as exc:
-            self.last_error = describe_tls_error(exc) or f"unreachable: {exc}"
+            self._failed(describe_tls_error(exc) or f"unreachable: {exc}")
             logger.warning("cannot reach MQTT broker %s: %s", self.address.url, self.last_error)
             return "failed"
         client.loop_start()
@@ -354,7 +353,7 @@ class MqttClient:
                 logger.info("%s refused MQTT 5; using a 3.1.1 persistent session", self.address.url)
                 return "retry_v311"
             logger.error("MQTT broker %s refused the connection: %s", self.address.url, reason)
-            self.last_error = f"refused the connection: {reason}"
+            self._failed(f"refused the connection: {reason}")
             client.disconnect()
             return "failed"
         self._mqtt5_confirmed = self._mqtt5
@@ -414,17 +413,13 @@ class MqttClient:
 
     # ------------------------------------------------------------- paho callbacks (paho thread)
 
+    def _failed(self, why: str) -> None:
+        self.last_error = why
+
     def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback, *args)
-
-    def _on_log(self, _client: paho.Client, _userdata: Any, level: int, message: str) -> None:
-        # A broker refusing central's certificate closes the connection after the handshake;
-        # paho only logs why, as it reads the TLS alert.
-        if level == paho.MQTT_LOG_ERR and (described := describe_tls_error(message)) is not None:
-            self.last_error = described
-            logger.error("MQTT broker %s: %s", self.address.url, described)
 
     def _on_connect(
         self, _client: paho.Client, _userdata: Any, flags: Any, reason: ReasonCode, _props: Any
@@ -475,7 +470,7 @@ class MqttClient:
             future = self._pending_publish.pop(mid, None)
         if future is not None:
             error = MqttError(f"broker refused publish: {reason}") if is_failure(reason) else None
-            self._call_in_loop(_settle, future, error)
+            self._call_in_loop(settle, future, error)
 
     def _on_subscribe(
         self, _client: paho.Client, _userdata: Any, mid: int, codes: list[ReasonCode], _props: Any
@@ -483,35 +478,7 @@ class MqttClient:
         with self._pending_lock:
             future = self._pending_subscribe.pop(mid, None)
         if future is not None:
-            self._call_in_loop(_settle_value, future, codes)
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
-
-
-def _settle_value(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def tls_context(
-    ca_file: Path | None, cert_file: Path | None, key_file: Path | None
-) -> ssl.SSLContext:
-    """A client context trusting ``ca_file`` (the system's CAs without one), presenting
-    ``cert_file``/``key_file`` to a broker that requires a client certificate.
-
-    :raises OSError: a file does not load (``ssl.SSLError`` is one).
-    """
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    if cert_file is not None:
-        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
-    return context
+            self._call_in_loop(settle_value, future, codes)
 
 
 async def discard_session(

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, select
 
 from central.config import CentralSettings
 from central.db.models import DetectionEvent
-from central.ingest.client import MqttClient, tls_context
+from central.ingest.client import MqttClient
+from central.ingest.tls import tls_context
 from tests.integration.central.ingest.conftest import CentralProcess
 from tests.integration.rig_agent.conftest import MOSQUITTO, PrivateMosquitto, RigHarness, wait_for
 
