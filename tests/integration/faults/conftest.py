@@ -7,7 +7,6 @@ per test keeps these slow tests to one run each.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,9 +22,9 @@ from central.db.models import DetectionEvent, RigStream
 from tests.integration.central.conftest import (  # noqa: F401 - fixtures used by name
     _postgres_database,
     _postgres_migrations_sql,
-    _postgres_schema,
     _sqlite_template,
     central_env,
+    migrated_database,
 )
 from tests.integration.central.ingest.conftest import CentralProcess
 from tests.integration.rig_agent.conftest import MOSQUITTO, PrivateMosquitto, RigHarness
@@ -41,13 +40,8 @@ EPHEMERAL_MOSQUITTO = (
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
 ) -> Iterator[str]:
-    if not postgres_available:
-        path = tmp_path / "central.sqlite3"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    database = request.getfixturevalue("_postgres_database")
-    with _postgres_schema(database, request.getfixturevalue("_postgres_migrations_sql")) as url:
+    dialect = "postgresql" if postgres_available else "sqlite"
+    with migrated_database(request, tmp_path, dialect) as url:
         yield url
 
 
