@@ -40,7 +40,8 @@ class StreamProgress:
     committed_seq: int
     """The watermark; -1 while not even ``seq`` 0 is stored."""
     missing: tuple[int, int] | None
-    """The first range of records the rig holds that central lacks (a gap, or the tail)."""
+    """The first range of records the rig holds that central lacks (a gap, or the tail); None
+    also for a rig whose status never stated its seqs (an older agent, which cannot replay)."""
     rig_acked_seq: int | None
     """The watermark the rig last said it heard (None: it never said)."""
 
@@ -107,9 +108,11 @@ class WatermarkTracker:
             state.stored_max = max(state.stored_max, seqs[-1])
         next_stored = self._scan(key, state) if state.stored_max > state.committed else None
         missing: tuple[int, int] | None = None
-        if next_stored is not None:
+        if state.rig_last is None:
+            pass  # a rig that never stated its seqs (an older agent) cannot replay: ask nothing
+        elif next_stored is not None:
             missing = (state.committed + 1, next_stored - 1)
-        elif state.rig_last is not None and state.rig_last > state.committed:
+        elif state.rig_last > state.committed:
             missing = (state.committed + 1, state.rig_last)
         return StreamProgress(key[0], key[1], state.committed, missing, state.rig_acked)
 

@@ -57,7 +57,7 @@ class StreamReconciler:
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._gaps: dict[tuple[str, str], _Gap] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.replays_requested = 0
+        self._refused: set[str] = set()
 
     def note(self, progress: list[StreamProgress]) -> None:
         """Called on the event loop after each commit."""
@@ -103,10 +103,13 @@ class StreamReconciler:
                         await self._client.publish(
                             self._topics.acks(rig_id), encode(ack), qos=1, retain=True
                         )
-                except (TimeoutError, MqttError) as exc:
-                    logger.warning("ack to rig %s not published: %s", rig_id, exc)
+                except TimeoutError:  # the broker is away: the newest ack goes once it is back
                     self._waiting.setdefault(rig_id, ack)
-                    await asyncio.sleep(1.0)
+                    continue
+                except MqttError as exc:  # refused, e.g. by an ACL from before the acks topic
+                    level = logging.DEBUG if rig_id in self._refused else logging.WARNING
+                    logger.log(level, "ack to rig %s not published: %s", rig_id, exc)
+                    self._refused.add(rig_id)
                     continue
                 self._published[rig_id] = (ack.stream, ack.committed_seq)
         finally:
@@ -142,7 +145,6 @@ class StreamReconciler:
             item.stream,
             item.rig_id,
         )
-        self.replays_requested += 1
         task = asyncio.create_task(self._send_command(item.rig_id, command))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

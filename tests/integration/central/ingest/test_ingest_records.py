@@ -209,3 +209,30 @@ def test_central_confirms_the_contiguous_records_on_the_rig_s_retained_acks_topi
         publisher.publish(rig.topics.acks(rig.rig_id), b"", qos=1, retain=True).wait_for_publish(5)
         publisher.loop_stop()
         publisher.disconnect()
+
+
+def test_a_rig_that_never_states_its_seqs_is_never_asked_to_replay(
+    client: TestClient, rig: Rig, mqtt_broker: Any, wait_until: Wait
+) -> None:
+    """An older agent cannot replay: a gap in its stream stays measured loss, no commands."""
+    import time
+
+    commands: list[bytes] = []
+    follower = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    follower.on_message = lambda _c, _u, message: commands.append(message.payload)
+    follower.connect(mqtt_broker.host, mqtt_broker.port)
+    follower.subscribe(rig.topics.commands(rig.rig_id), qos=1)
+    follower.loop_start()
+    try:
+        rig.status()  # no stream, no last_seq: what an agent before the acks topic sends
+        rig.records(range(5))
+        rig.records(range(10, 15))
+        wait_until(lambda: client.app.state.ingestor.stats.records_stored == 10, what="records")
+        deadline = time.monotonic() + 3.0  # past the 2 s after which a newer rig is asked
+        while time.monotonic() < deadline:
+            rig.status()  # heartbeats, each a chance to plan a replay
+            time.sleep(0.5)
+        assert commands == []
+    finally:
+        follower.loop_stop()
+        follower.disconnect()
