@@ -33,5 +33,4 @@ def test_connections_killed_mid_ingest_lose_and_double_nothing(
     assert rigged.stored_seqs() == list(range(total)), "every record exactly once"
     assert rigged.received_count() == total
     assert (rigged.rig_view()["received"], rigged.rig_view()["lost"]) == (total, 0)
-    assert "database unavailable" in rigged.central.log_path.read_text()
     assert agent.process is not None and agent.process.poll() is None
