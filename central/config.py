@@ -55,6 +55,14 @@ class CentralSettings(BaseSettings):
     mqtt_url: str | None = Field(
         None, description="broker to ingest from, e.g. mqtt://127.0.0.1:1883; unset = embedded"
     )
+    mqtt_ca_file: Path | None = Field(
+        None,
+        description="CA bundle that signed the broker's certificate (mqtts://); unset: system CAs",
+    )
+    mqtt_cert_file: Path | None = Field(
+        None, description="central's client certificate, for a broker that requires one (mqtts://)"
+    )
+    mqtt_key_file: Path | None = Field(None, description="the key of mqtt_cert_file")
     ingest_enabled: bool = Field(
         True,
         description="run MQTT ingest (and the embedded broker when mqtt_url is unset); "
@@ -82,6 +90,12 @@ class CentralSettings(BaseSettings):
                 f"no_auth is only allowed on a loopback address (127.0.0.1, ::1, localhost), "
                 f"not on host {self.host!r}: anyone who can reach it would act as admin"
             )
+        for name in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: file {str(path)!r} does not exist")
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
         if self.database_url:
             self.database_url = normalise_database_url(self.database_url)
         else:

@@ -34,6 +34,7 @@ from central.ingest import CommandChannel, Ingestor
 from central.ingest._rows import json_text
 from central.ingest.broker import EmbeddedBroker
 from central.ingest.client import MqttClient, MqttNotConnected
+from central.ingest.tls import tls_context
 from central.realtime.emitter import RealtimeEmitter
 from protocol import Topics
 
@@ -112,7 +113,14 @@ async def ingest_lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Ingest writes on an engine of its own, whose JSON columns are encoded by orjson.
         engine = make_engine(settings.database_url, json_serializer=json_text)
         stack.callback(engine.dispose)
-        ingestor = Ingestor(engine, url, settings.topic_prefix, mqtt_protocol=protocol)
+        context = None
+        if url.startswith("mqtts://"):
+            context = tls_context(
+                settings.mqtt_ca_file, settings.mqtt_cert_file, settings.mqtt_key_file
+            )
+        ingestor = Ingestor(
+            engine, url, settings.topic_prefix, mqtt_protocol=protocol, ssl_context=context
+        )
         ingestor.add_status_listener(_forward_rig_status(app.state.realtime))
         app.state.ingestor = ingestor
         app.state.commands = CommandChannel(ingestor)

@@ -20,6 +20,7 @@ from protocol.messages import (
     RecordBatch,
     RigStatus,
     SessionResults,
+    StreamAck,
 )
 from protocol.topics import validate_id
 
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "assemble_batch",
     "decode",
+    "decode_ack",
     "decode_batch",
     "decode_command",
     "decode_record",
@@ -103,6 +105,10 @@ def decode_batch(data: bytes | str) -> RecordBatch:
 
 def decode_status(data: bytes | str) -> RigStatus:
     return decode(data, RigStatus)
+
+
+def decode_ack(data: bytes | str) -> StreamAck:
+    return decode(data, StreamAck)
 
 
 def decode_reply(data: bytes | str) -> CommandReply:

@@ -1,9 +1,9 @@
 """Errors raised when a message does not follow the wire contract.
 
-    ProtocolError (ValueError)
-    ├── MalformedMessage      not JSON, or a field missing, of the wrong type or out of range
-    ├── UnsupportedVersion    the ``v`` field names a wire version this code does not speak
-    └── UnknownTopic          a topic outside the prefix or the known topic shapes
+ProtocolError (ValueError)
+├── MalformedMessage      not JSON, or a field missing, of the wrong type or out of range
+├── UnsupportedVersion    the ``v`` field names a wire version this code does not speak
+└── UnknownTopic          a topic outside the prefix or the known topic shapes
 """
 
 from __future__ import annotations

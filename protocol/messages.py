@@ -37,12 +37,14 @@ __all__ = [
     "Record",
     "RecordBatch",
     "RecordKind",
+    "ReplayCommand",
     "RigState",
     "RigStatus",
     "SessionResults",
     "Source",
     "StartCommand",
     "StopCommand",
+    "StreamAck",
     "SyncPayload",
     "SyncRecord",
     "VruType",
@@ -217,12 +219,29 @@ class RigStatus(_Wire):
     state: RigState
     version: str | None = None
     uptime_s: float | None = None
+    interval_s: float | None = Field(
+        default=None, gt=0, description="seconds between heartbeats; three missed: offline"
+    )
     session_id: SessionId | None = None
     stream: StreamId | None = None
     spool_depth: int | None = Field(default=None, ge=0)
     spool_bytes: int | None = Field(default=None, ge=0)
     spool_full: bool = False
     refused_records: int = Field(default=0, ge=0)
+    last_seq: NonNegativeNs | None = Field(
+        default=None, description="highest seq committed to the spool in stream"
+    )
+    spool_first_seq: NonNegativeNs | None = Field(
+        default=None, description="oldest seq the spool still holds (last_seq + 1 when empty)"
+    )
+    acked_seq: NonNegativeNs | None = Field(
+        default=None, description="central's watermark as the rig last heard it; null: never"
+    )
+    evicted_records: int = Field(
+        default=0,
+        ge=0,
+        description="records a full spool dropped, oldest first, before central confirmed them",
+    )
     channels: dict[str, ChannelStats] = Field(default_factory=dict)
     last_error: str | None = None
     clock_offset_ns: int | None = Field(
@@ -258,7 +277,24 @@ class PingCommand(_CommandBase):
     session_id: SessionId | None = None
 
 
-Command = Annotated[StartCommand | StopCommand | PingCommand, Field(discriminator="command")]
+class ReplayCommand(_CommandBase):
+    """Send the records ``from_seq..to_seq`` of ``stream`` again: central found them missing."""
+
+    command: Literal["replay"] = "replay"
+    stream: StreamId
+    from_seq: NonNegativeNs
+    to_seq: NonNegativeNs
+
+    @model_validator(mode="after")
+    def _check(self) -> ReplayCommand:
+        if self.to_seq < self.from_seq:
+            raise ValueError(f"to_seq {self.to_seq} is before from_seq {self.from_seq}")
+        return self
+
+
+Command = Annotated[
+    StartCommand | StopCommand | PingCommand | ReplayCommand, Field(discriminator="command")
+]
 
 
 class CommandReply(_Wire):
@@ -272,6 +308,18 @@ class CommandReply(_Wire):
     sync_mono_ns: NonNegativeNs | None = Field(
         default=None, description="video time zero on the rig clock, when already known"
     )
+
+
+class StreamAck(_Wire):
+    """Retained on ``rigs/{rig_id}/acks`` by central after each commit: every record of ``stream``
+    up to ``committed_seq`` is stored by central or no longer held by the rig, so the rig may drop
+    them from its spool. A rig that never hears one drops records on the broker's PUBACK."""
+
+    v: Literal[1] = WIRE_VERSION
+    rig_id: RigId
+    stream: StreamId
+    committed_seq: NonNegativeNs
+    t_wall_ns: NonNegativeNs | None = None
 
 
 class SessionResults(_Wire):

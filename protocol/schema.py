@@ -12,7 +12,14 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter
 
-from protocol.messages import Command, CommandReply, RecordBatch, RigStatus, SessionResults
+from protocol.messages import (
+    Command,
+    CommandReply,
+    RecordBatch,
+    RigStatus,
+    SessionResults,
+    StreamAck,
+)
 
 __all__ = ["MESSAGE_SCHEMAS", "json_schemas", "main", "write_schemas"]
 
@@ -22,6 +29,7 @@ MESSAGE_SCHEMAS: dict[str, Any] = {
     "command": Command,
     "command_reply": CommandReply,
     "session_results": SessionResults,
+    "stream_ack": StreamAck,
 }
 
 

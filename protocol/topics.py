@@ -1,10 +1,11 @@
 """MQTT topic names of the contract, under a configurable prefix (default ``vru/v1``).
 
-    {prefix}/rigs/{rig_id}/status           retained rig status; the last will says offline
-    {prefix}/rigs/{rig_id}/records          batches of records, QoS 1
-    {prefix}/rigs/{rig_id}/commands         central to rig, QoS 1
-    {prefix}/rigs/{rig_id}/replies          rig to central, answers to commands
-    {prefix}/sessions/{session_id}/results  final results, for any subscriber
+{prefix}/rigs/{rig_id}/status           retained rig status; the last will says offline
+{prefix}/rigs/{rig_id}/records          batches of records, QoS 1
+{prefix}/rigs/{rig_id}/commands         central to rig, QoS 1
+{prefix}/rigs/{rig_id}/replies          rig to central, answers to commands
+{prefix}/rigs/{rig_id}/acks             retained, central to rig: committed seq watermark
+{prefix}/sessions/{session_id}/results  final results, for any subscriber
 """
 
 from __future__ import annotations
@@ -42,9 +43,16 @@ class TopicKind(StrEnum):
     COMMANDS = "commands"
     REPLIES = "replies"
     RESULTS = "results"
+    ACKS = "acks"
 
 
-_RIG_KINDS = (TopicKind.STATUS, TopicKind.RECORDS, TopicKind.COMMANDS, TopicKind.REPLIES)
+_RIG_KINDS = (
+    TopicKind.STATUS,
+    TopicKind.RECORDS,
+    TopicKind.COMMANDS,
+    TopicKind.REPLIES,
+    TopicKind.ACKS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,9 @@ class Topics:
 
     def replies(self, rig_id: str) -> str:
         return self._rig(rig_id, TopicKind.REPLIES)
+
+    def acks(self, rig_id: str) -> str:
+        return self._rig(rig_id, TopicKind.ACKS)
 
     def results(self, session_id: str) -> str:
         return f"{self.prefix}/sessions/{validate_id(session_id, 'session id')}/{TopicKind.RESULTS}"

@@ -15,9 +15,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from protocol import describe_tls_error
 from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
 from rig_agent.sources import SourceError, source_class
+from rig_agent.spool import corrupt_spool_message, integrity_problem, is_damage
 
 __all__ = ["CheckResult", "check_broker", "check_sources", "check_spool", "run_checks"]
 
@@ -57,11 +59,16 @@ def check_spool(config: AgentConfig) -> CheckResult:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            problem = integrity_problem(db)
+            if problem is not None:
+                return CheckResult(subject, False, corrupt_spool_message(path, problem))
             (depth,) = db.execute("SELECT COUNT(*) FROM records").fetchone()
             stream = db.execute("SELECT value FROM meta WHERE key = 'stream'").fetchone()
         finally:
             db.close()
     except sqlite3.Error as exc:
+        if is_damage(exc):
+            return CheckResult(subject, False, corrupt_spool_message(path, str(exc)))
         return CheckResult(subject, False, f"not a readable spool: {exc}")
     return CheckResult(subject, True, f"stream {stream[0] if stream else '?'}, {depth} records")
 
@@ -71,6 +78,7 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
     mqtt_config = config.mqtt
     subject = f"broker {mqtt_config.url}"
     outcome: list[ReasonCode] = []
+    tls_errors: list[str] = []
     answered = threading.Event()
 
     def on_connect(
@@ -79,6 +87,14 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         outcome.append(reason)
         answered.set()
 
+    def on_log(client: mqtt.Client, userdata: object, level: int, message: str) -> None:
+        # A broker refusing the client certificate closes the connection after the handshake:
+        # paho only logs why, as it reads the alert.
+        described = describe_tls_error(message) if level == mqtt.MQTT_LOG_ERR else None
+        if described is not None:
+            tls_errors.append(described)
+            answered.set()
+
     # Its own client id: reusing the daemon's would disconnect a running daemon.
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
@@ -86,6 +102,7 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         protocol=mqtt.MQTTv311,
     )
     client.on_connect = on_connect
+    client.on_log = on_log
     if mqtt_config.username is not None:
         password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
         client.username_pw_set(mqtt_config.username, password)
@@ -99,13 +116,17 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         except (OSError, ValueError) as exc:
             return CheckResult(subject, False, f"TLS files do not load: {exc}")
     try:
-        client.connect(mqtt_config.address.host, mqtt_config.address.port, keepalive=int(timeout) + 5)
+        client.connect(
+            mqtt_config.address.host, mqtt_config.address.port, keepalive=int(timeout) + 5
+        )
     except (OSError, ValueError) as exc:
-        return CheckResult(subject, False, f"unreachable: {exc}")
+        return CheckResult(subject, False, describe_tls_error(exc) or f"unreachable: {exc}")
     client.loop_start()
     try:
         if not answered.wait(timeout):
             return CheckResult(subject, False, f"no answer within {timeout:g} s")
+        if not outcome:
+            return CheckResult(subject, False, tls_errors[0])
         reason = outcome[0]
         if reason.is_failure:
             return CheckResult(subject, False, f"refused the connection: {reason}")

@@ -1,13 +1,15 @@
-"""Start, stop and ping: validate a command against the config and the session, answer it.
+"""Start, stop, ping and replay: validate a command against the config and the session, answer it.
 
 Pure logic, run on the daemon's main loop. Commands arrive with QoS 1, so the same command may
-come twice; a repeated ``command_id`` gets the same answer and changes nothing.
+come twice; a repeated ``command_id`` gets the same answer and changes nothing. A replay is handed
+to ``replay`` (the daemon asks the publisher to send the range again), which says what it could
+not do.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import orjson
 
@@ -15,6 +17,7 @@ from protocol import (
     CommandReply,
     PingCommand,
     ProtocolError,
+    ReplayCommand,
     StartCommand,
     StopCommand,
     decode_command,
@@ -28,12 +31,22 @@ logger = logging.getLogger(__name__)
 
 _REMEMBERED_REPLIES = 64
 
+ReplayHandler = Callable[[ReplayCommand], str | None]
+"""Start sending a replay's range again; return an error for what cannot be sent, else None."""
+
+
+def _no_replay(command: ReplayCommand) -> str:
+    return "this rig keeps no records to replay"
+
 
 class SessionControl:
     """Owns the session state as the commands see it; the writer follows through its queue."""
 
-    def __init__(self, rig_id: str, channels: Collection[str]) -> None:
+    def __init__(
+        self, rig_id: str, channels: Collection[str], replay: ReplayHandler = _no_replay
+    ) -> None:
         self.rig_id = rig_id
+        self._replay = replay
         self.channels = list(channels)
         self.current: SessionSpec | None = None
         self._replies: dict[str, CommandReply] = {}
@@ -57,6 +70,10 @@ class SessionControl:
             return self._start(command, received_ns, received_wall_ns)
         if isinstance(command, StopCommand):
             return self._stop(command, received_ns)
+        if isinstance(command, ReplayCommand):
+            error = self._replay(command)
+            reply = self._reply(command.command_id, "replay", ok=error is None, error=error)
+            return self._remember(reply), None
         assert isinstance(command, PingCommand)
         return self._remember(self._reply(command.command_id, "ping", ok=True)), None
 

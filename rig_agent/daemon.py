@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from protocol import RigState, encode
+from protocol import ProtocolError, ReplayCommand, RigState, decode_ack, encode
 from rig_agent import __version__
 from rig_agent.clock import RigClock
 from rig_agent.commands import SessionControl
@@ -88,7 +88,9 @@ class Daemon:
         self._failed_sources: dict[str, float] = {}
         self._started = time.monotonic()
         self._last_error: str | None = None
-        self._control = SessionControl(config.rig_id, [c.name for c in config.channels])
+        self._control = SessionControl(
+            config.rig_id, [c.name for c in config.channels], replay=self._replay
+        )
         self._control_lock = threading.Lock()
 
     # Entry points for signal handlers and embedding code: they only enqueue.
@@ -113,7 +115,11 @@ class Daemon:
             _channel_infos(self.config), int(self.config.pairing.window_ms * 1e6), spool.next_seq
         )
         self._writer = SpoolWriter(
-            spool, builder, on_commit=self._records_committed, on_alarm=self._alarm
+            spool,
+            builder,
+            on_commit=self._records_committed,
+            on_alarm=self._alarm,
+            evictable_through=lambda: self._publisher.pubacked_through,
         )
         try:
             self._link = MqttLink(
@@ -187,6 +193,9 @@ class Daemon:
     def _on_message(self, topic: str, payload: bytes, received_ns: int) -> None:
         """A command, on paho's thread: handled here, so that no capture stamped after the
         command's arrival can reach the writer's queue ahead of the session change."""
+        if topic == self._link.acks_topic:
+            self._on_ack(payload)
+            return
         with self._control_lock:
             reply, event = self._control.handle(
                 payload, received_ns, self._clock.mono_to_wall(received_ns)
@@ -196,6 +205,41 @@ class Daemon:
         if reply is not None:
             self._link.publish(self.config.topics.replies(self.config.rig_id), encode(reply))
         self._tokens.put(_SessionChanged())
+
+    def _on_ack(self, payload: bytes) -> None:
+        """Central's watermark, on paho's thread: the publisher drops what it covers."""
+        if not payload:
+            return  # a retained ack being cleared
+        try:
+            ack = decode_ack(payload)
+        except ProtocolError as exc:
+            logger.warning("malformed ack ignored: %s", exc)
+            return
+        if ack.rig_id != self.config.rig_id or ack.stream != self._spool.stream:
+            logger.info("ack for stream %s of rig %s ignored", ack.stream, ack.rig_id)
+            return
+        self._publisher.confirmed(ack.committed_seq)
+
+    def _replay(self, command: ReplayCommand) -> str | None:
+        """Send the range again, the part the spool still holds; say what it does not hold."""
+        spool = self._spool
+        if command.stream != spool.stream:
+            return f"stream {command.stream} is not this rig's (it spools {spool.stream})"
+        first = max(command.from_seq, spool.first_seq)
+        last = min(command.to_seq, spool.next_seq - 1)
+        if first <= last:
+            self._publisher.replay(first, last)
+        problems = []
+        if command.from_seq < spool.first_seq:
+            gone = min(command.to_seq, spool.first_seq - 1)
+            problems.append(f"records {command.from_seq}..{gone} are no longer held")
+        if command.to_seq >= spool.next_seq:
+            problems.append(f"no record after {spool.next_seq - 1} was ever spooled")
+        if not problems:
+            logger.info("replaying records %d..%d for central", first, last)
+            return None
+        sending = f"; sending {first}..{last}" if first <= last else ""
+        return "; ".join(problems) + sending
 
     # The main loop.
 
@@ -260,13 +304,14 @@ class Daemon:
         return self._writer.alive() and time.monotonic() - self._writer.last_tick < _STALL_S
 
     def _status_bytes(self, state: RigState = RigState.ONLINE) -> bytes:
-        errors = [self._writer.last_error, self._last_error]
+        errors = [self._writer.last_error, self._publisher.last_error, self._last_error]
         errors += [source.last_error for source in self._sources.values()]
         errors.append(self._link.last_error)
         inputs = StatusInputs(
             rig_id=self.config.rig_id,
             version=__version__,
             uptime_s=time.monotonic() - self._started,
+            interval_s=self.config.status.interval_s,
             channels=list(self.config.channels),
             sources=dict(self._sources),
             session=self._control.current,

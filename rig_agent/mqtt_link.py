@@ -1,7 +1,8 @@
 """The rig's one MQTT connection (paho-mqtt 2, network loop in paho's own thread).
 
 It owns what belongs to the connection: credentials and TLS, the retained last will that says the
-rig is offline, the command subscription (renewed on every connect), and reconnection with capped
+rig is offline, the subscriptions to commands and to central's retained acks (renewed on every
+connect), and reconnection with capped
 exponential backoff and full jitter, so a fleet of rigs does not hammer a broker that has just
 come back. paho resends its in-flight QoS 1 messages after a reconnect; its queue lives in memory
 only, which is why records are deleted from the spool on PUBACK and not before.
@@ -60,6 +61,7 @@ class MqttLink:
         topics = config.topics
         self.status_topic = topics.status(config.rig_id)
         self.commands_topic = topics.commands(config.rig_id)
+        self.acks_topic = topics.acks(config.rig_id)
         mqtt_config = config.mqtt
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -135,7 +137,7 @@ class MqttLink:
         self._refusal_logged = None
         self.connected.set()
         logger.info("connected to %s", self._config.mqtt.url)
-        client.subscribe(self.commands_topic, qos=1)
+        client.subscribe([(self.commands_topic, 1), (self.acks_topic, 1)])
         self._on_connected()
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: object) -> None:

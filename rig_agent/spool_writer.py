@@ -4,7 +4,10 @@ Sources put captures on a :class:`queue.SimpleQueue` (thread-safe, never blocks,
 nothing the writer does (encoding, a slow commit) can move a timestamp. Session changes travel on
 the same queue, so they take effect exactly between the captures that came before and after.
 
-When the spool is full the writer refuses new captures and counts them per channel; it alarms
+When the spool is full it first evicts, oldest first, records the broker acknowledged that
+central has not confirmed yet (held only in case the broker lost them; see
+:mod:`rig_agent.publisher`), counted by the spool. Records not yet acknowledged are never
+evicted: with none to evict the writer refuses new captures and counts them per channel; it alarms
 once in the log and through ``on_alarm`` (the daemon republishes its status), and accepts records
 again once the spool has drained below 90 % of its limit. A failed commit is counted the same way,
 and so is a capture that finds the queue itself full (``max_queued`` captures waiting: the writer
@@ -64,8 +67,12 @@ class SpoolWriter:
         on_commit: Callable[[], None],
         on_alarm: Callable[[], None],
         max_queued: int = MAX_QUEUED_CAPTURES,
+        evictable_through: Callable[[], int] = lambda: -1,
     ) -> None:
+        """``evictable_through`` gives the highest seq up to which every record was acknowledged
+        by the broker (the publisher knows): those may be evicted from a full spool."""
         self._spool = spool
+        self._evictable_through = evictable_through
         self._max_queued = max_queued
         self._refused_lock = threading.Lock()
         self._queue_full = False
@@ -161,7 +168,7 @@ class SpoolWriter:
         for item in items:
             if isinstance(item, Capture):
                 # The record that crosses the limit is kept: at most one capture's records over.
-                if self.full or not self._spool.has_room(pending_bytes):
+                if not self._has_room(pending_bytes):
                     self._refuse(item.channel, self._spool.held_bytes + pending_bytes)
                     continue
                 try:
@@ -227,6 +234,22 @@ class SpoolWriter:
             )
             self._error(message)
             self._on_alarm()
+
+    def _has_room(self, pending_bytes: int) -> bool:
+        """Room for more after ``pending_bytes``, evicting acknowledged records down to the
+        resume mark when the spool is full."""
+        if not self.full and self._spool.has_room(pending_bytes):
+            return True
+        limit = self._spool.max_bytes
+        excess = self._spool.held_bytes + pending_bytes - int(limit * _RESUME_FRACTION)
+        try:
+            evicted = self._spool.evict(self._evictable_through(), excess)
+        except SpoolError as exc:
+            self._error(f"{exc}; captures are refused and counted until it succeeds")
+            return False
+        if evicted:
+            self._check_room()
+        return not self.full and self._spool.has_room(pending_bytes)
 
     def _check_room(self) -> None:
         if self.full and self._spool.held_bytes <= self._spool.max_bytes * _RESUME_FRACTION:

@@ -19,6 +19,7 @@ class StatusInputs:
     rig_id: str
     version: str
     uptime_s: float
+    interval_s: float
     channels: list[ChannelSettings]
     sources: Mapping[str, SignalSource]
     session: SessionSpec | None
@@ -48,12 +49,17 @@ def build_status(inputs: StatusInputs, state: RigState = RigState.ONLINE) -> Rig
         state=state,
         version=inputs.version,
         uptime_s=round(inputs.uptime_s, 3),
+        interval_s=inputs.interval_s,
         session_id=inputs.session.session_id if inputs.session is not None else None,
         stream=inputs.spool.stream,
         spool_depth=inputs.spool.depth,
         spool_bytes=inputs.spool.held_bytes,
         spool_full=inputs.writer.full,
         refused_records=inputs.writer.refused_total,
+        last_seq=inputs.spool.next_seq - 1 if inputs.spool.next_seq else None,
+        spool_first_seq=inputs.spool.first_seq,
+        acked_seq=inputs.spool.acked_seq,
+        evicted_records=inputs.spool.evicted,
         channels=channels,
         last_error=inputs.last_error,
         clock_offset_ns=inputs.clock_offset_ns,

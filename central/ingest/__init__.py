@@ -3,8 +3,10 @@
 The public surface: :class:`Ingestor` (one per app, on its own engine), the
 :class:`IngestedBatch` each commit hands to listeners, and the :class:`CommandChannel` that sends
 commands to rigs and awaits their replies. The MQTT client, the embedded broker and the queries
-behind the rigs and dead-letters endpoints are modules of their own; ``_decode``, ``_rows`` and
-``_store`` are the ingestor's private steps.
+behind the rigs and dead-letters endpoints are modules of their own, and so are ``reconcile``
+(watermark acks and replay requests to rigs) and ``liveness`` (a rig is online only while its
+heartbeats come); ``_decode``, ``_rows``, ``_store`` and ``_watermarks`` are the ingestor's private
+steps.
 """
 
 from central.ingest.commands import CommandChannel, CommandTimeout

@@ -1,10 +1,13 @@
-"""The MQTT client's small parts: errors, states, received messages, backoff, reason codes."""
+"""The MQTT client's small parts: errors, states, received messages, backoff, reason codes,
+and settling the futures its callbacks complete."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -16,6 +19,8 @@ __all__ = [
     "MqttNotConnected",
     "is_failure",
     "is_unsupported_version",
+    "settle",
+    "settle_value",
 ]
 
 
@@ -76,3 +81,17 @@ _UNSUPPORTED_PROTOCOL_VERSION = 0x84
 def is_unsupported_version(reason: ReasonCode) -> bool:
     """paho 2 reports a 3.1.1 CONNACK return code 1 as this MQTT 5 reason code too."""
     return reason.value == _UNSUPPORTED_PROTOCOL_VERSION
+
+
+def settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+def settle_value(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)

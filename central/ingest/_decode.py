@@ -23,7 +23,8 @@ __all__ = ["Decoded", "decode_message"]
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """Exactly one of ``batch``, ``status``, ``reply`` and ``refusal`` is set, or none of them
-    for a message that is deliberately skipped (a retained status being cleared, a command)."""
+    for a message that is deliberately skipped (a retained status being cleared, a command or
+    an ack that central itself sent)."""
 
     topic: str
     payload: bytes
@@ -32,9 +33,12 @@ class Decoded:
     status: RigStatus | None = None
     reply: CommandReply | None = None
     refusal: Refusal | None = None
+    retained: bool = False
+    """Delivered from the broker's retained store (on subscribing), not published just now: a
+    retained status is no heartbeat."""
 
 
-def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
+def decode_message(topics: Topics, topic: str, payload: bytes, retained: bool = False) -> Decoded:
     """Parse the topic and payload; every failure comes back as a :class:`Refusal`."""
     rig_id: str | None = None
     try:
@@ -45,7 +49,7 @@ def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
                 return Decoded(topic, payload, rig_id)  # a retained status being cleared
             status = decode_status(payload)
             _check_rig(rig_id, status.rig_id)
-            return Decoded(topic, payload, rig_id, status=status)
+            return Decoded(topic, payload, rig_id, status=status, retained=retained)
         if parsed.kind is TopicKind.RECORDS:
             batch = decode_batch(payload)
             _check_rig(rig_id, batch.rig_id)
@@ -55,8 +59,8 @@ def decode_message(topics: Topics, topic: str, payload: bytes) -> Decoded:
             if reply.rig_id is not None:
                 _check_rig(rig_id, reply.rig_id)
             return Decoded(topic, payload, rig_id, reply=reply)
-        if parsed.kind is TopicKind.COMMANDS:
-            return Decoded(topic, payload, rig_id)  # central's own commands to a rig
+        if parsed.kind in (TopicKind.COMMANDS, TopicKind.ACKS):
+            return Decoded(topic, payload, rig_id)  # central's own messages to a rig
         refusal = Refusal(
             DeadLetterReason.UNKNOWN_TOPIC, f"central does not consume {parsed.kind} topics", rig_id
         )

@@ -178,14 +178,17 @@ def latency_measurement_row(
     }
 
 
-def rig_values(status: RigStatus, now: datetime) -> dict[str, Any]:
-    """Columns of ``rigs`` that a status message sets (fields it leaves out keep their value)."""
+def rig_values(status: RigStatus, now: datetime, heartbeat: bool = True) -> dict[str, Any]:
+    """Columns of ``rigs`` that a status message sets (fields it leaves out keep their value).
+
+    ``last_seen_at`` moves only on a ``heartbeat``: a retained status replayed by the broker on
+    subscribing says nothing about whether the rig is alive now."""
     values: dict[str, Any] = {
         "state": status.state.value,
         "last_status": status.model_dump(mode="json", exclude_none=True),
         "updated_at": now,
     }
-    if status.state is RigState.ONLINE:
+    if status.state is RigState.ONLINE and heartbeat:
         values["last_seen_at"] = now
     if status.spool_depth is not None:
         values["spool_depth"] = status.spool_depth

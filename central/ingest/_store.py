@@ -164,7 +164,7 @@ class IngestStore:
 
     def _upsert_rig(self, conn: Connection, item: Decoded, now: Any) -> dict[str, Any]:
         assert item.status is not None
-        values = rig_values(item.status, now)
+        values = rig_values(item.status, now, heartbeat=not item.retained)
         stmt = self._insert(_rigs).values(id=item.status.rig_id, created_at=now, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=[_rigs.c.id], set_=values))
         return {"rig_id": item.status.rig_id, **values}

@@ -40,8 +40,11 @@ from central.ingest._client_types import (
     MqttNotConnected,
     is_failure,
     is_unsupported_version,
+    settle,
+    settle_value,
 )
-from protocol import BrokerAddress
+from central.ingest.tls import watch_tls_errors
+from protocol import BrokerAddress, describe_tls_error
 
 __all__ = [
     "BrokerAddress",
@@ -88,11 +91,14 @@ class MqttClient:
         receive_maximum: int | None = None,
         protocol: str = "auto",
         persistent: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if protocol not in ("auto", "5", "3.1.1"):
             raise ValueError(f"MQTT protocol {protocol!r} must be 'auto', '5' or '3.1.1'")
         self.address = BrokerAddress.from_url(url)
         self.client_id = client_id
+        self._ssl_context = ssl_context
+        self.last_error: str | None = None  # why the last attempt failed, for /health
         self._on_message = on_message
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
@@ -132,8 +138,11 @@ class MqttClient:
         return "5" if self._mqtt5 else "3.1.1"
 
     def describe(self) -> str:
-        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``: for ``/health`` and logs."""
-        return f"{self._state} ({self.address.url}, MQTT {self.protocol})"
+        """``connected (mqtt://127.0.0.1:1883, MQTT 5)``, with why the last attempt failed."""
+        failed = self._state is not ConnectionState.CONNECTED and self.last_error
+        return f"{self._state} ({self.address.url}, MQTT {self.protocol})" + (
+            f": {self.last_error}" if failed else ""
+        )
 
     def add_subscription(self, topic_filter: str, qos: int = 1) -> None:
         """Subscribe on every (re)connection; call before :meth:`start` or use :meth:`subscribe`."""
@@ -251,7 +260,8 @@ class MqttClient:
         if self.address.username is not None:
             client.username_pw_set(self.address.username, self.address.password)
         if self.address.tls:
-            client.tls_set_context(ssl.create_default_context())
+            client.tls_set_context(self._ssl_context or ssl.create_default_context())
+            watch_tls_errors(client, self.address.url, self._failed)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_paho_message
@@ -311,7 +321,8 @@ class MqttClient:
         try:
             await loop.run_in_executor(None, self._connect_blocking, client)
         except OSError as exc:
-            logger.warning("cannot reach MQTT broker %s: %s", self.address.url, exc)
+            self._failed(describe_tls_error(exc) or f"unreachable: {exc}")
+            logger.warning("cannot reach MQTT broker %s: %s", self.address.url, self.last_error)
             return "failed"
         client.loop_start()
         # A 3.1.1-only broker may close the connection or, as amqtt does, wait forever for the
@@ -342,6 +353,7 @@ class MqttClient:
                 logger.info("%s refused MQTT 5; using a 3.1.1 persistent session", self.address.url)
                 return "retry_v311"
             logger.error("MQTT broker %s refused the connection: %s", self.address.url, reason)
+            self._failed(f"refused the connection: {reason}")
             client.disconnect()
             return "failed"
         self._mqtt5_confirmed = self._mqtt5
@@ -354,6 +366,7 @@ class MqttClient:
                 client.disconnect()
                 return "failed"
         self._state = ConnectionState.CONNECTED
+        self.last_error = None
         self._connected.set()
         logger.info(
             "connected to MQTT broker %s as %s (MQTT %s)",
@@ -399,6 +412,9 @@ class MqttClient:
                 future.set_exception(error)
 
     # ------------------------------------------------------------- paho callbacks (paho thread)
+
+    def _failed(self, why: str) -> None:
+        self.last_error = why
 
     def _call_in_loop(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -454,7 +470,7 @@ class MqttClient:
             future = self._pending_publish.pop(mid, None)
         if future is not None:
             error = MqttError(f"broker refused publish: {reason}") if is_failure(reason) else None
-            self._call_in_loop(_settle, future, error)
+            self._call_in_loop(settle, future, error)
 
     def _on_subscribe(
         self, _client: paho.Client, _userdata: Any, mid: int, codes: list[ReasonCode], _props: Any
@@ -462,21 +478,7 @@ class MqttClient:
         with self._pending_lock:
             future = self._pending_subscribe.pop(mid, None)
         if future is not None:
-            self._call_in_loop(_settle_value, future, codes)
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
-
-
-def _settle_value(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
+            self._call_in_loop(settle_value, future, codes)
 
 
 async def discard_session(

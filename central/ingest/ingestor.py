@@ -10,6 +10,10 @@ A QoS 1 message is acknowledged only after the commit that stores its records (o
 letter), so a central killed at any point loses nothing: the broker resends what was not
 acknowledged and ``(rig_id, stream, seq)`` dedupe drops what was already stored.
 
+The broker's queue can be lost all the same (a hard kill, a lost disk), so after each commit the
+stream's watermark goes back to the rig and a missing range is asked for again (see
+:mod:`central.ingest.reconcile`).
+
 Batching is group commit: the writer takes everything queued (up to ``max_batch_rows`` rows)
 the moment it is free, so at a low rate each message is committed at once and at a high rate
 batches grow while the previous commit runs. Nothing waits for a timer.
@@ -25,6 +29,7 @@ import asyncio
 import logging
 import queue
 import random
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -39,7 +44,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from central.ingest._decode import Decoded, decode_message
 from central.ingest._rows import DeadLetterReason, Refusal
 from central.ingest._store import BatchOutcome, IngestStore
+from central.ingest._watermarks import StreamProgress, WatermarkTracker
 from central.ingest.client import InboundMessage, MqttClient
+from central.ingest.liveness import StaleWatch
+from central.ingest.reconcile import StreamReconciler
 from protocol import CommandReply, Topics
 
 __all__ = [
@@ -142,27 +150,39 @@ class Ingestor:
         client_id: str | None = None,
         mqtt_protocol: str = "auto",
         max_batch_rows: int = 1000,
+        replay_after_s: float = 2.0,
+        replay_retry_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.topics = Topics(topic_prefix)
         self.stats = IngestStats()
         self._store = IngestStore(engine)
+        self._watermarks = WatermarkTracker(engine)
         self._max_batch_rows = max_batch_rows
         self.client = MqttClient(
             mqtt_url,
             client_id or central_client_id(topic_prefix),
             on_message=self._enqueue,
             protocol=mqtt_protocol,
+            ssl_context=ssl_context,
         )
         # Every rig topic, not just the three consumed: a message on a topic outside the contract
         # is then a dead letter an operator can see, not silence.
         self.client.add_subscription(f"{self.topics.prefix}/rigs/+/+", qos=1)
+        self.reconciler = StreamReconciler(
+            self.client,
+            self.topics,
+            replay_after_s=replay_after_s,
+            replay_retry_s=replay_retry_s,
+        )
+        self._reply_listeners: list[ReplyListener] = [self.reconciler.on_reply]
         self._inbox: queue.SimpleQueue[InboundMessage | object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[BatchListener] = []
         self._status_listeners: list[StatusListener] = []
-        self._reply_listeners: list[ReplyListener] = []
+        self._liveness = StaleWatch(self._emit_status)
         self._outbox: asyncio.Queue[BatchOutcome | None] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
 
@@ -173,7 +193,9 @@ class Ingestor:
         self._listeners.append(listener)
 
     def add_status_listener(self, listener: StatusListener) -> None:
-        """``await listener(rig)`` after a status message changed a rig (``rig_id``, ``state``...)."""
+        """``await listener(rig)`` after a status message changed a rig (``rig_id``, ``state``...),
+        and when a rig missed three heartbeats (``state`` offline; see
+        :mod:`central.ingest.liveness`)."""
         self._status_listeners.append(listener)
 
     def add_reply_listener(self, listener: ReplyListener) -> None:
@@ -186,6 +208,7 @@ class Ingestor:
         )
         self._writer.start()
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="ingest-dispatch")
+        self._liveness.start()
         await self.client.start(wait_connected_s=wait_connected_s)
 
     async def stop(self) -> None:
@@ -196,6 +219,8 @@ class Ingestor:
             self._inbox.put(_STOP)
             await loop.run_in_executor(None, self._writer.join)
             self._writer = None
+        await self.reconciler.close()
+        await self._liveness.close()
         await self.client.close()
         if self._dispatcher is not None:
             await self._outbox.put(None)
@@ -213,16 +238,22 @@ class Ingestor:
                 for reply_listener in self._reply_listeners:
                     _call_safely(reply_listener, rig_id, reply)
             for status in outcome.statuses:
-                for status_listener in self._status_listeners:
-                    await _await_safely(status_listener(status))
+                # Only a heartbeat (not a retained status replayed on subscribing) sets last_seen_at.
+                await self._emit_status(self._liveness.seen(status, "last_seen_at" in status))
             if outcome.events:
                 batch = IngestedBatch(outcome.events, time.time_ns())
                 for listener in self._listeners:
                     await _await_safely(listener(batch))
 
-    def _publish_outcome(self, outcome: BatchOutcome) -> None:
+    async def _emit_status(self, rig: dict[str, Any]) -> None:
+        for status_listener in self._status_listeners:
+            await _await_safely(status_listener(rig))
+
+    def _publish_outcome(self, outcome: BatchOutcome, progress: list[StreamProgress]) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._outbox.put_nowait, outcome)
+            if progress:
+                self._loop.call_soon_threadsafe(self.reconciler.note, progress)
 
     # ------------------------------------------------------------------- writer thread
 
@@ -260,7 +291,7 @@ class Ingestor:
                 return
 
     def _decode(self, message: InboundMessage) -> Decoded:
-        decoded = decode_message(self.topics, message.topic, message.payload)
+        decoded = decode_message(self.topics, message.topic, message.payload, message.retain)
         if decoded.refusal is not None:
             logger.warning("dead letter from %s: %s", message.topic, decoded.refusal)
         return decoded
@@ -287,7 +318,8 @@ class Ingestor:
         for message, _ in messages:
             self.client.ack(message)
         self._account(len(messages), outcome)
-        self._publish_outcome(outcome)
+        statuses = [d.status for d in decoded if d.status is not None]
+        self._publish_outcome(outcome, self._watermarks.update(outcome.events, statuses))
 
     def _with_retry(self, work: Callable[[], _T]) -> _T:
         """Run ``work``, retrying transient database errors (locked, connection lost) until it

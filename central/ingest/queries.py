@@ -22,16 +22,24 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class StreamView:
-    """One spool stream of a rig: what arrived, and the gaps in ``seq`` (measured loss)."""
+    """One spool stream of a rig: what arrived, and what did not (measured loss).
+
+    Streams start at ``seq`` 0, and the rig's status states the last ``seq`` it spooled, so a
+    record missing at the head or at the tail of a stream counts as lost as one in a gap does
+    (until a replay brings it).
+    """
 
     stream: str
     first_seq: int
     last_seq: int
     received: int
+    rig_last_seq: int | None = None
+    """The last ``seq`` the rig says it spooled in this stream, from its latest status."""
 
     @property
     def lost(self) -> int:
-        return max(0, self.last_seq - self.first_seq + 1 - self.received)
+        last = max(self.last_seq, self.rig_last_seq if self.rig_last_seq is not None else -1)
+        return max(0, last + 1 - self.received)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +56,29 @@ class RigView:
         return sum(s.lost for s in self.streams)
 
 
-def _streams_by_rig(session: Session, rig_ids: list[str]) -> dict[str, list[StreamView]]:
-    streams: dict[str, list[StreamView]] = {rig_id: [] for rig_id in rig_ids}
-    if not rig_ids:
+def _rig_last_seq(rig: Rig, stream: str) -> int | None:
+    status = rig.last_status or {}
+    last_seq = status.get("last_seq")
+    return last_seq if status.get("stream") == stream and isinstance(last_seq, int) else None
+
+
+def _streams_by_rig(session: Session, rigs: list[Rig]) -> dict[str, list[StreamView]]:
+    streams: dict[str, list[StreamView]] = {rig.id: [] for rig in rigs}
+    if not rigs:
         return streams
+    by_id = {rig.id: rig for rig in rigs}
     rows = session.scalars(
-        select(RigStream).where(RigStream.rig_id.in_(rig_ids)).order_by(RigStream.created_at)
+        select(RigStream).where(RigStream.rig_id.in_(by_id)).order_by(RigStream.created_at)
     )
     for row in rows:
         streams[row.rig_id].append(
-            StreamView(row.stream, row.first_seq, row.last_seq, row.received_count)
+            StreamView(
+                row.stream,
+                row.first_seq,
+                row.last_seq,
+                row.received_count,
+                _rig_last_seq(by_id[row.rig_id], row.stream),
+            )
         )
     return streams
 
@@ -65,7 +86,7 @@ def _streams_by_rig(session: Session, rig_ids: list[str]) -> dict[str, list[Stre
 def list_rigs(session: Session, *, limit: int, offset: int) -> tuple[list[RigView], int]:
     total = session.scalar(select(func.count()).select_from(Rig)) or 0
     rigs = list(session.scalars(select(Rig).order_by(Rig.id).limit(limit).offset(offset)))
-    streams = _streams_by_rig(session, [rig.id for rig in rigs])
+    streams = _streams_by_rig(session, rigs)
     return [RigView(rig, streams[rig.id]) for rig in rigs], total
 
 
@@ -73,7 +94,7 @@ def get_rig(session: Session, rig_id: str) -> RigView:
     rig = session.get(Rig, rig_id)
     if rig is None:
         raise NotFound("rig", rig_id)
-    return RigView(rig, _streams_by_rig(session, [rig_id])[rig_id])
+    return RigView(rig, _streams_by_rig(session, [rig])[rig_id])
 
 
 def list_dead_letters(

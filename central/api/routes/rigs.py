@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from central.api.deps import PagerDep, SessionDep, require_role
 from central.auth import Role
 from central.ingest import queries as ingest_queries
+from central.ingest.liveness import effective_state
 from central.ingest.queries import RigView
 from central.schemas.base import Page
 from central.schemas.rigs import IngestStatsPublic, RigPublic, RigStreamPublic
@@ -23,7 +24,7 @@ def _public(view: RigView) -> RigPublic:
     rig = view.rig
     return RigPublic(
         id=rig.id,
-        state=rig.state,
+        state=effective_state(rig.state, rig.last_seen_at, rig.last_status),
         last_seen_at=rig.last_seen_at,
         spool_depth=rig.spool_depth,
         version=rig.version,

@@ -122,16 +122,25 @@ def _postgres_schema(database: str, sql: str = "") -> Iterator[str]:
 _DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=_DIALECTS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated database of this test's own: a SQLite file, and a PostgreSQL schema."""
-    if request.param == "sqlite":
+@contextmanager
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path: Path, dialect: str
+) -> Iterator[str]:
+    """A migrated database of the test's own: a SQLite file, or a PostgreSQL schema."""
+    if dialect == "sqlite":
         path = tmp_path / "central.sqlite3"
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
     database = request.getfixturevalue("_postgres_database")
     with _postgres_schema(database, request.getfixturevalue("_postgres_migrations_sql")) as url:
+        yield url
+
+
+@pytest.fixture(params=_DIALECTS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own: a SQLite file, and a PostgreSQL schema."""
+    with migrated_database(request, tmp_path, request.param) as url:
         yield url
 
 

@@ -302,7 +302,7 @@ class PrivateMosquitto:
 
     def __init__(self, directory: Path, config_text: str | None = None) -> None:
         """``config_text`` replaces the default config; ``{port}`` and ``{dir}`` are filled in."""
-        directory.mkdir()
+        directory.mkdir(exist_ok=True)
         self.port = free_port()
         self.directory = directory
         self.config = directory / "mosquitto.conf"

@@ -19,7 +19,7 @@ from rig_agent.cli import main
 pytestmark = pytest.mark.network
 
 DEPLOY = Path(__file__).parents[3] / "deploy" / "mosquitto"
-USERS = {"central": "central-pw", "rig-01": "pw-01", "rig-02": "pw-02"}
+USERS = {"central": "central-pw", "viewer": "viewer-pw", "rig-01": "pw-01", "rig-02": "pw-02"}
 
 
 def shipped_config() -> str:
@@ -146,3 +146,82 @@ def test_agent_with_its_credentials_passes_check(
     config.write_text(body.format(port=broker.port, password="wrong", spool=spool))
     assert main(["check", "--config", str(config)]) == 1
     assert "refused the connection: Not authorized" in capsys.readouterr().out
+
+
+def test_a_rig_cannot_publish_results_or_acks_and_reads_only_its_own_acks(clients: Any) -> None:
+    viewer = clients("viewer")
+    viewer.subscribe("vru/v1/#")
+    rig = clients("rig-01")
+    rig.subscribe("vru/v1/rigs/+/acks")
+    central = clients("central")
+    time.sleep(0.2)
+    rig.publish("vru/v1/sessions/s-1/results", b"forged verdict")
+    rig.publish("vru/v1/rigs/rig-01/acks", b"forged watermark")
+    central.publish("vru/v1/rigs/rig-02/acks", b"for rig-02")
+    settle(rig, "vru/v1/rigs/rig-01/acks", central)
+    settle(viewer, "vru/v1/rigs/rig-01/status", rig)
+    seen = {topic for topic, _ in viewer.messages}
+    assert "vru/v1/sessions/s-1/results" not in seen, "a rig cannot publish results"
+    assert (("vru/v1/rigs/rig-01/acks", b"forged watermark")) not in viewer.messages
+    assert [topic for topic, _ in rig.messages] == ["vru/v1/rigs/rig-01/acks"]
+
+
+def test_central_refuses_a_record_whose_payload_names_another_rig(
+    broker: Any, tmp_path: Path
+) -> None:
+    """The ACL keeps rig-01 on its own topics; a payload claiming rig-02 is still dead-lettered."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from central.db.engine import make_engine
+    from central.db.migrate import upgrade
+    from central.db.models import DeadLetter, DetectionEvent
+    from central.ingest.ingestor import Ingestor
+    from protocol import DetectionRecord, RecordBatch, RigStatus, encode
+
+    url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    record = DetectionRecord(
+        seq=0,
+        channel="det",
+        source="simulated",
+        t_mono_ns=1,
+        t_wall_ns=1,
+        clock="user_monotonic",
+        payload={"raw_line": "x"},
+    )
+    rig = Client(broker.port, "rig-01", USERS["rig-01"])
+
+    async def scenario() -> Any:
+        ingestor = Ingestor(
+            engine, f"mqtt://central:{USERS['central']}@127.0.0.1:{broker.port}", "vru/v1"
+        )
+        await ingestor.start(wait_connected_s=5)
+        try:
+            rig.publish(
+                "vru/v1/rigs/rig-01/status", encode(RigStatus(rig_id="rig-01", state="online"))
+            )
+            forged = RecordBatch(rig_id="rig-02", stream="s", records=[record])
+            rig.publish("vru/v1/rigs/rig-01/records", encode(forged))
+            honest = RecordBatch(rig_id="rig-01", stream="s", records=[record])
+            rig.publish("vru/v1/rigs/rig-01/records", encode(honest))
+            deadline = time.monotonic() + 10
+            while ingestor.stats.messages < 3:
+                assert time.monotonic() < deadline, ingestor.stats.snapshot()
+                await asyncio.sleep(0.02)
+            return ingestor.stats.dead_letters
+        finally:
+            await ingestor.stop()
+
+    try:
+        dead_letters = asyncio.run(scenario())
+    finally:
+        rig.close()
+    assert dict(dead_letters) == {"rig_mismatch": 1}
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(DetectionEvent)) == 1
+        (reason,) = connection.scalars(select(DeadLetter.reason)).all()
+    engine.dispose()
+    assert reason.startswith("rig_mismatch") and "'rig-02'" in reason

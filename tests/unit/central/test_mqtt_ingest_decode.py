@@ -98,8 +98,13 @@ def test_a_rig_mismatch_is_blamed_on_the_topics_rig() -> None:
     assert "'rig-2'" in str(decoded.refusal) and "'rig-1'" in str(decoded.refusal)
 
 
-def test_a_cleared_retained_status_and_a_command_are_skipped_quietly() -> None:
-    for topic, payload in ((TOPICS.status("rig-1"), b""), (TOPICS.commands("rig-1"), b"{}")):
+def test_a_cleared_retained_status_and_central_s_own_messages_are_skipped_quietly() -> None:
+    skipped = [
+        (TOPICS.status("rig-1"), b""),
+        (TOPICS.commands("rig-1"), b"{}"),
+        (TOPICS.acks("rig-1"), b"{}"),
+    ]
+    for topic, payload in skipped:
         decoded = decode_message(TOPICS, topic, payload)
         assert (decoded.batch, decoded.status, decoded.reply, decoded.refusal) == (None,) * 4
 

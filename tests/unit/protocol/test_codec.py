@@ -11,15 +11,18 @@ from protocol import (
     MalformedMessage,
     PingCommand,
     RecordBatch,
+    ReplayCommand,
     RigState,
     RigStatus,
     SessionResults,
     StartCommand,
     StopCommand,
+    StreamAck,
     SyncRecord,
     UnsupportedVersion,
     assemble_batch,
     decode,
+    decode_ack,
     decode_batch,
     decode_command,
     decode_record,
@@ -108,6 +111,15 @@ def test_single_records_round_trip_as_spooled(record: DetectionRecord) -> None:
         ),
         st.builds(StopCommand, command_id=ids, session_id=st.none() | ids),
         st.builds(PingCommand, command_id=ids),
+        st.builds(
+            lambda command_id, stream, first, span: ReplayCommand(
+                command_id=command_id, stream=stream, from_seq=first, to_seq=first + span
+            ),
+            ids,
+            ids,
+            st.integers(0, 2**40),
+            st.integers(0, 10_000),
+        ),
     )
 )
 def test_commands_round_trip_to_their_own_type(command: StartCommand) -> None:
@@ -129,6 +141,20 @@ def test_status_replies_and_results_round_trip() -> None:
         metrics={"truePositives": 3},
     )
     assert decode(encode(results), SessionResults) == results
+
+
+def test_acks_round_trip_and_a_replay_range_must_not_run_backwards() -> None:
+    ack = StreamAck(rig_id="r1", stream="s1", committed_seq=1499)
+    assert decode_ack(encode(ack)) == ack
+    with pytest.raises(MalformedMessage, match="before from_seq"):
+        decode_command(
+            b'{"v":1,"command":"replay","command_id":"c","stream":"s","from_seq":9,"to_seq":3}'
+        )
+
+
+def test_a_status_without_the_ack_fields_is_what_an_older_rig_sends() -> None:
+    status = decode_status(b'{"v": 1, "rig_id": "r1", "state": "online", "spool_depth": 4}')
+    assert status.last_seq is None and status.acked_seq is None and status.evicted_records == 0
 
 
 def test_the_last_will_needs_only_rig_and_state() -> None:

@@ -54,3 +54,25 @@ def test_committed_schemas_match_the_models(tmp_path: Path) -> None:
         assert (committed / fresh.name).read_bytes() == fresh.read_bytes(), (
             f"docs/schemas/{fresh.name} is stale: run python -m protocol.schema docs/schemas"
         )
+
+
+def test_asyncapi_documents_every_message_and_topic() -> None:
+    """docs/asyncapi.yaml names each exported schema and each topic the code builds."""
+    import yaml
+
+    from protocol import TopicKind, Topics
+
+    document = yaml.safe_load(
+        (Path(__file__).resolve().parents[3] / "docs" / "asyncapi.yaml").read_text()
+    )
+    referenced = {m["payload"]["$ref"] for m in document["components"]["messages"].values()}
+    assert referenced == {f"schemas/{name}.schema.json" for name in MESSAGE_SCHEMAS}
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    topics = Topics("PFX")
+    built = {topics.results("SID")} | {
+        getattr(topics, kind.value)("RIG") for kind in TopicKind if kind != TopicKind.RESULTS
+    }
+    placeholders = {"PFX": "{prefix}", "RIG": "{rig_id}", "SID": "{session_id}"}
+    for name, placeholder in placeholders.items():
+        built = {address.replace(name, placeholder) for address in built}
+    assert addresses == built

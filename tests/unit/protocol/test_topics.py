@@ -9,6 +9,7 @@ def test_builds_every_topic_under_the_prefix() -> None:
     assert topics.records("rig-7") == "lab/v1/rigs/rig-7/records"
     assert topics.commands("rig-7") == "lab/v1/rigs/rig-7/commands"
     assert topics.replies("rig-7") == "lab/v1/rigs/rig-7/replies"
+    assert topics.acks("rig-7") == "lab/v1/rigs/rig-7/acks"
     assert topics.results("s-1") == "lab/v1/sessions/s-1/results"
     assert topics.all_rigs(TopicKind.RECORDS) == "lab/v1/rigs/+/records"
 
@@ -23,6 +24,7 @@ def test_default_prefix_is_vru_v1() -> None:
         ("vru/v1/rigs/r1/records", ParsedTopic(TopicKind.RECORDS, rig_id="r1")),
         ("vru/v1/rigs/r1/status", ParsedTopic(TopicKind.STATUS, rig_id="r1")),
         ("vru/v1/rigs/r1/replies", ParsedTopic(TopicKind.REPLIES, rig_id="r1")),
+        ("vru/v1/rigs/r1/acks", ParsedTopic(TopicKind.ACKS, rig_id="r1")),
         ("vru/v1/sessions/abc/results", ParsedTopic(TopicKind.RESULTS, session_id="abc")),
     ],
 )

@@ -119,3 +119,23 @@ def test_malformed_command_with_an_id_is_answered(control: SessionControl) -> No
 @pytest.mark.parametrize("data", [b"not json", b"[]", orjson.dumps({"v": 1, "command": "start"})])
 def test_malformed_command_without_an_id_is_ignored(control: SessionControl, data: bytes) -> None:
     assert control.handle(data, 0, 0) == (None, None)
+
+
+def test_a_replay_is_handed_over_once_and_answered_with_what_could_not_be_sent() -> None:
+    asked: list[tuple[str, int, int]] = []
+
+    def replay(command: Any) -> str | None:
+        asked.append((command.stream, command.from_seq, command.to_seq))
+        return None if command.from_seq >= 10 else "records 0..9 are no longer held"
+
+    control = SessionControl("rig-01", ["det"], replay=replay)
+    command = payload(command="replay", command_id="r1", stream="s", from_seq=10, to_seq=19)
+    reply, event = control.handle(command, S, 1)
+    assert reply is not None and reply.ok and reply.command == "replay" and event is None
+    again, _ = control.handle(command, 2 * S, 2)  # a QoS 1 repeat
+    assert again == reply and asked == [("s", 10, 19)], "a repeat sends nothing twice"
+    refused, _ = control.handle(
+        payload(command="replay", command_id="r2", stream="s", from_seq=0, to_seq=19), S, 1
+    )
+    assert refused is not None and not refused.ok
+    assert refused.error == "records 0..9 are no longer held"

@@ -91,3 +91,32 @@ def test_corrupt_file_is_a_spool_error(tmp_path: Path) -> None:
         Spool(path, 100)
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(path).execute("SELECT 1 FROM records")
+
+
+def test_central_s_watermark_drops_what_it_covers_and_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    spool = Spool(path, 1 << 20)
+    assert spool.acked_seq is None, "a new spool has heard no watermark"
+    spool.append(rows(0, 10))
+    spool.confirm(6)
+    assert (spool.acked_seq, spool.depth, spool.held_bytes, spool.first_seq) == (6, 3, 30, 7)
+    spool.confirm(4)  # an older watermark, redelivered late, changes nothing
+    assert spool.acked_seq == 6 and spool.depth == 3
+    spool.close()
+    again = Spool(path, 1 << 20)
+    assert (again.acked_seq, again.depth, again.first_seq, again.next_seq) == (6, 3, 7, 10)
+    again.close()
+
+
+def test_eviction_drops_the_oldest_acknowledged_records_only_as_far_as_allowed(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path / "s.db", 100)
+    spool.append(rows(0, 10))
+    assert spool.evict(through_seq=3, needed_bytes=25) == 3, "three records free 30 bytes"
+    assert (spool.first_seq, spool.depth, spool.held_bytes, spool.evicted) == (3, 7, 70, 3)
+    assert spool.evict(through_seq=4, needed_bytes=1000) == 2, "never past through_seq"
+    assert spool.first_seq == 5 and spool.evicted == 5
+    assert spool.evict(through_seq=4, needed_bytes=10) == 0
+    assert [seq for seq, _ in spool.read(0, 100)] == list(range(5, 10))
+    spool.close()

@@ -141,11 +141,21 @@ class CentralProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(
+        self,
+        timeout: float = 60.0,
+        ready: Callable[[str], bool] = lambda broker: broker.startswith("connected"),
+    ) -> None:
+        """Start and wait until ``/health`` shows a broker state that is ``ready`` (the timeout
+        allows for a machine whose cores are shared with other test runs)."""
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CENTRAL_")},
             "CENTRAL_TOPIC_PREFIX": self.settings.topic_prefix,
         }
+        for name in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
+            value = getattr(self.settings, name)
+            if value is not None:
+                env[f"CENTRAL_{name.upper()}"] = str(value)
         command = [
             str(Path(sys.executable).parent / "rig-central"),
             "serve",
@@ -168,12 +178,15 @@ class CentralProcess:
             assert self.process.poll() is None, self.log_path.read_text()[-3000:]
             try:
                 health = httpx.get(f"{self.url}/health", timeout=1).json()
-                if str(health.get("broker", "")).startswith("connected"):
+                if ready(str(health.get("broker", ""))):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"central did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/health", timeout=5).json())
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, nothing is flushed or acknowledged."""

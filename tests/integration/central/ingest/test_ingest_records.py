@@ -155,3 +155,84 @@ def test_a_rig_that_vanishes_goes_offline_through_its_last_will(
     mortal.socket().close()  # the rig dies without a DISCONNECT: the broker sends its will
 
     wait_until(lambda: state() == "offline", what="the last will")
+
+
+def test_records_the_rig_spooled_that_never_arrived_count_as_lost(
+    client: TestClient, rig: Rig, auth_headers: dict[Role, dict[str, str]], wait_until: Wait
+) -> None:
+    """A gap at the tail has nothing after it: only the rig's status tells central of it."""
+    viewer = auth_headers[Role.VIEWER]
+    rig.status(stream="s-1", last_seq=9)
+    rig.records(range(10))
+    wait_until(
+        lambda: client.get("/api/rigs/rig-1", headers=viewer).json().get("received") == 10,
+        what="10 records",
+    )
+    assert client.get("/api/rigs/rig-1", headers=viewer).json()["lost"] == 0
+
+    rig.status(stream="s-1", last_seq=1499)  # 1,490 records the broker lost on the way
+
+    wait_until(
+        lambda: client.get("/api/rigs/rig-1", headers=viewer).json()["lost"] == 1490,
+        what="the tail counted as lost",
+    )
+    view = client.get("/api/rigs/rig-1", headers=viewer).json()
+    assert view["streams"][0]["lost"] == 1490 and view["received"] == 10
+
+
+def test_central_confirms_the_contiguous_records_on_the_rig_s_retained_acks_topic(
+    client: TestClient, rig: Rig, mqtt_broker: Any, wait_until: Wait
+) -> None:
+    from protocol import decode_ack
+
+    acks: list[Any] = []
+    follower = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    follower.on_message = lambda _c, _u, message: acks.append(decode_ack(message.payload))
+    follower.connect(mqtt_broker.host, mqtt_broker.port)
+    follower.subscribe(rig.topics.acks(rig.rig_id), qos=1)
+    follower.loop_start()
+    try:
+        rig.status()
+        rig.records(range(10))
+        rig.records(range(15, 20))  # 10..14 missing: the watermark stays at 9
+        wait_until(lambda: client.app.state.ingestor.stats.records_stored == 15, what="records")
+        wait_until(lambda: bool(acks) and acks[-1].committed_seq == 9, what="the ack of 0..9")
+        rig.records(range(10, 15))
+        wait_until(lambda: acks[-1].committed_seq == 19, what="the ack once the gap is filled")
+        assert {(a.rig_id, a.stream) for a in acks} == {("rig-1", "s-1")}
+    finally:
+        follower.loop_stop()
+        follower.disconnect()
+        publisher = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        publisher.connect(mqtt_broker.host, mqtt_broker.port)
+        publisher.loop_start()
+        publisher.publish(rig.topics.acks(rig.rig_id), b"", qos=1, retain=True).wait_for_publish(5)
+        publisher.loop_stop()
+        publisher.disconnect()
+
+
+def test_a_rig_that_never_states_its_seqs_is_never_asked_to_replay(
+    client: TestClient, rig: Rig, mqtt_broker: Any, wait_until: Wait
+) -> None:
+    """An older agent cannot replay: a gap in its stream stays measured loss, no commands."""
+    import time
+
+    commands: list[bytes] = []
+    follower = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    follower.on_message = lambda _c, _u, message: commands.append(message.payload)
+    follower.connect(mqtt_broker.host, mqtt_broker.port)
+    follower.subscribe(rig.topics.commands(rig.rig_id), qos=1)
+    follower.loop_start()
+    try:
+        rig.status()  # no stream, no last_seq: what an agent before the acks topic sends
+        rig.records(range(5))
+        rig.records(range(10, 15))
+        wait_until(lambda: client.app.state.ingestor.stats.records_stored == 10, what="records")
+        deadline = time.monotonic() + 3.0  # past the 2 s after which a newer rig is asked
+        while time.monotonic() < deadline:
+            rig.status()  # heartbeats, each a chance to plan a replay
+            time.sleep(0.5)
+        assert commands == []
+    finally:
+        follower.loop_stop()
+        follower.disconnect()

@@ -1,0 +1,47 @@
+"""TLS towards the broker: central's client context, and the refusals paho only logs.
+
+A broker that refuses central's client certificate (missing, expired, from another CA) closes
+the connection after the handshake; paho reports no error for it, it only logs the TLS alert it
+read. :func:`watch_tls_errors` turns that log line into a sentence saying what to change.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+
+from protocol import describe_tls_error
+
+__all__ = ["tls_context", "watch_tls_errors"]
+
+logger = logging.getLogger(__name__)
+
+
+def tls_context(
+    ca_file: Path | None, cert_file: Path | None, key_file: Path | None
+) -> ssl.SSLContext:
+    """A client context trusting ``ca_file`` (the system's CAs without one), presenting
+    ``cert_file``/``key_file`` to a broker that requires a client certificate.
+
+    :raises OSError: a file does not load (``ssl.SSLError`` is one).
+    """
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file is not None:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return context
+
+
+def watch_tls_errors(client: paho.Client, url: str, report: Callable[[str], None]) -> None:
+    """Call ``report`` (on paho's thread) with each TLS refusal paho logs, in words."""
+
+    def on_log(_client: paho.Client, _userdata: Any, level: int, message: str) -> None:
+        if level == paho.MQTT_LOG_ERR and (described := describe_tls_error(message)) is not None:
+            logger.error("MQTT broker %s: %s", url, described)
+            report(described)
+
+    client.on_log = on_log
