@@ -1,6 +1,7 @@
 """Write one batch of decoded messages in one transaction (runs on the ingest writer thread).
 
-Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING``, so a redelivered
+Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING`` (on PostgreSQL by
+COPY into a staging table and one ``INSERT .. SELECT`` of it), so a redelivered
 or replayed record is skipped by the database itself (also when several central processes share
 the work), and only the rows really inserted (the row count says whether any was skipped; then
 they are looked up by their fresh ids) count towards ``rig_streams`` and reach the listeners.
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.bulk_insert import PreparedInsert
+from central.db.copy_insert import CopyInsert
 from central.db.models import (
     DeadLetter,
     DetectionEvent,
@@ -86,11 +88,14 @@ class IngestStore:
         if name not in dialects:
             raise ValueError(f"ingest supports SQLite and PostgreSQL, not {name}")
         self._insert = dialects[name]
-        self._insert_events_sql = PreparedInsert(
-            self._insert(_events).on_conflict_do_nothing(
-                index_elements=["rig_id", "stream", "seq"]
-            ),
-            engine.dialect,
+        unique = ["rig_id", "stream", "seq"]
+        self._insert_events_sql: PreparedInsert | CopyInsert = (
+            CopyInsert(_events, engine.dialect, unique)
+            if name == "postgresql"
+            else PreparedInsert(
+                self._insert(_events).on_conflict_do_nothing(index_elements=unique),
+                engine.dialect,
+            )
         )
 
     def write(self, decoded: list[Decoded]) -> BatchOutcome:
@@ -198,7 +203,7 @@ class IngestStore:
     def _insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rows:
             return []
-        # A plain executemany is several times faster than RETURNING; the count says whether any
+        # Without RETURNING (several times faster in an executemany), the count says whether any
         # row was a duplicate, and only then are the new rows looked up by their (fresh) ids.
         if self._insert_events_sql.execute(conn, rows) == len(rows):
             return rows
