@@ -12,30 +12,42 @@ tuples or dicts. It runs inside the caller's transaction, so it commits or rolls
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Insert, Table, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 __all__ = ["BoundValues", "PreparedInsert", "insert_many"]
 
 
 class BoundValues:
     """Rows (dicts keyed by column name) as lists of driver values, in the order of ``names``,
-    each converted by its column type's bind processor for ``dialect``."""
+    each converted by its column type's bind processor for ``dialect``, or by
+    ``converters[type(column.type)]`` where one is given."""
 
-    def __init__(self, table: Table, names: Sequence[str], dialect: Dialect) -> None:
+    def __init__(
+        self,
+        table: Table,
+        names: Sequence[str],
+        dialect: Dialect,
+        converters: Mapping[type[TypeEngine[Any]], Callable[[Any], Any]] | None = None,
+    ) -> None:
         self.names = list(names)
         take = operator.itemgetter(*self.names)
         self._values: Callable[[dict[str, Any]], list[Any]] = (
             (lambda row: list(take(row))) if len(self.names) > 1 else (lambda row: [take(row)])
         )
         columns = table.columns
+        given = converters or {}
         self._converters = [
             (index, processor)
             for index, name in enumerate(self.names)
-            if (processor := columns[name].type.dialect_impl(dialect).bind_processor(dialect))
+            if (
+                processor := given.get(type(columns[name].type))
+                or columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+            )
             is not None
         ]
 

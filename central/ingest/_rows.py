@@ -7,10 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
 from central.db.models import DEAD_LETTER_PAYLOAD_CAP
-from central.db.types import new_id
+from central.db.types import json_text, new_id
 from protocol import (
     MAX_MESSAGE_BYTES,
     DetectionPayload,
@@ -35,11 +33,6 @@ __all__ = [
     "refusal_for",
     "rig_values",
 ]
-
-
-def json_text(value: Any) -> str:
-    """JSON for JSON columns, by orjson: the stdlib encoder costs more than the insert itself."""
-    return orjson.dumps(value).decode()
 
 
 class DeadLetterReason(StrEnum):
