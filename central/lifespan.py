@@ -20,7 +20,7 @@ from central.ingest._rows import json_text
 from central.ingest.broker import EmbeddedBroker
 from central.ingest.client import MqttClient, MqttNotConnected
 from central.ingest.commands import CommandChannel
-from central.ingest.ingestor import Ingestor
+from central.ingest.ingestor import Ingestor, central_client_id
 from central.realtime.server import connect_ingest
 
 __all__ = ["EMBEDDED_BROKER_PORT", "STARTUP_CONNECT_WAIT_S", "mqtt_lifespan"]
@@ -65,7 +65,14 @@ async def mqtt_lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Ingest writes on an engine of its own, whose JSON columns are encoded by orjson.
         engine = make_engine(settings.database_url, json_serializer=json_text)
         stack.callback(engine.dispose)
-        ingestor = Ingestor(engine, url, settings.topic_prefix, mqtt_protocol=protocol)
+        ingestor = Ingestor(
+            engine,
+            url,
+            settings.topic_prefix,
+            client_id=central_client_id(settings.topic_prefix, settings.instance_id),
+            share_group=settings.mqtt_share_group,
+            mqtt_protocol=protocol,
+        )
         connect_ingest(ingestor, app.state.realtime)
         app.state.ingestor = ingestor
         app.state.commands = CommandChannel(ingestor)

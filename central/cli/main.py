@@ -26,6 +26,8 @@ from central.cli.options import (
     DatabaseUrl,
     DataDir,
     Host,
+    InstanceId,
+    MqttShareGroup,
     MqttUrl,
     NoAuth,
     server_settings,
@@ -50,6 +52,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the REST API.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
+
 
 @contextmanager
 def _database_session(database_url: str | None, data_dir: Path | None) -> Iterator[Session]:
@@ -76,6 +79,8 @@ def serve(
     data_dir: DataDir = None,
     mqtt_url: MqttUrl = None,
     no_auth: NoAuth = False,
+    instance_id: InstanceId = None,
+    mqtt_share_group: MqttShareGroup = None,
 ) -> int:
     """Run the server (REST API, MQTT ingest and Socket.IO) until interrupted."""
     import uvicorn
@@ -89,6 +94,8 @@ def serve(
         data_dir=data_dir,
         mqtt_url=mqtt_url,
         no_auth=no_auth,
+        instance_id=instance_id,
+        mqtt_share_group=mqtt_share_group,
     )
     if settings.no_auth:
         logger.warning("authentication is OFF: every request on %s acts as admin", settings.host)
@@ -209,4 +216,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rig-central: database error: {exc}", file=sys.stderr)
         return 3
     return result if isinstance(result, int) else 0
-

@@ -15,6 +15,8 @@ __all__ = [
     "DataDir",
     "DatabaseUrl",
     "Host",
+    "InstanceId",
+    "MqttShareGroup",
     "MqttUrl",
     "NoAuth",
     "server_settings",
@@ -44,6 +46,25 @@ Host = Annotated[
 MqttUrl = Annotated[
     str | None,
     typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
+]
+InstanceId = Annotated[
+    str | None,
+    typer.Option(
+        "--instance-id",
+        help="this central among several: its own MQTT client id and session "
+        "[env CENTRAL_INSTANCE_ID; default: the host name]",
+        show_default=False,
+    ),
+]
+MqttShareGroup = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt-share-group",
+        help="split the ingest with the other centrals of group NAME (MQTT shared "
+        "subscription $share/NAME/...) [env CENTRAL_MQTT_SHARE_GROUP]",
+        metavar="NAME",
+        show_default=False,
+    ),
 ]
 NoAuth = Annotated[
     bool,
@@ -83,6 +104,8 @@ def server_settings(
     data_dir: Path | None,
     mqtt_url: str | None,
     no_auth: bool,
+    instance_id: str | None = None,
+    mqtt_share_group: str | None = None,
 ) -> CentralSettings:
     """Settings of a command that runs the server (``serve``, ``demo``) from its flags."""
     return settings_from_flags(
@@ -92,4 +115,6 @@ def server_settings(
         data_dir=data_dir,
         mqtt_url=mqtt_url,
         no_auth=True if no_auth else None,
+        instance_id=instance_id,
+        mqtt_share_group=mqtt_share_group,
     )

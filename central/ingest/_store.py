@@ -72,6 +72,9 @@ class BatchOutcome:
     duplicates: int = 0
     unknown_sessions: Counter[str] = field(default_factory=Counter)
     """Records per ``session_id`` that names no test session (stored with a null session)."""
+    deferred: list[int] = field(default_factory=list)
+    """Positions of the messages left out for now: records of a rig not known yet, which the
+    caller allowed to wait for the rig's status (see :meth:`IngestStore.write`)."""
 
 
 class IngestStore:
@@ -98,8 +101,14 @@ class IngestStore:
             )
         )
 
-    def write(self, decoded: list[Decoded]) -> BatchOutcome:
-        """Store every message of ``decoded`` in one transaction and return what was stored."""
+    def write(self, decoded: list[Decoded], deferrable: list[bool] | None = None) -> BatchOutcome:
+        """Store every message of ``decoded`` in one transaction and return what was stored.
+
+        Records of a rig that has never sent a status are a dead letter, unless the message's
+        entry in ``deferrable`` is true: then nothing of it is written and its position is in
+        ``outcome.deferred``. Centrals sharing a subscription need this, because a rig's status
+        and its first records may reach two of them, and the records' commit may come first.
+        """
         outcome = BatchOutcome()
         now = utcnow()
         with self._engine.begin() as conn:
@@ -111,12 +120,15 @@ class IngestStore:
             refused = [(d, d.refusal) for d in decoded if d.refusal is not None]
             accepted: list[tuple[RecordBatch, Record, str | None]] = []
             seen: set[tuple[str, str, int]] = set()
-            for item in decoded:
+            for position, item in enumerate(decoded):
                 if item.reply is not None:
                     outcome.replies.append((item.rig_id or item.reply.rig_id or "", item.reply))
                 if item.batch is None:
                     continue
                 batch = item.batch
+                if batch.rig_id not in known_rigs and deferrable and deferrable[position]:
+                    outcome.deferred.append(position)
+                    continue
                 if batch.rig_id not in known_rigs:
                     detail = f"rig {batch.rig_id!r} has never sent a status"
                     refused.append(
