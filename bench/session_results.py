@@ -39,6 +39,7 @@ from central.db.models import (
 )
 from central.db.types import new_ids, utcnow
 from central.execution.results import compute_final_results
+from central.schemas.test_sessions import ExecutionConfigCreate
 
 FPS = 30.0
 BOXES_PER_EVENT = 10
@@ -81,7 +82,8 @@ def _seed(db: Session, records: int, events: int) -> str:
     )
     db.add(session)
     db.flush()
-    db.add(TestExecutionConfig(test_session_id=session.id, signal_type="gpio"))
+    config = ExecutionConfigCreate(signal_type="gpio").model_dump()
+    db.add(TestExecutionConfig(test_session_id=session.id, **config))
     span_ms = events * 50 / FPS * 1000
     rng = random.Random(1)
     db.execute(

@@ -1,5 +1,6 @@
 """The wire contract between rig agents and central: topics, message models and codec. No I/O."""
 
+from protocol.broker_address import BrokerAddress
 from protocol.codec import (
     MAX_MESSAGE_BYTES,
     assemble_batch,
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_BATCH_RECORDS",
     "MAX_MESSAGE_BYTES",
     "WIRE_VERSION",
+    "BrokerAddress",
     "ChannelStats",
     "Clock",
     "Command",

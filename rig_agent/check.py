@@ -89,7 +89,7 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
     if mqtt_config.username is not None:
         password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
         client.username_pw_set(mqtt_config.username, password)
-    if mqtt_config.tls:
+    if mqtt_config.address.tls:
         try:
             client.tls_set(
                 ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
@@ -99,7 +99,7 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         except (OSError, ValueError) as exc:
             return CheckResult(subject, False, f"TLS files do not load: {exc}")
     try:
-        client.connect(mqtt_config.host, mqtt_config.port, keepalive=int(timeout) + 5)
+        client.connect(mqtt_config.address.host, mqtt_config.address.port, keepalive=int(timeout) + 5)
     except (OSError, ValueError) as exc:
         return CheckResult(subject, False, f"unreachable: {exc}")
     client.loop_start()

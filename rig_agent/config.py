@@ -13,7 +13,6 @@ import logging
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -27,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from protocol import DEFAULT_PREFIX, Source, Topics, validate_id
+from protocol import DEFAULT_PREFIX, BrokerAddress, Source, Topics, validate_id
 from rig_agent.errors import ConfigError
 from rig_agent.sources import ChannelRole, ChannelSettings, settings_class
 from rig_agent.sources.simulated import SimulatedSettings
@@ -71,16 +70,7 @@ class MqttConfig(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"{value!r} must start with mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError(f"{value!r} names no host")
-        try:
-            parts.port  # noqa: B018 - urlsplit validates the port lazily
-        except ValueError as exc:
-            raise ValueError(f"{value!r}: {exc}") from exc
-        if parts.path not in ("", "/") or parts.query or parts.username:
+        if BrokerAddress.from_url(value).username is not None:
             raise ValueError(f"{value!r}: give only scheme, host and port (credentials go in keys)")
         return value
 
@@ -108,18 +98,9 @@ class MqttConfig(_Section):
         return self
 
     @property
-    def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
-
-    @property
-    def host(self) -> str:
-        host = urlsplit(self.url).hostname
-        assert host is not None
-        return host
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+    def address(self) -> BrokerAddress:
+        """The broker (its credentials are the ``username`` and ``password`` keys)."""
+        return BrokerAddress.from_url(self.url)
 
 
 class SpoolConfig(_Section):

@@ -70,7 +70,7 @@ class MqttLink:
         if mqtt_config.username is not None:
             password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
             client.username_pw_set(mqtt_config.username, password)
-        if mqtt_config.tls:
+        if mqtt_config.address.tls:
             client.tls_set(
                 ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
                 certfile=str(mqtt_config.cert_file) if mqtt_config.cert_file else None,
@@ -91,7 +91,7 @@ class MqttLink:
     def start(self) -> None:
         """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
         mqtt_config = self._config.mqtt
-        self._client.connect_async(mqtt_config.host, mqtt_config.port, mqtt_config.keepalive_s)
+        self._client.connect_async(mqtt_config.address.host, mqtt_config.address.port, mqtt_config.keepalive_s)
         self._client.loop_start()
 
     def stop(self) -> None:

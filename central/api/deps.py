@@ -1,4 +1,6 @@
-"""FastAPI dependencies: settings, a database session per request, and role checks.
+"""FastAPI dependencies, every ``Depends`` alias of the routes: settings, the database (a session
+per request, or the factory for work in threads), the event sink, the session executor, and role
+checks.
 
 Services commit their own unit of work; the session is closed after the response, which rolls
 back anything a failed request left uncommitted, so bad input never leaves a half-written row.
@@ -16,15 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.auth import Principal, Role
 from central.config import CentralSettings
+from central.events import EventSink
+from central.execution.executor import SessionExecutor
 from central.services import tokens
 
 __all__ = [
+    "EventsDep",
+    "ExecutorDep",
+    "FactoryDep",
     "SessionDep",
     "SettingsDep",
     "document_required_roles",
-    "get_session",
     "get_session_factory",
-    "get_settings",
     "require_role",
     "required_role",
 ]
@@ -42,15 +47,29 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def get_session(
-    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
-) -> Iterator[Session]:
+FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+
+
+def get_session(factory: FactoryDep) -> Iterator[Session]:
     with factory() as session:
         yield session
 
 
+def get_events(request: Request) -> EventSink:
+    """What routes hand to services so they can tell the dashboard (after their commit)."""
+    events: EventSink = request.app.state.realtime
+    return events
+
+
+def get_executor(request: Request) -> SessionExecutor:
+    executor: SessionExecutor = request.app.state.executor
+    return executor
+
+
 SettingsDep = Annotated[CentralSettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+EventsDep = Annotated[EventSink, Depends(get_events)]
+ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 _NO_AUTH = Principal(role=Role.ADMIN, token_id=None, name="no-auth")
 
@@ -64,7 +83,7 @@ def require_role(needed: Role) -> Callable[..., Principal]:
 
     def check(
         settings: SettingsDep,
-        factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+        factory: FactoryDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         if settings.no_auth:

@@ -255,14 +255,16 @@ class TestExecutionConfig(Base):
     test_session_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("test_sessions.id", ondelete="CASCADE"), unique=True
     )
-    tolerance_ms: Mapped[int] = mapped_column(Integer, default=100)
+    # Defaults and ranges live in central.schemas.test_sessions.ExecutionConfigBase, the one
+    # way rows are written.
+    tolerance_ms: Mapped[int] = mapped_column(Integer)
     signal_type: Mapped[str] = mapped_column(String(32))
-    test_duration: Mapped[int] = mapped_column(Integer, default=300, comment="seconds")
-    enable_realtime_monitoring: Mapped[bool] = mapped_column(Boolean, default=True)
-    max_latency_ms: Mapped[int] = mapped_column(Integer, default=200)
-    min_accuracy: Mapped[float] = mapped_column(Float, default=0.90)
-    mode: Mapped[str] = mapped_column(String(16), default="temporal", comment="temporal|spatial")
-    iou_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    test_duration: Mapped[int] = mapped_column(Integer, comment="seconds")
+    enable_realtime_monitoring: Mapped[bool] = mapped_column(Boolean)
+    max_latency_ms: Mapped[int] = mapped_column(Integer)
+    min_accuracy: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String(16), comment="temporal|spatial")
+    iou_threshold: Mapped[float] = mapped_column(Float)
     sync_channel: Mapped[str | None] = mapped_column(String(128))
     channels: Mapped[list[Any] | None] = mapped_column(comment="channel names to arm")
     created_at: Mapped[datetime] = _created()

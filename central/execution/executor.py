@@ -29,23 +29,20 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.db.models import Rig, TestExecutionConfig, TestSession
+from central.db.models import TestSession
 from central.db.types import new_id, utcnow
+from central.events import EventSink
+from central.execution import steps
 from central.execution.http_rig import HTTP_RIG_ID, store_http_detections
 from central.execution.live import LiveMatching
 from central.execution.loading import (
-    load_ground_truth,
-    load_judged_rows,
     load_session,
-    match_config,
 )
 from central.execution.results import FINISHED_STATUSES, FinalResults, compute_final_results
-from central.matching import GroundTruth, MatchConfig
 from central.services.errors import Conflict, InvalidInput, NotFound
 from protocol import (
     Command,
@@ -56,9 +53,6 @@ from protocol import (
     Topics,
     encode,
 )
-
-if TYPE_CHECKING:
-    from central.realtime.server import Realtime
 
 __all__ = [
     "CommandSender",
@@ -104,7 +98,7 @@ class SessionExecutor:
         commands: CommandSender | None,
         publisher: ResultsPublisher | None,
         topics: Topics,
-        realtime: Realtime | None,
+        events: EventSink,
         timings: ExecutionTimings | None = None,
     ) -> None:
         self._factory = factory
@@ -112,7 +106,7 @@ class SessionExecutor:
         self._commands = commands
         self._publisher = publisher
         self._topics = topics
-        self._realtime = realtime
+        self._events = events
         self.timings = timings or ExecutionTimings()
         self._locks: dict[str, asyncio.Lock] = {}
         self._http_locks: dict[str, asyncio.Lock] = {}
@@ -168,7 +162,7 @@ class SessionExecutor:
         if lock.locked():
             raise Conflict(f"test session {session_id!r} is already being started or stopped")
         async with lock:
-            prepared = await self._db(lambda db: _prepare_start(db, session_id, config))
+            prepared = await self._db(lambda db: steps.prepare_start(db, session_id, config))
             session, ground_truth, rules, duration_s, config = prepared
             try:
                 self.live.open(
@@ -185,11 +179,11 @@ class SessionExecutor:
             if reply_error is not None:
                 self.live.close(session_id)
                 return await self._db(
-                    lambda db: _mark(db, session_id, "failed", failure_reason=reply_error)
+                    lambda db: steps.mark(db, session_id, "failed", failure_reason=reply_error)
                 )
             self.live.set_sync(session_id, sync_mono_ns)
             row = await self._db(
-                lambda db: _mark(db, session_id, "running", started=True, sync_mono_ns=sync_mono_ns)
+                lambda db: steps.mark(db, session_id, "running", started=True, sync_mono_ns=sync_mono_ns)
             )
             self._run_for(session_id, session.rig_id, duration_s)
             logger.info("session %s running on rig %s", session_id, session.rig_id)
@@ -235,7 +229,7 @@ class SessionExecutor:
     def _store_sync(self, session_id: str, sync_mono_ns: int) -> None:
         """Keep video time zero on the session as soon as its sync record arrives."""
         self._spawn(
-            self._db(lambda db: _set_sync(db, session_id, sync_mono_ns)),
+            self._db(lambda db: steps.set_sync(db, session_id, sync_mono_ns)),
             name=f"sync-{session_id}",
         )
 
@@ -274,7 +268,7 @@ class SessionExecutor:
         (its session ends on its own when the duration is over)."""
         if session.rig_id == HTTP_RIG_ID or self._commands is None:
             return
-        if not await self._db(lambda db: _rig_online(db, session.rig_id)):
+        if not await self._db(lambda db: steps.rig_online(db, session.rig_id)):
             logger.info(
                 "rig %s is not online: session %s stops without it", session.rig_id, session.id
             )
@@ -356,7 +350,7 @@ class SessionExecutor:
             except ValueError as exc:
                 logger.exception("session %s: final results failed", session_id)
                 reason = f"final results could not be computed: {exc}"
-                await self._db(lambda db: _mark(db, session_id, "failed", failure_reason=reason))
+                await self._db(lambda db: steps.mark(db, session_id, "failed", failure_reason=reason))
                 final = FinalResults(session_id, "failed", {})
             finally:
                 self._finishing.discard(session_id)
@@ -393,7 +387,7 @@ class SessionExecutor:
         }
         if not candidates:
             return
-        finished = await self._db(lambda db: _finished_sessions(db, candidates))
+        finished = await self._db(lambda db: steps.finished_sessions(db, candidates))
         for session_id in {*finished, *(candidates & self._finishing)}:
             if session_id not in self._late_recomputes:
                 self._late_recomputes.add(session_id)
@@ -413,16 +407,15 @@ class SessionExecutor:
 
     async def _announce(self, final: FinalResults) -> None:
         await self._publish(final)
-        if self._realtime is not None:
-            await self._realtime.emit_test_completed(
-                final.session_id,
-                {
-                    "status": final.status,
-                    "passed": final.results.get("passed"),
-                    "failed_criteria": final.results.get("failedCriteria", []),
-                    "metrics": final.results,
-                },
-            )
+        self._events.test_completed(
+            final.session_id,
+            {
+                "status": final.status,
+                "passed": final.results.get("passed"),
+                "failed_criteria": final.results.get("failedCriteria", []),
+                "metrics": final.results,
+            },
+        )
 
     async def _publish(self, final: FinalResults) -> None:
         if self._publisher is None:
@@ -447,10 +440,10 @@ class SessionExecutor:
         """Pick up sessions a previous process left running: replay their stored records into
         a live matcher (so new ones are judged against everything before), judge new records
         live and end the session when its duration is over (at once when it already is)."""
-        for session_id in await self._db(_running_session_ids):
+        for session_id in await self._db(steps.running_session_ids):
             try:
                 session, ground_truth, rules, duration_s, stored = await self._db(
-                    functools.partial(_live_inputs, session_id=session_id)
+                    functools.partial(steps.live_inputs, session_id=session_id)
                 )
                 self.live.open(
                     session_id,
@@ -482,134 +475,3 @@ class SessionExecutor:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._timers.clear()
-
-
-# ------------------------------------------------------------------------ database steps
-
-
-_CONFIG_FIELDS = (
-    "tolerance_ms",
-    "signal_type",
-    "test_duration",
-    "enable_realtime_monitoring",
-    "max_latency_ms",
-    "min_accuracy",
-    "mode",
-    "iou_threshold",
-    "sync_channel",
-    "channels",
-)
-
-
-class _LiveInputs(NamedTuple):
-    session: TestSession
-    ground_truth: GroundTruth
-    rules: MatchConfig
-    duration_s: float
-    extra: Any
-    """The effective config values (at start) or the stored judged records (on resume)."""
-
-
-def _prepare_start(db: Session, session_id: str, config: dict[str, Any] | None) -> _LiveInputs:
-    session = load_session(db, session_id)
-    if session.status != "pending":
-        raise Conflict(
-            f"test session {session_id!r} is {session.status}: only a pending session can start"
-        )
-    if session.rig_id != HTTP_RIG_ID:
-        busy = db.scalar(
-            select(TestSession.id).where(
-                TestSession.rig_id == session.rig_id, TestSession.status == "running"
-            )
-        )
-        if busy is not None:
-            raise Conflict(f"rig {session.rig_id!r} is running test session {busy!r}")
-        rig = db.get(Rig, session.rig_id)
-        if rig is None or rig.state != "online":
-            state = "has never reported its status" if rig is None else f"is {rig.state}"
-            raise Conflict(f"rig {session.rig_id!r} {state}: start it and try again")
-    ground_truth = load_ground_truth(db, session.video_id)
-    if len(ground_truth) == 0:
-        raise InvalidInput(
-            f"video {session.video_id!r} has no ground-truth annotations to test against",
-            "videoId",
-        )
-    row = session.execution_config
-    if config is None:
-        if row is None:
-            raise InvalidInput("the session has no stored config: send a TestExecutionConfig")
-    elif row is None:
-        row = TestExecutionConfig(test_session_id=session_id, **config)
-        db.add(row)
-    else:
-        for key, value in config.items():
-            setattr(row, key, value)
-    fps = session.video.fps
-    try:
-        rules = match_config(row, fps)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    db.commit()
-    values = {key: getattr(row, key) for key in _CONFIG_FIELDS}
-    return _LiveInputs(session, ground_truth, rules, float(row.test_duration), values)
-
-
-def _finished_sessions(db: Session, session_ids: set[str]) -> list[str]:
-    return list(
-        db.scalars(
-            select(TestSession.id).where(
-                TestSession.id.in_(session_ids), TestSession.status.in_(FINISHED_STATUSES)
-            )
-        )
-    )
-
-
-def _rig_online(db: Session, rig_id: str) -> bool:
-    rig = db.get(Rig, rig_id)
-    return rig is not None and rig.state == "online"
-
-
-def _running_session_ids(db: Session) -> list[str]:
-    return list(db.scalars(select(TestSession.id).where(TestSession.status == "running")))
-
-
-def _live_inputs(db: Session, session_id: str) -> _LiveInputs:
-    session = load_session(db, session_id)
-    config = session.execution_config
-    if config is None:
-        raise ValueError(f"running session {session_id!r} has no execution config")
-    rules = match_config(config, session.video.fps)
-    ground_truth = load_ground_truth(db, session.video_id)
-    stored = load_judged_rows(db, session_id)
-    return _LiveInputs(session, ground_truth, rules, float(config.test_duration), stored)
-
-
-def _set_sync(db: Session, session_id: str, sync_mono_ns: int) -> None:
-    session = load_session(db, session_id)
-    if session.sync_mono_ns is None:
-        session.sync_mono_ns = sync_mono_ns
-        db.commit()
-
-
-def _mark(
-    db: Session,
-    session_id: str,
-    status: str,
-    *,
-    failure_reason: str | None = None,
-    started: bool = False,
-    sync_mono_ns: int | None = None,
-) -> TestSession:
-    session = load_session(db, session_id)
-    session.status = status
-    session.failure_reason = failure_reason
-    now = utcnow()
-    if started:
-        session.started_at = now
-    if status == "failed":
-        session.completed_at = now
-    if sync_mono_ns is not None:
-        session.sync_mono_ns = sync_mono_ns
-    db.commit()
-    db.refresh(session, ["execution_config"])
-    return session

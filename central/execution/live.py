@@ -2,9 +2,9 @@
 
 Registered as an ingest listener (and fed by the HTTP detection endpoint), it keeps one
 :class:`~central.matching.ProvisionalMatcher` per running session, judges each new
-record, sends it to the session's Socket.IO room as ``detection_event`` (coalesced by
-:class:`~central.realtime.server.Realtime`) and sends a provisional score as ``session_progress``, at
-most a few times a second. The final verdict is always the one-pass recompute at stop.
+record, tells the dashboard through the :class:`~central.events.EventSink` (``detection_event``,
+coalesced there) and sends a provisional score as ``session_progress``, at most a few times a
+second. The final verdict is always the one-pass recompute at stop.
 
 A session's first sync record from its own rig sets video time zero when the start reply did
 not already give it.
@@ -12,21 +12,19 @@ not already give it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from central.events import EventSink
 from central.execution.loading import is_judged, signals_from_rows
 from central.matching import GroundTruth, MatchConfig, ProvisionalMatcher
-
-if TYPE_CHECKING:
-    from central.realtime.server import Realtime
+from central.throttle import Throttle
 
 __all__ = ["PROGRESS_INTERVAL_S", "LiveMatching", "LiveSession"]
 
@@ -51,15 +49,14 @@ class LiveSession:
     """``time.monotonic()`` when the latest record of the session was judged."""
     latencies_ms: list[float] = field(default_factory=list)
     """Latencies of the provisional true positives so far."""
-    progress_timer: asyncio.TimerHandle | None = None
-    last_progress: float = float("-inf")
 
 
 class LiveMatching:
     """Provisional verdicts of the running sessions of this process."""
 
-    def __init__(self, realtime: Realtime | None) -> None:
-        self._realtime = realtime
+    def __init__(self, events: EventSink) -> None:
+        self._events = events
+        self._progress: Throttle[str, None] = Throttle(self._send_progress, PROGRESS_INTERVAL_S)
         self._sessions: dict[str, LiveSession] = {}
         self.on_sync: Callable[[str, int], None] | None = None
         """Called when a sync record sets a session's video time zero."""
@@ -90,9 +87,8 @@ class LiveMatching:
         )
 
     def close(self, session_id: str) -> None:
-        live = self._sessions.pop(session_id, None)
-        if live is not None and live.progress_timer is not None:
-            live.progress_timer.cancel()
+        self._sessions.pop(session_id, None)
+        self._progress.discard(session_id)
 
     def is_open(self, session_id: str) -> bool:
         return session_id in self._sessions
@@ -172,34 +168,16 @@ class LiveMatching:
                 matched, signals.t_video_ms.tolist(), verdicts.to_rows(), strict=True
             )
         ]
-        if emit and live.monitored and self._realtime is not None:
-            self._realtime.emit_detection_events(session_id, events)
-            self._schedule_progress(live)
+        if emit and live.monitored:
+            self._events.detections(session_id, events)
+            self._progress.add(session_id, [None])
         return events
 
-    def _schedule_progress(self, live: LiveSession) -> None:
-        if live.progress_timer is not None:
-            return
-        loop = asyncio.get_running_loop()
-        wait = max(live.last_progress + PROGRESS_INTERVAL_S - time.monotonic(), 0.0)
-        live.progress_timer = loop.call_later(wait, self._send_progress, live.session_id)
-
-    def _send_progress(self, session_id: str) -> None:
-        live = self._sessions.get(session_id)
+    def _send_progress(self, session_id: str, _batches: list[None]) -> None:
+        """Scored when sent, not per batch: a score costs percentiles over every latency."""
         progress = self.progress(session_id)
-        if live is None or progress is None or self._realtime is None:
-            return
-        live.progress_timer = None
-        live.last_progress = time.monotonic()
-        task = asyncio.get_running_loop().create_task(
-            self._realtime.emit_session_progress(session_id, progress)
-        )
-        task.add_done_callback(_log_failure)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("session progress emit failed", exc_info=task.exception())
+        if progress is not None:
+            self._events.session_progress(session_id, progress)
 
 
 def _event(row: Mapping[str, Any], t_video_ms: float, verdict: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from central.db.models import (
     Video,
 )
 from central.matching import GroundTruth, MatchConfig, MatchMode, Signals
+from central.schemas.test_sessions import ExecutionConfigBase
 from central.services.errors import NotFound
 
 __all__ = [
@@ -112,18 +113,11 @@ def load_ground_truth(db: Session, video_id: str, *, with_boxes: bool = True) ->
 
 
 def match_config(config: TestExecutionConfig, fps: float | None) -> MatchConfig:
-    """The matcher's rules from a session's execution config and its video's frame rate.
+    """The matcher's rules from a session's stored execution config and its video's frame rate.
 
     :raises ValueError: a value the matcher cannot use (named in the message).
     """
-    return MatchConfig(
-        mode=MatchMode(config.mode),
-        tolerance_ms=float(config.tolerance_ms),
-        max_latency_ms=float(config.max_latency_ms),
-        min_accuracy=float(config.min_accuracy),
-        iou_threshold=float(config.iou_threshold),
-        fps=fps,
-    )
+    return ExecutionConfigBase.model_validate(config).match_config(fps)
 
 
 _SIGNAL_COLUMNS = (

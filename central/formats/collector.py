@@ -16,11 +16,10 @@ from datetime import datetime
 
 from central.formats.categories import track_prefix
 from central.formats.errors import AnnotationImportError
-from central.formats.geometry import box_text, fit_to_frame, is_finite
 from central.formats.limits import ImportLimits
 from central.formats.model import AnnotationRow, BoundingBox, VideoInfo
 from central.formats.report import Action, ImportReport, Issue, Location
-from central.formats.rules import VideoGeometry, place_in_video
+from central.formats.rules import VideoGeometry, box_text, fit_to_frame, is_finite, place_in_video
 from protocol import VruType
 
 __all__ = [

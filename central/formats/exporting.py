@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 import orjson
 
 from central.formats.errors import ExportError
-from central.formats.geometry import box_text, fit_to_frame
 from central.formats.model import Annotation, BoundingBox, VideoInfo
 from central.formats.report import Action, ExportReport
+from central.formats.rules import box_text, fit_to_frame
 
 __all__ = [
     "REPORT_ENTRY",

@@ -7,7 +7,9 @@ still agrees with its frame. A box is in pixels, 0-based: ``x, y >= 0``, ``width
 and ``x + width <= frame width`` (likewise in y) when the video's size is known.
 
 Each check returns problems as ``(field path, message)`` pairs instead of raising, so a bulk
-request can report every bad row at once.
+request can report every bad row at once. Imports and exports fit boxes to the frame by the same
+rule (:func:`fit_to_frame`), and the dataset quality check counts boxes outside it with the same
+slack: :func:`inside_frame` and :data:`EDGE_SLACK` are the one home of "inside the frame".
 """
 
 from __future__ import annotations
@@ -15,12 +17,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["FieldProblem", "Placement", "VideoGeometry", "check_box", "place_in_video"]
+from central.formats.model import BoundingBox
+
+__all__ = [
+    "EDGE_SLACK",
+    "FieldProblem",
+    "Placement",
+    "VideoGeometry",
+    "box_text",
+    "check_box",
+    "fit_to_frame",
+    "inside_frame",
+    "is_finite",
+    "place_in_video",
+]
 
 FieldProblem = tuple[tuple[str | int, ...], str]
 """Where (a path of field names and list indexes) and what is wrong."""
 
-_EDGE_SLACK = 1e-6
+EDGE_SLACK = 1e-6
 """Float pixels: a box ending exactly on the frame edge must not fail by rounding."""
 
 
@@ -73,7 +88,7 @@ def place_in_video(
         if fps is None:
             return None, [(("timestamp",), "Required: the video's frame rate is unknown.")]
         timestamp = frame_number / fps
-    elif fps is not None and abs(timestamp - frame_number / fps) > 0.5 / fps + _EDGE_SLACK:
+    elif fps is not None and abs(timestamp - frame_number / fps) > 0.5 / fps + EDGE_SLACK:
         nearest = round(timestamp * fps)
         message = f"Timestamp {timestamp} s is frame {nearest} at {fps:g} fps, not {frame_number}."
         return None, [(("timestamp",), message)]
@@ -84,6 +99,29 @@ def place_in_video(
     return Placement(frame_number, timestamp), []
 
 
+def inside_frame(
+    x: float,
+    y: float,
+    width: float,
+    height: float,
+    frame_width: float | None,
+    frame_height: float | None,
+) -> bool:
+    """The one rule for "this box lies in the frame": finite, with area, from 0 to the frame's
+    size (``None``: not known, not checked) give or take :data:`EDGE_SLACK`."""
+    # One expression: bulk requests check 100,000 boxes. NaN and infinity fail it, since they
+    # make the sum non-finite.
+    return (
+        math.isfinite(x + y + width + height)
+        and x >= 0
+        and y >= 0
+        and width > 0
+        and height > 0
+        and (frame_width is None or x + width <= frame_width + EDGE_SLACK)
+        and (frame_height is None or y + height <= frame_height + EDGE_SLACK)
+    )
+
+
 def check_box(
     x: float, y: float, width: float, height: float, video: VideoGeometry
 ) -> list[FieldProblem]:
@@ -91,13 +129,7 @@ def check_box(
     if (
         # The common case in one expression (bulk requests check 100,000 boxes); NaN and
         # infinity fail it, since they make the sum non-finite.
-        math.isfinite(x + y + width + height)
-        and x >= 0
-        and y >= 0
-        and width > 0
-        and height > 0
-        and (video.width is None or x + width <= video.width + _EDGE_SLACK)
-        and (video.height is None or y + height <= video.height + _EDGE_SLACK)
+        inside_frame(x, y, width, height, video.width, video.height)
     ):
         return []
     problems: list[FieldProblem] = []
@@ -114,10 +146,41 @@ def check_box(
         problems.append((("boundingBox", "width"), "Must be more than 0."))
     if height <= 0:
         problems.append((("boundingBox", "height"), "Must be more than 0."))
-    if video.width is not None and x + width > video.width + _EDGE_SLACK:
+    if video.width is not None and x + width > video.width + EDGE_SLACK:
         message = f"The box ends at x={x + width:g}, past the frame width {video.width}."
         problems.append((("boundingBox", "width"), message))
-    if video.height is not None and y + height > video.height + _EDGE_SLACK:
+    if video.height is not None and y + height > video.height + EDGE_SLACK:
         message = f"The box ends at y={y + height:g}, past the frame height {video.height}."
         problems.append((("boundingBox", "height"), message))
     return problems
+
+
+def fit_to_frame(box: BoundingBox, size: tuple[int, int] | None) -> BoundingBox | str:
+    """The box clipped to a ``size`` (width, height) frame, or why nothing of it is left.
+
+    An unchanged box is returned as is; without a size only the area is checked.
+    """
+    if size is not None and inside_frame(box.x, box.y, box.width, box.height, *size):
+        return box  # the common case
+    if not is_finite(box):
+        return f"box {box_text(box)} is not made of finite numbers"
+    if box.width <= 0 or box.height <= 0:
+        return f"box {box_text(box)} has no area"
+    if size is None:
+        return box
+    left, top = max(box.x, 0.0), max(box.y, 0.0)
+    right, bottom = min(box.right, size[0]), min(box.bottom, size[1])
+    if right <= left or bottom <= top:
+        return f"box {box_text(box)} lies outside the {size[0]}x{size[1]} frame"
+    if (left, top, right, bottom) == (box.x, box.y, box.right, box.bottom):
+        return box
+    return BoundingBox(left, top, right - left, bottom - top)
+
+
+def is_finite(box: BoundingBox) -> bool:
+    isfinite = math.isfinite
+    return isfinite(box.x) and isfinite(box.y) and isfinite(box.width) and isfinite(box.height)
+
+
+def box_text(box: BoundingBox) -> str:
+    return f"[{box.x:g}, {box.y:g}, {box.width:g}, {box.height:g}]"

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from central.db.models import DEAD_LETTER_PAYLOAD_CAP
-from central.db.types import json_text, new_id
+from central.db.types import new_id
 from protocol import (
     MAX_MESSAGE_BYTES,
     DetectionPayload,
@@ -28,7 +28,6 @@ __all__ = [
     "Refusal",
     "dead_letter_row",
     "detection_event_row",
-    "json_text",
     "latency_measurement_row",
     "refusal_for",
     "rig_values",

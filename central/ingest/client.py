@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Self
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -35,6 +31,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from central.ingest._client_types import (
+    Backoff,
+    ConnectionState,
+    InboundMessage,
+    MqttError,
+    MqttNotConnected,
+    is_failure,
+    is_unsupported_version,
+)
+from protocol import BrokerAddress
 
 __all__ = [
     "BrokerAddress",
@@ -52,85 +59,6 @@ MessageHandler = Callable[["InboundMessage"], None]
 
 _PROBE_TIMEOUT_S = 1.5
 """How long the first MQTT 5 CONNECT may go unanswered before 3.1.1 is tried instead."""
-
-
-class MqttError(RuntimeError):
-    """The broker refused an operation (publish, subscribe) or the client is closed."""
-
-
-class MqttNotConnected(MqttError):
-    """No connection to the broker when one was needed right away."""
-
-
-class ConnectionState(StrEnum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    DISCONNECTED = "disconnected"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where the broker is, parsed from ``mqtt://user:pass@host:port`` or ``mqtts://...``."""
-
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_url(cls, url: str) -> BrokerAddress:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError(f"MQTT URL {url!r} names no host")
-        tls = parts.scheme == "mqtts"
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (8883 if tls else 1883),
-            tls=tls,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
-
-    @property
-    def url(self) -> str:
-        """The URL without credentials, safe to log and show."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """A message as received; hand it back to :meth:`MqttClient.ack` once it is stored."""
-
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    mid: int
-    connection: int
-    """Which connection it arrived on: an ack for an older connection is not sent (see ack)."""
-    received_ns: int
-    """``time.monotonic_ns()`` on arrival, for latency accounting."""
-
-
-@dataclass(slots=True)
-class _Backoff:
-    """Capped exponential backoff with full jitter."""
-
-    initial_s: float
-    cap_s: float
-    _attempt: int = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap_s, self.initial_s * (2**self._attempt))
-        self._attempt = min(self._attempt + 1, 30)
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self._attempt = 0
 
 
 class MqttClient:
@@ -170,7 +98,7 @@ class MqttClient:
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
         self._connect_timeout_s = connect_timeout_s
-        self._backoff = _Backoff(backoff_initial_s, backoff_cap_s)
+        self._backoff = Backoff(backoff_initial_s, backoff_cap_s)
         self._receive_maximum = receive_maximum
         self._persistent = persistent
         self._subscriptions: dict[str, int] = {}
@@ -410,8 +338,8 @@ class MqttClient:
                 return "retry_v311"
             return "failed"
         reason = self._connack.result()
-        if _is_failure(reason):
-            if self._mqtt5 and _is_unsupported_version(reason):
+        if is_failure(reason):
+            if self._mqtt5 and is_unsupported_version(reason):
                 logger.info("%s refused MQTT 5; using a 3.1.1 persistent session", self.address.url)
                 return "retry_v311"
             logger.error("MQTT broker %s refused the connection: %s", self.address.url, reason)
@@ -456,7 +384,7 @@ class MqttClient:
                 raise MqttError(f"subscribe failed: {paho.error_string(rc)}")
             self._pending_subscribe[mid] = future
         codes = await future
-        refused = [f for (f, _), code in zip(filters, codes, strict=False) if _is_failure(code)]
+        refused = [f for (f, _), code in zip(filters, codes, strict=False) if is_failure(code)]
         if refused:
             raise MqttError(f"broker refused subscriptions {refused}")
 
@@ -483,7 +411,7 @@ class MqttClient:
     def _on_connect(
         self, _client: paho.Client, _userdata: Any, flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
-        if not _is_failure(reason):
+        if not is_failure(reason):
             with self._ack_lock:
                 self._connection += 1
             logger.debug("session present: %s", getattr(flags, "session_present", None))
@@ -528,7 +456,7 @@ class MqttClient:
         with self._pending_lock:
             future = self._pending_publish.pop(mid, None)
         if future is not None:
-            error = MqttError(f"broker refused publish: {reason}") if _is_failure(reason) else None
+            error = MqttError(f"broker refused publish: {reason}") if is_failure(reason) else None
             self._call_in_loop(_settle, future, error)
 
     def _on_subscribe(
@@ -552,18 +480,6 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
 def _settle_value(future: asyncio.Future[Any], value: Any) -> None:
     if not future.done():
         future.set_result(value)
-
-
-def _is_failure(reason: ReasonCode) -> bool:
-    return bool(reason.is_failure)
-
-
-_UNSUPPORTED_PROTOCOL_VERSION = 0x84
-
-
-def _is_unsupported_version(reason: ReasonCode) -> bool:
-    """paho 2 reports a 3.1.1 CONNACK return code 1 as this MQTT 5 reason code too."""
-    return reason.value == _UNSUPPORTED_PROTOCOL_VERSION
 
 
 async def discard_session(

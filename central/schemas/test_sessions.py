@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from central.matching import MatchConfig
 from central.schemas.base import CamelModel, Page, RequestModel
 from protocol import Source, validate_id
 
 __all__ = [
+    "ExecutionConfigBase",
     "ExecutionConfigCreate",
     "ExecutionConfigPublic",
     "MatchingMode",
@@ -49,7 +52,13 @@ RigId = Annotated[str, AfterValidator(lambda value: validate_id(value, "rig id")
 ChannelName = Annotated[str, AfterValidator(lambda value: validate_id(value, "channel"))]
 
 
-class ExecutionConfigCreate(RequestModel):
+class ExecutionConfigBase(CamelModel):
+    """A session's ``TestExecutionConfig``: every field, default and range, declared once.
+
+    The request and response models derive from it, the executor reads stored rows through it,
+    and the matcher's rules come from it (:meth:`match_config`).
+    """
+
     tolerance_ms: int = Field(
         100, ge=0, le=60_000, description="window around a ground-truth event"
     )
@@ -63,19 +72,28 @@ class ExecutionConfigCreate(RequestModel):
     sync_channel: ChannelName | None = None
     channels: list[ChannelName] | None = Field(None, max_length=64, description="channels to arm")
 
+    def match_config(self, fps: float | None) -> MatchConfig:
+        """The matcher's rules, with the video's frame rate.
 
-class ExecutionConfigPublic(CamelModel):
+        :raises ValueError: a value the matcher cannot use (named in the message).
+        """
+        return MatchConfig(**self.model_dump(include=_MATCHER_FIELDS), fps=fps)
+
+
+_MATCHER_FIELDS = {field.name for field in dataclasses.fields(MatchConfig)} & set(
+    ExecutionConfigBase.model_fields
+)
+
+
+class ExecutionConfigCreate(ExecutionConfigBase, RequestModel):
+    pass
+
+
+class ExecutionConfigPublic(ExecutionConfigBase):
+    # A response always carries every field, defaults included.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     id: str
-    tolerance_ms: int
-    signal_type: str
-    test_duration: int
-    enable_realtime_monitoring: bool
-    max_latency_ms: int
-    min_accuracy: float
-    mode: str
-    iou_threshold: float
-    sync_channel: str | None
-    channels: list[str] | None
     created_at: datetime
 
 

@@ -21,13 +21,19 @@ from sqlalchemy.orm import Session
 from central.db.bulk_insert import insert_many
 from central.db.models import GroundTruthAnnotation, Video
 from central.db.types import new_id, new_ids, utcnow
+from central.events import DISCARD, EventSink
 from central.formats.rules import (
     FieldProblem,
     VideoGeometry,
     check_box,
     place_in_video,
 )
-from central.schemas.annotations import AnnotationCreate, AnnotationListQuery, AnnotationUpdate
+from central.schemas.annotations import (
+    AnnotationCreate,
+    AnnotationListQuery,
+    AnnotationPublic,
+    AnnotationUpdate,
+)
 from central.services.errors import Conflict, InvalidInput, NotFound
 from central.services.videos import get_video
 
@@ -93,8 +99,14 @@ def _duplicate_message(detection_id: str, frame_number: int) -> str:
     return f"detection {detection_id!r} already has a box on frame {frame_number}"
 
 
+def _announce(events: EventSink, action: str, annotation: GroundTruthAnnotation) -> None:
+    """``annotation_update`` with the annotation as the REST API shows it."""
+    public = AnnotationPublic.model_validate(annotation).model_dump(mode="json", by_alias=True)
+    events.annotation_changed(annotation.video_id, action, public)
+
+
 def create_annotation(
-    session: Session, video_id: str, item: AnnotationCreate
+    session: Session, video_id: str, item: AnnotationCreate, events: EventSink = DISCARD
 ) -> GroundTruthAnnotation:
     video = get_video(session, video_id)
     row, problems = _checked_row(item, _geometry(video), ())
@@ -107,11 +119,15 @@ def create_annotation(
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(_duplicate_message(row["detection_id"], row["frame_number"])) from exc
+    _announce(events, "created", annotation)
     return annotation
 
 
 def bulk_create_annotations(
-    session: Session, video_id: str, items: Sequence[AnnotationCreate]
+    session: Session,
+    video_id: str,
+    items: Sequence[AnnotationCreate],
+    events: EventSink = DISCARD,
 ) -> int:
     """Insert all of ``items`` in one transaction, or none of them; returns how many."""
     video = get_video(session, video_id)
@@ -155,6 +171,7 @@ def bulk_create_annotations(
             "some of these annotations repeat a detection id on a frame that already has it"
         ) from exc
     logger.info("Inserted %d annotations into video %s", len(rows), video_id)
+    events.annotations_bulk_created(video_id, len(rows))
     return len(rows)
 
 
@@ -211,7 +228,7 @@ def get_annotation(session: Session, annotation_id: str) -> GroundTruthAnnotatio
 
 
 def update_annotation(
-    session: Session, annotation_id: str, changes: AnnotationUpdate
+    session: Session, annotation_id: str, changes: AnnotationUpdate, events: EventSink = DISCARD
 ) -> GroundTruthAnnotation:
     """Change the fields sent. A new frame alone re-derives the timestamp, and the reverse."""
     annotation = get_annotation(session, annotation_id)
@@ -246,16 +263,23 @@ def update_annotation(
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(duplicate) from exc
+    _announce(events, "updated", annotation)
     return annotation
 
 
-def set_validated(session: Session, annotation_id: str, validated: bool) -> GroundTruthAnnotation:
+def set_validated(
+    session: Session, annotation_id: str, validated: bool, events: EventSink = DISCARD
+) -> GroundTruthAnnotation:
     annotation = get_annotation(session, annotation_id)
     annotation.validated = validated
     session.commit()
+    _announce(events, "updated", annotation)
     return annotation
 
 
-def delete_annotation(session: Session, annotation_id: str) -> None:
-    session.delete(get_annotation(session, annotation_id))
+def delete_annotation(session: Session, annotation_id: str, events: EventSink = DISCARD) -> None:
+    annotation = get_annotation(session, annotation_id)
+    public = AnnotationPublic.model_validate(annotation).model_dump(mode="json", by_alias=True)
+    session.delete(annotation)
     session.commit()
+    events.annotation_changed(annotation.video_id, "deleted", public)

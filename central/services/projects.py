@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.db.models import Project
+from central.events import DISCARD, EventSink
 from central.services.errors import Conflict, InvalidInput, NotFound
 
 __all__ = ["create_project", "delete_project", "get_project", "list_projects", "update_project"]
@@ -40,13 +41,16 @@ def _commit_or_conflict(session: Session, name: str) -> None:
         raise Conflict(f"a project named {name!r} already exists") from exc
 
 
-def create_project(session: Session, fields: dict[str, Any]) -> Project:
+def create_project(
+    session: Session, fields: dict[str, Any], events: EventSink = DISCARD
+) -> Project:
     if _name_taken(session, fields["name"]):
         raise Conflict(f"a project named {fields['name']!r} already exists")
     project = Project(**fields)
     session.add(project)
     _commit_or_conflict(session, fields["name"])
     logger.info("created project %s (%s)", project.id, project.name)
+    events.project_created(project.id, project.name)
     return project
 
 

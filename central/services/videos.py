@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from central.db.models import Project, TestSession, Video
 from central.db.types import new_id
+from central.events import DISCARD, EventSink
 from central.services.errors import Conflict, NotFound
 from central.services.uploads import ReceivedUpload
 from central.services.video_probe import probe_video
@@ -62,7 +63,12 @@ def require_project(session: Session, project_id: str) -> Project:
 
 
 def store_uploaded_video(
-    session: Session, upload: ReceivedUpload, *, project_id: str | None, data_dir: Path
+    session: Session,
+    upload: ReceivedUpload,
+    *,
+    project_id: str | None,
+    data_dir: Path,
+    events: EventSink = DISCARD,
 ) -> Video:
     """Check and probe a received upload, then keep it as a video (of the project, if given).
 
@@ -103,6 +109,7 @@ def store_uploaded_video(
             final.unlink(missing_ok=True)
         raise
     logger.info("Stored video %s (%d bytes, %s)", video.id, video.size_bytes, video.codec)
+    events.video_uploaded(video.id, video.filename, video.project_id)
     return video
 
 

@@ -10,28 +10,26 @@ takes the file as ``multipart/form-data`` field ``file`` (a zip for YOLO and VOC
 disk under the upload limit (413). A refused file is a 422 listing each issue with ``file``,
 ``line``, ``element`` and ``field``, and writes nothing.
 
-Both report progress on Socket.IO (``export_progress``, ``import_progress``; see
-:class:`central.realtime.server.Realtime` for the room).
+Both report progress on Socket.IO (``export_progress``, ``import_progress``) through the
+:class:`~central.events.EventSink`, which thins out repeats of one stage.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio.from_thread
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SessionDep, SettingsDep, get_session_factory, require_role
+from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
 from central.auth import Role
+from central.events import EventSink
 from central.formats import DEFAULT_LIMITS, AnnotationImportError
-from central.realtime.server import Realtime, RealtimeDep
 from central.schemas.annotation_io import (
     AnnotationFormatName,
     ConflictPolicy,
@@ -39,46 +37,41 @@ from central.schemas.annotation_io import (
     ImportResultPublic,
 )
 from central.services import annotation_io, videos
-from central.services.annotation_io import ProgressCallback, StreamedExport
+from central.services.annotation_io import StreamedExport
 from central.services.uploads import receive_multipart_upload
 
-__all__ = ["EXPORT_REPORT_HEADER", "PROGRESS_INTERVAL_S", "router", "streamed_export_response"]
+__all__ = ["EXPORT_REPORT_HEADER", "router", "streamed_export_response"]
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["annotation import and export"])
 
 EXPORT_REPORT_HEADER = "X-Export-Report"
-PROGRESS_INTERVAL_S = 0.5
-"""Progress events of one import or export go out at most this often (plus start and end)."""
 IMPORTS_DIRNAME = "imports"
 
 _FILE_FIELD = "file"
-FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 FormatQuery = Annotated[AnnotationFormatName, Query(alias="format")]
 
 
-async def _export_chunks(export: StreamedExport, realtime: Realtime) -> AsyncIterator[bytes]:
-    """The export's chunks, each made in a worker thread; progress events in between."""
+async def _export_chunks(export: StreamedExport, events: EventSink) -> AsyncIterator[bytes]:
+    """The export's chunks, each made in a worker thread; progress events in between (the
+    event sink thins them out)."""
     chunks = export.chunks
     progress = export.progress
     base = {"format": export.format, "filename": export.filename, "videos": len(export.video_ids)}
 
-    async def emit(stage: str, **extra: Any) -> None:
+    def emit(stage: str, **extra: Any) -> None:
         video_id = progress.video_id or next(iter(export.video_ids), None)
         if video_id is None:
             return
         done = {"done": progress.done, "total": progress.total}
-        await realtime.emit_export_progress(video_id, {**base, **done, "stage": stage, **extra})
+        events.export_progress(video_id, {**base, **done, "stage": stage, **extra})
 
-    await emit("started")
-    last_emit = time.monotonic()
+    emit("started")
     try:
         while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
             yield chunk
-            if time.monotonic() - last_emit >= PROGRESS_INTERVAL_S:
-                last_emit = time.monotonic()
-                await emit("exporting")
+            emit("exporting")
     except Exception as exc:
         logger.exception(
             "export of %d videos as %s failed mid-stream (at video %s)",
@@ -86,18 +79,18 @@ async def _export_chunks(export: StreamedExport, realtime: Realtime) -> AsyncIte
             export.format,
             progress.video_id,
         )
-        await emit("failed", error=str(exc))
+        emit("failed", error=str(exc))
         raise
     finally:
         chunks_close = getattr(chunks, "close", None)
         if chunks_close is not None:
             chunks_close()
-    await emit("completed", report=export.report_summary())
+    emit("completed", report=export.report_summary())
 
 
-def streamed_export_response(export: StreamedExport, realtime: Realtime) -> StreamingResponse:
+def streamed_export_response(export: StreamedExport, events: EventSink) -> StreamingResponse:
     return StreamingResponse(
-        _export_chunks(export, realtime),
+        _export_chunks(export, events),
         media_type=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',
@@ -122,11 +115,11 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_EXPORT_RESPONSES,
 )
 async def export_annotations(
-    video_id: str, factory: FactoryDep, realtime: RealtimeDep, format_: FormatQuery = "json"
+    video_id: str, factory: FactoryDep, events: EventsDep, format_: FormatQuery = "json"
 ) -> StreamingResponse:
     """The video's ground truth as a file in ``format``."""
     export = await run_in_threadpool(annotation_io.start_video_export, factory, video_id, format_)
-    return streamed_export_response(export, realtime)
+    return streamed_export_response(export, events)
 
 
 def _import_errors(exc: AnnotationImportError) -> list[dict[str, Any]]:
@@ -149,21 +142,6 @@ def _import_errors(exc: AnnotationImportError) -> list[dict[str, Any]]:
             }
         )
     return entries
-
-
-def _threaded_progress(realtime: Realtime, video_id: str) -> ProgressCallback:
-    """A progress callback for the import's worker thread, throttled, emitting on the loop."""
-    last_emit = float("-inf")
-
-    def report(progress: Mapping[str, Any]) -> None:
-        nonlocal last_emit
-        now = time.monotonic()
-        if progress.get("stage") == "writing" and now - last_emit < PROGRESS_INTERVAL_S:
-            return
-        last_emit = now
-        anyio.from_thread.run(realtime.emit_import_progress, video_id, dict(progress))
-
-    return report
 
 
 def _content_length(request: Request) -> int | None:
@@ -205,7 +183,7 @@ async def import_annotations(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    realtime: RealtimeDep,
+    events: EventsDep,
     format_: FormatQuery = "json",
     on_conflict: Annotated[ConflictPolicy, Query(alias="onConflict")] = ConflictPolicy.SKIP,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
@@ -221,9 +199,7 @@ async def import_annotations(
         declared_length=_content_length(request),
     )
     stages = {"format": format_, "dry_run": dry_run, "on_conflict": on_conflict.value}
-    await realtime.emit_import_progress(
-        video_id, {**stages, "stage": "received", "bytes": upload.size_bytes}
-    )
+    events.import_progress(video_id, {**stages, "stage": "received", "bytes": upload.size_bytes})
     try:
         outcome = await run_in_threadpool(
             lambda: annotation_io.import_annotations(
@@ -234,11 +210,11 @@ async def import_annotations(
                 filename=videos.display_name(upload.filename),
                 on_conflict=on_conflict,
                 dry_run=dry_run,
-                progress=_threaded_progress(realtime, video_id),
+                progress=functools.partial(events.import_progress, video_id),
             )
         )
     except AnnotationImportError as exc:
-        await realtime.emit_import_progress(
+        events.import_progress(
             video_id, {**stages, "stage": "refused", "issues": len(exc.issues) + exc.more_issues}
         )
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _import_errors(exc)) from exc
@@ -248,7 +224,7 @@ async def import_annotations(
         name: getattr(outcome, name)
         for name in ("created", "updated", "skipped", "deleted", "unchanged")
     }
-    await realtime.emit_import_progress(video_id, {**stages, "stage": "completed", **counts})
+    events.import_progress(video_id, {**stages, "stage": "completed", **counts})
     return ImportResultPublic(
         video_id=video_id,
         format=format_,

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SessionDep, require_role
+from central.api.deps import EventsDep, SessionDep, require_role
 from central.api.gc_pause import gc_paused
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime.server import Realtime, RealtimeDep
+from central.events import EventSink
 from central.schemas.annotations import (
     BULK_ANNOTATIONS,
     BULK_BODY_MAX,
@@ -65,13 +65,6 @@ def _annotation_errors(exc: InvalidAnnotations) -> RequestValidationError:
     return _request_errors([(where, message, "value_error") for where, message in exc.problems])
 
 
-async def _emit_update(realtime: Realtime, action: str, annotation: AnnotationPublic) -> None:
-    """``annotation_update`` to room ``video_{id}``; the annotation as the REST API shows it."""
-    await realtime.emit_annotation_update(
-        annotation.video_id, action, annotation.model_dump(mode="json", by_alias=True)
-    )
-
-
 @router.post(
     "/api/videos/{video_id}/annotations",
     response_model=AnnotationPublic,
@@ -82,17 +75,14 @@ def create_annotation(
     video_id: str,
     body: AnnotationCreate,
     session: SessionDep,
-    background: BackgroundTasks,
-    realtime: RealtimeDep,
+    events: EventsDep,
 ) -> AnnotationPublic:
     """One box; give ``frameNumber``, ``timestamp`` (s) or both (they must agree)."""
     try:
-        created = annotation_service.create_annotation(session, video_id, body)
+        created = annotation_service.create_annotation(session, video_id, body, events)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
-    public = AnnotationPublic.model_validate(created)
-    background.add_task(_emit_update, realtime, "created", public)
-    return public
+    return AnnotationPublic.model_validate(created)
 
 
 @router.post(
@@ -106,20 +96,18 @@ async def bulk_create_annotations(
     video_id: str,
     request: Request,
     session: SessionDep,
-    background: BackgroundTasks,
-    realtime: RealtimeDep,
+    events: EventsDep,
 ) -> BulkAnnotationResult:
     """All of the annotations, or none if any is bad (422) or repeats a detection id on a frame
     (409). The body (at most 64 MiB, else 413) is parsed and validated by pydantic straight from
     JSON, the fast path for requests of many thousand rows."""
     raw = await read_limited(request.stream(), BULK_BODY_MAX)
     # Validating and storing 100,000 rows takes a second or two: not on the event loop.
-    created = await run_in_threadpool(_bulk_create, session, video_id, raw)
-    background.add_task(realtime.emit_annotations_bulk_created, video_id, created)
+    created = await run_in_threadpool(_bulk_create, session, video_id, raw, events)
     return BulkAnnotationResult(video_id=video_id, created=created)
 
 
-def _bulk_create(session: Session, video_id: str, raw: bytes) -> int:
+def _bulk_create(session: Session, video_id: str, raw: bytes, events: EventSink) -> int:
     with gc_paused():
         try:
             body = BULK_ANNOTATIONS.validate_json(raw)
@@ -128,7 +116,7 @@ def _bulk_create(session: Session, video_id: str, raw: bytes) -> int:
             raise _request_errors(errors) from exc
         try:
             return annotation_service.bulk_create_annotations(
-                session, video_id, body["annotations"]
+                session, video_id, body["annotations"], events
             )
         except InvalidAnnotations as exc:
             raise _annotation_errors(exc) from exc
@@ -179,17 +167,14 @@ def update_annotation(
     annotation_id: str,
     body: AnnotationUpdate,
     session: SessionDep,
-    background: BackgroundTasks,
-    realtime: RealtimeDep,
+    events: EventsDep,
 ) -> AnnotationPublic:
     """Change the fields sent (the others stay)."""
     try:
-        updated = annotation_service.update_annotation(session, annotation_id, body)
+        updated = annotation_service.update_annotation(session, annotation_id, body, events)
     except InvalidAnnotations as exc:
         raise _annotation_errors(exc) from exc
-    public = AnnotationPublic.model_validate(updated)
-    background.add_task(_emit_update, realtime, "updated", public)
-    return public
+    return AnnotationPublic.model_validate(updated)
 
 
 @router.patch(
@@ -200,8 +185,7 @@ def update_annotation(
 def validate_annotation(
     annotation_id: str,
     session: SessionDep,
-    background: BackgroundTasks,
-    realtime: RealtimeDep,
+    events: EventsDep,
     validated: Annotated[bool | None, Query()] = None,
     body: Annotated[AnnotationValidate | None, Body()] = None,
 ) -> AnnotationPublic:
@@ -211,11 +195,9 @@ def validate_annotation(
     wanted = body.validated if body is not None else validated
     if wanted is None:
         raise _request_errors([(("validated",), "Give validated in the query or body.", "missing")])
-    public = AnnotationPublic.model_validate(
-        annotation_service.set_validated(session, annotation_id, wanted)
+    return AnnotationPublic.model_validate(
+        annotation_service.set_validated(session, annotation_id, wanted, events)
     )
-    background.add_task(_emit_update, realtime, "updated", public)
-    return public
 
 
 @router.delete(
@@ -223,11 +205,5 @@ def validate_annotation(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=_ANNOTATOR,
 )
-def delete_annotation(
-    annotation_id: str, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
-) -> None:
-    public = AnnotationPublic.model_validate(
-        annotation_service.get_annotation(session, annotation_id)
-    )
-    annotation_service.delete_annotation(session, annotation_id)
-    background.add_task(_emit_update, realtime, "deleted", public)
+def delete_annotation(annotation_id: str, session: SessionDep, events: EventsDep) -> None:
+    annotation_service.delete_annotation(session, annotation_id, events)

@@ -15,11 +15,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import SessionDep, require_role
+from central.api.deps import EventsDep, FactoryDep, SessionDep, require_role
 from central.api.pagination import set_total
-from central.api.routes.annotation_io import FactoryDep, streamed_export_response
+from central.api.routes.annotation_io import streamed_export_response
 from central.auth import Role
-from central.realtime.server import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.datasets import (
     DatasetExportRequest,
@@ -60,12 +59,12 @@ def quality_assessment(session: SessionDep) -> DatasetQualityReport:
     },
 )
 async def export_dataset(
-    body: DatasetExportRequest, factory: FactoryDep, realtime: RealtimeDep
+    body: DatasetExportRequest, factory: FactoryDep, events: EventsDep
 ) -> StreamingResponse:
     """One zip: a folder per video with its single-video export, and ``report.json``."""
     selection = datasets.DatasetSelection(project_id=body.project_id, video_ids=body.video_ids)
     export = await run_in_threadpool(datasets.start_dataset_export, factory, selection, body.format)
-    return streamed_export_response(export, realtime)
+    return streamed_export_response(export, events)
 
 
 @router.get("/api/videos/statistics", response_model=VideoStatisticsResponse)

@@ -11,10 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
 
-from central.api.deps import require_role
-from central.api.execution_state import get_executor
+from central.api.deps import ExecutorDep, require_role
 from central.auth import Role
-from central.execution.executor import SessionExecutor
 from central.execution.results import FinalResults
 from central.schemas.execution import (
     DetectionVerdictPublic,
@@ -31,8 +29,6 @@ router = APIRouter(
     tags=["test execution"],
     dependencies=[Depends(require_role(Role.OPERATOR))],
 )
-
-ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 
 def _final(final: FinalResults) -> FinalResultsPublic:

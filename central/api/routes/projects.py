@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from central.api.deps import SessionDep, require_role
+from central.api.deps import EventsDep, SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime.server import RealtimeDep
 from central.schemas.base import Page
 from central.schemas.projects import ProjectCreate, ProjectPublic, ProjectUpdate
 from central.services import projects
@@ -25,11 +24,8 @@ router = APIRouter(prefix="/api/projects", tags=["projects"])
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_role(Role.OPERATOR))],
 )
-def create_project(
-    body: ProjectCreate, session: SessionDep, background: BackgroundTasks, realtime: RealtimeDep
-) -> ProjectPublic:
-    project = projects.create_project(session, body.model_dump())
-    background.add_task(realtime.emit_project_created, project.id, project.name)
+def create_project(body: ProjectCreate, session: SessionDep, events: EventsDep) -> ProjectPublic:
+    project = projects.create_project(session, body.model_dump(), events)
     return ProjectPublic.model_validate(project)
 
 

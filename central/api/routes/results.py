@@ -9,12 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from central.api.deps import SessionDep, require_role
-from central.api.execution_state import get_executor
+from central.api.deps import ExecutorDep, SessionDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
 from central.execution import queries as result_queries
-from central.execution.executor import SessionExecutor
 from central.schemas.results import (
     ComparisonQuery,
     DetailedResultsPublic,
@@ -29,8 +27,6 @@ router = APIRouter(
     tags=["results"],
     dependencies=[Depends(require_role(Role.VIEWER))],
 )
-
-ExecutorDep = Annotated[SessionExecutor, Depends(get_executor)]
 
 
 @router.get("/{session_id}/detailed-results", response_model=DetailedResultsPublic)

@@ -16,18 +16,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from central.api.deps import (
-    SessionDep,
-    SettingsDep,
-    get_session_factory,
-    require_role,
-)
+from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
 from central.api.pagination import set_total
 from central.auth import Role
-from central.realtime.server import get_realtime
+from central.config import CentralSettings
+from central.events import EventSink
 from central.schemas.base import Page
 from central.schemas.videos import StreamLinkPublic, VideoPublic
 from central.services import stream_links, videos
@@ -47,7 +43,11 @@ _UPLOAD_RESPONSES: dict[int | str, dict[str, str]] = {
 
 
 async def _upload(
-    request: Request, session: SessionDep, settings: SettingsDep, project_id: str | None
+    request: Request,
+    session: Session,
+    settings: CentralSettings,
+    events: EventSink,
+    project_id: str | None,
 ) -> VideoPublic:
     upload = await receive_multipart_upload(
         request.stream(),
@@ -67,8 +67,8 @@ async def _upload(
         upload,
         project_id=project_id or sent,
         data_dir=settings.data_dir,
+        events=events,
     )
-    await get_realtime(request).emit_video_uploaded(video.id, video.filename, video.project_id)
     return VideoPublic.model_validate(video)
 
 
@@ -84,9 +84,11 @@ def _content_length(request: Request) -> int | None:
     dependencies=[Depends(require_role(Role.OPERATOR))],
     responses=_UPLOAD_RESPONSES,
 )
-async def upload_video(request: Request, session: SessionDep, settings: SettingsDep) -> VideoPublic:
+async def upload_video(
+    request: Request, session: SessionDep, settings: SettingsDep, events: EventsDep
+) -> VideoPublic:
     """Upload a video (form field ``file``), into project ``projectId`` or the library."""
-    return await _upload(request, session, settings, None)
+    return await _upload(request, session, settings, events, None)
 
 
 @router.post(
@@ -97,11 +99,15 @@ async def upload_video(request: Request, session: SessionDep, settings: Settings
     responses=_UPLOAD_RESPONSES,
 )
 async def upload_project_video(
-    project_id: str, request: Request, session: SessionDep, settings: SettingsDep
+    project_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    events: EventsDep,
 ) -> VideoPublic:
     """Upload a video (form field ``file``) into this project."""
     await run_in_threadpool(videos.require_project, session, project_id)
-    return await _upload(request, session, settings, project_id)
+    return await _upload(request, session, settings, events, project_id)
 
 
 @router.get(
@@ -165,7 +171,7 @@ _viewer = require_role(Role.VIEWER)
 def _viewer_or_signed_link(
     video_id: str,
     settings: SettingsDep,
-    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    factory: FactoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     expires: Annotated[int | None, Query(description="of a link from /stream-link")] = None,
     signature: Annotated[str | None, Query(max_length=128)] = None,

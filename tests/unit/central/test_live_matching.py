@@ -4,29 +4,31 @@ session's room with it; sync records set video time zero; unmonitored sessions s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from central.demo.scenario import DEFAULT_SCENARIO as SCENARIO
+from central.events import EventSink
 from central.execution.live import PROGRESS_INTERVAL_S, LiveMatching
 from central.matching import GroundTruth, MatchConfig
 
 SYNC_NS = 7_000_000_000
 
 
-class RecordingRealtime:
-    """Stands in for the Socket.IO facade: keeps what would have been sent."""
+class RecordingEvents(EventSink):
+    """Stands in for the Socket.IO emitter: keeps what would have been sent."""
 
     def __init__(self) -> None:
-        self.detections: list[tuple[str, list[dict[str, Any]]]] = []
+        self.sent: list[tuple[str, list[Mapping[str, Any]]]] = []
         self.progress: list[tuple[str, dict[str, Any]]] = []
 
-    def emit_detection_events(self, session_id: str, events: list[dict[str, Any]]) -> None:
-        self.detections.append((session_id, list(events)))
+    def detections(self, test_session_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        self.sent.append((test_session_id, list(events)))
 
-    async def emit_session_progress(self, session_id: str, progress: dict[str, Any]) -> None:
-        self.progress.append((session_id, dict(progress)))
+    def session_progress(self, test_session_id: str, progress: Mapping[str, Any]) -> None:
+        self.progress.append((test_session_id, dict(progress)))
 
 
 def _ground_truth() -> GroundTruth:
@@ -71,9 +73,9 @@ def _rows() -> list[dict[str, Any]]:
     return [sync, *detections, stimulus]
 
 
-def _run(monitored: bool) -> tuple[RecordingRealtime, LiveMatching, list[dict[str, Any]]]:
-    realtime = RecordingRealtime()
-    live = LiveMatching(realtime)  # type: ignore[arg-type]
+def _run(monitored: bool) -> tuple[RecordingEvents, LiveMatching, list[dict[str, Any]]]:
+    realtime = RecordingEvents()
+    live = LiveMatching(realtime)
     synced: list[tuple[str, int]] = []
     live.on_sync = lambda session_id, ns: synced.append((session_id, ns))
 
@@ -101,7 +103,7 @@ def test_records_are_judged_in_video_time_from_the_sync_record_and_sent_with_ver
     assert [v["t_video_ms"] for v in verdicts] == [s.at_ms for s in SCENARIO.signals]
     tp_latencies = [v["latency_ms"] for v in verdicts if v["match_type"] == "TP"]
     assert tp_latencies == pytest.approx(list(SCENARIO.expected().latencies_ms))
-    (sent,) = realtime.detections
+    (sent,) = realtime.sent
     assert sent == ("s1", verdicts), "the stimulus marker and the sync record are not sent"
     (progress,) = realtime.progress
     assert progress[1]["truePositives"] == 4 and progress[1]["records"] == 7
@@ -111,14 +113,14 @@ def test_records_are_judged_in_video_time_from_the_sync_record_and_sent_with_ver
 def test_an_unmonitored_session_is_judged_but_nothing_is_sent() -> None:
     realtime, live, verdicts = _run(monitored=False)
     assert len(verdicts) == len(SCENARIO.signals)
-    assert realtime.detections == [] and realtime.progress == []
+    assert realtime.sent == [] and realtime.progress == []
     progress = live.progress("s1")
     assert progress is not None and progress["truePositives"] == 4
 
 
 def test_records_of_sessions_not_open_are_ignored() -> None:
-    realtime = RecordingRealtime()
-    live = LiveMatching(realtime)  # type: ignore[arg-type]
+    realtime = RecordingEvents()
+    live = LiveMatching(realtime)
     assert live.judge("nope", _rows()) == []
     assert live.progress("nope") is None and live.latencies_ms("nope") is None
-    assert realtime.detections == []
+    assert realtime.sent == []

@@ -35,7 +35,7 @@ def problems(data: dict[str, object]) -> list[str]:
 def test_minimal_config_gets_documented_defaults() -> None:
     config = parse_config(minimal())
     assert config.mqtt.topic_prefix == DEFAULT_PREFIX
-    assert config.mqtt.port == 1883
+    assert config.mqtt.address.port == 1883
     assert config.spool.durability == "normal"
     assert config.mqtt.batch_max_records == 100
     assert isinstance(config.channels[0], SimulatedSettings)
@@ -44,7 +44,7 @@ def test_minimal_config_gets_documented_defaults() -> None:
 
 def test_mqtts_defaults_to_port_8883() -> None:
     config = parse_config(minimal(mqtt={"url": "mqtts://broker.example"}))
-    assert config.mqtt.tls and config.mqtt.port == 8883
+    assert config.mqtt.address.tls and config.mqtt.address.port == 8883
 
 
 def test_example_file_in_deploy_is_valid() -> None:

@@ -1,5 +1,5 @@
 """Import and export progress on Socket.IO (issue 5, item 6), through a real uvicorn server and a
-real python-socketio client in the video's room (where :class:`central.realtime.server.Realtime` sends
+real python-socketio client in the video's room (where :class:`central.realtime.RealtimeEmitter` sends
 ``import_progress`` and ``export_progress``)."""
 
 from __future__ import annotations

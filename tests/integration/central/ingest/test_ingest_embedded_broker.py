@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from central.app import create_app
 from central.config import CentralSettings
 from central.db.models import DetectionEvent
-from central.ingest.client import BrokerAddress
 from protocol import (
+    BrokerAddress,
     DetectionPayload,
     DetectionRecord,
     RigStatus,

@@ -190,9 +190,10 @@ def test_session_events_go_to_the_session_room_and_the_dashboard(live_server: An
         await watcher.join("join_test_session", {"test_session_id": "ts-1"})
         await dashboard.join("join_dashboard")
 
-        live_server.call(realtime.emit_session_progress("ts-1", {"tp": 3, "fp": 1, "fn": 0}))
-        live_server.call(realtime.emit_test_completed("ts-1", {"metrics": {"accuracy": 0.75}}))
-        live_server.call(realtime.emit_import_progress("v9", {"done": 1, "total": 2}))
+        # From this thread, not the server's loop: the sink hands each emit over to it.
+        realtime.session_progress("ts-1", {"tp": 3, "fp": 1, "fn": 0})
+        realtime.test_completed("ts-1", {"metrics": {"accuracy": 0.75}})
+        realtime.import_progress("v9", {"done": 1, "total": 2})
 
         for client in (watcher, dashboard):
             progress = (await client.wait_for("session_progress"))[0]
@@ -246,7 +247,7 @@ def test_detection_records_are_coalesced_into_few_events_of_their_session(
         """What live matching does as batches are stored: many small emits in quick order."""
         for n in range(calls):
             records = [{"seq": seq, "test_session_id": "ts-1"} for seq in range(n * 5, n * 5 + 5)]
-            realtime.emit_detection_events("ts-1", records)
+            realtime.detections("ts-1", records)
             await asyncio.sleep(0.001)
 
     async def scenario() -> None:
