@@ -86,6 +86,11 @@ class CentralSettings(BaseSettings):
         description="subscribe the rig topics as $share/NAME/..., so that the centrals of one "
         "group split the ingest between them",
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis (redis://host:6379/0) behind Socket.IO, so that a dashboard on any "
+        "central receives the events of every central (on the channel central-<topic prefix>)",
+    )
     no_auth: bool = Field(
         False, description="every request acts as admin; refused unless host is loopback"
     )

@@ -30,6 +30,7 @@ from central.cli.options import (
     MqttShareGroup,
     MqttUrl,
     NoAuth,
+    RedisUrl,
     server_settings,
     settings_from_flags,
 )
@@ -81,6 +82,7 @@ def serve(
     no_auth: NoAuth = False,
     instance_id: InstanceId = None,
     mqtt_share_group: MqttShareGroup = None,
+    redis_url: RedisUrl = None,
 ) -> int:
     """Run the server (REST API, MQTT ingest and Socket.IO) until interrupted."""
     import uvicorn
@@ -96,6 +98,7 @@ def serve(
         no_auth=no_auth,
         instance_id=instance_id,
         mqtt_share_group=mqtt_share_group,
+        redis_url=redis_url,
     )
     if settings.no_auth:
         logger.warning("authentication is OFF: every request on %s acts as admin", settings.host)

@@ -19,6 +19,7 @@ __all__ = [
     "MqttShareGroup",
     "MqttUrl",
     "NoAuth",
+    "RedisUrl",
     "server_settings",
     "settings_from_flags",
 ]
@@ -66,6 +67,15 @@ MqttShareGroup = Annotated[
         show_default=False,
     ),
 ]
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        help="Redis behind Socket.IO, so every central reaches every dashboard "
+        "[env CENTRAL_REDIS_URL]",
+        show_default=False,
+    ),
+]
 NoAuth = Annotated[
     bool,
     typer.Option(
@@ -106,6 +116,7 @@ def server_settings(
     no_auth: bool,
     instance_id: str | None = None,
     mqtt_share_group: str | None = None,
+    redis_url: str | None = None,
 ) -> CentralSettings:
     """Settings of a command that runs the server (``serve``, ``demo``) from its flags."""
     return settings_from_flags(
@@ -117,4 +128,5 @@ def server_settings(
         no_auth=True if no_auth else None,
         instance_id=instance_id,
         mqtt_share_group=mqtt_share_group,
+        redis_url=redis_url,
     )

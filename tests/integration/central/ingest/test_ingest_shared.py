@@ -1,10 +1,12 @@
 """Several centrals split one deployment's ingest through an MQTT shared subscription
 (``--mqtt-share-group``), each with its own client id and session (``--instance-id``): every
-record is stored exactly once, also when one of them is SIGKILLed mid-stream and restarted."""
+record is stored exactly once, also when one of them is SIGKILLed mid-stream and restarted. With
+``--redis-url`` a dashboard on any of them receives what any of them emits."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import socketio  # type: ignore[import-untyped]
 from sqlalchemy import create_engine, func, select
 
 from central.config import CentralSettings
@@ -25,21 +28,32 @@ from .conftest import CentralProcess
 BATCHES = 120
 RECORDS_PER_BATCH = 50
 INSTANCES = ("central-a", "central-b")
+REDIS = ("127.0.0.1", 6379)
+
+
+def _redis_url() -> str:
+    try:
+        socket.create_connection(REDIS, timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/0"
 
 
 @pytest.fixture
 def centrals(
     settings: CentralSettings, tmp_path: Path, mqtt_broker: Any
 ) -> Iterator[list[CentralProcess]]:
-    """Two centrals of one share group on the same database and broker."""
+    """Two centrals of one share group on the same database, broker and Redis (whose channel
+    is named after the test's own topic prefix)."""
     if mqtt_broker.kind != "mosquitto":
         pytest.skip("the embedded amqtt broker serves no shared subscriptions")
     group = settings.topic_prefix.replace("/", "-")
+    redis_url = _redis_url()
     processes = [
         CentralProcess(
             settings,
             tmp_path / f"{instance}.log",
-            ["--instance-id", instance, "--mqtt-share-group", group],
+            ["--instance-id", instance, "--mqtt-share-group", group, "--redis-url", redis_url],
         )
         for instance in INSTANCES
     ]
@@ -98,3 +112,34 @@ def test_two_centrals_share_the_ingest_and_store_every_record_once(
     assert stored() == (total, total)
     assert all(_messages(central) > 0 for central in centrals), "one central took no share"
     engine.dispose()
+
+
+def test_a_dashboard_on_either_central_sees_what_the_other_ingested(
+    centrals: list[CentralProcess], make_rig: Callable[..., Any]
+) -> None:
+    for central in centrals:
+        central.start()
+
+    async def watch() -> list[list[dict[str, Any]]]:
+        seen: list[list[dict[str, Any]]] = [[] for _ in centrals]
+        clients = []
+        for central, inbox in zip(centrals, seen, strict=True):
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("rig_status", inbox.append)
+            await client.connect(central.url, transports=["websocket"], wait_timeout=10)
+            await client.call("join_dashboard", {}, timeout=5)
+            clients.append(client)
+        # One central of the group takes each status; the other's dashboard hears it by Redis.
+        rig = make_rig("rig-shared")
+        for _ in range(3):
+            rig.status()
+        async with asyncio.timeout(15):
+            while not all(len(inbox) >= 3 for inbox in seen):
+                await asyncio.sleep(0.05)
+        for client in clients:
+            await client.disconnect()
+        return seen
+
+    seen = asyncio.run(watch())
+    for inbox in seen:
+        assert [event["rig_id"] for event in inbox] == ["rig-shared"] * 3
