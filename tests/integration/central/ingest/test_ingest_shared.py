@@ -19,9 +19,12 @@ import socketio  # type: ignore[import-untyped]
 from sqlalchemy import create_engine, func, select
 
 from central.config import CentralSettings
+from central.db.engine import make_engine
 from central.db.models import DetectionEvent
+from central.ingest import CommandChannel, Ingestor
 from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
+from protocol import CommandReply, PingCommand, Topics, decode_command, encode
 
 from .conftest import CentralProcess
 
@@ -143,3 +146,51 @@ def test_a_dashboard_on_either_central_sees_what_the_other_ingested(
     seen = asyncio.run(watch())
     for inbox in seen:
         assert [event["rig_id"] for event in inbox] == ["rig-shared"] * 3
+
+
+def test_a_reply_reaches_the_central_that_sent_the_command(
+    database_url: str, mqtt_broker: Any, topic_prefix: str, make_rig: Callable[..., Any]
+) -> None:
+    if mqtt_broker.kind != "mosquitto":
+        pytest.skip("the embedded amqtt broker serves no shared subscriptions")
+    rig = make_rig("rig-ping")
+    topics = Topics(topic_prefix)
+
+    def answer(_client: Any, _userdata: Any, message: Any) -> None:
+        command = decode_command(message.payload)
+        reply = CommandReply(command_id=command.command_id, ok=True, rig_id="rig-ping")
+        rig.client.publish(topics.replies("rig-ping"), encode(reply), qos=1)
+
+    rig.client.on_message = answer
+    rig.client.subscribe(topics.commands("rig-ping"), qos=1)
+
+    async def ping_from_each() -> list[bool]:
+        engine = make_engine(database_url)
+        ingestors = [
+            Ingestor(
+                engine,
+                mqtt_broker.url,
+                topic_prefix,
+                client_id=central_client_id(topic_prefix, instance),
+                share_group="replies",
+            )
+            for instance in INSTANCES
+        ]
+        channels = [CommandChannel(ingestor) for ingestor in ingestors]
+        for ingestor in ingestors:
+            await ingestor.start(wait_connected_s=10)
+        try:
+            # Round robin hands half the shared deliveries of the replies to the other central.
+            replies = [
+                await channel.request("rig-ping", PingCommand(command_id=f"ping-{n}-{i}"), 10)
+                for n in range(3)
+                for i, channel in enumerate(channels)
+            ]
+        finally:
+            for ingestor in ingestors:
+                await ingestor.stop()
+                await discard_session(mqtt_broker.url, ingestor.client.client_id)
+            engine.dispose()
+        return [reply.ok for reply in replies]
+
+    assert asyncio.run(ping_from_each()) == [True] * 6
