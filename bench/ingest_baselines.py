@@ -75,23 +75,31 @@ def sample_batches(
     )
     batches = []
     for start in range(0, records, batch):
-        encoded = [
-            encode_record(
-                DetectionRecord(
-                    seq=seq,
-                    session_id=session_id,
-                    channel="detections",
-                    source="simulated",
-                    t_mono_ns=seq,
-                    t_wall_ns=time.time_ns(),
-                    clock="user_monotonic",
-                    payload=payload,
-                )
-            )
-            for seq in range(start, min(records, start + batch))
-        ]
+        seqs = range(start, min(records, start + batch))
+        encoded = _encoded_detections(seqs, payload, "detections", session_id)
         batches.append(assemble_batch(rig_id, stream, encoded))
     return batches
+
+
+def _encoded_detections(
+    seqs: range, payload: DetectionPayload, channel: str, session_id: str | None = None
+) -> list[bytes]:
+    """Detection records as the rig spools them, stamped now."""
+    return [
+        encode_record(
+            DetectionRecord(
+                seq=seq,
+                session_id=session_id,
+                channel=channel,
+                source="simulated",
+                t_mono_ns=seq,
+                t_wall_ns=time.time_ns(),
+                clock="user_monotonic",
+                payload=payload,
+            )
+        )
+        for seq in seqs
+    ]
 
 
 def _baseline_rows(records: int, sqlite: bool) -> list[dict[str, Any]]:
@@ -202,18 +210,5 @@ def publish_paced(publish: Callable[[bytes], Any], rate: float, records: int, ri
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        encoded = [
-            encode_record(
-                DetectionRecord(
-                    seq=seq,
-                    channel="d",
-                    source="simulated",
-                    t_mono_ns=seq,
-                    t_wall_ns=time.time_ns(),
-                    clock="user_monotonic",
-                    payload=payload,
-                )
-            )
-            for seq in range(first, min(records, first + per_batch))
-        ]
+        encoded = _encoded_detections(range(first, min(records, first + per_batch)), payload, "d")
         publish(assemble_batch(rig_id, "baseline", encoded))

@@ -76,6 +76,13 @@ class FakeRig:
     def records(self, seqs: range | list[int], **kwargs: Any) -> None:
         self.publish(self.topics.records(self.rig_id), self.batch(seqs, **kwargs))
 
+    def publish_series(self, batches: int, records_per_batch: int) -> None:
+        """Publish ``batches`` batches of consecutive seqs, 10 ms apart."""
+        for n in range(batches):
+            first = n * records_per_batch
+            self.records(range(first, first + records_per_batch))
+            time.sleep(0.01)
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()

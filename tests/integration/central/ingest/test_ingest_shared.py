@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -90,23 +90,14 @@ def test_two_centrals_share_the_ingest_and_store_every_record_once(
 
     rig = make_rig()
     rig.status()
-    published = threading.Event()
-
-    def publish_all() -> None:
-        for n in range(BATCHES):
-            first = n * RECORDS_PER_BATCH
-            rig.records(range(first, first + RECORDS_PER_BATCH))
-            time.sleep(0.01)
-        published.set()
-
-    publisher = threading.Thread(target=publish_all)
-    publisher.start()
+    publisher = ThreadPoolExecutor(1)
+    published = publisher.submit(rig.publish_series, BATCHES, RECORDS_PER_BATCH)
     total = BATCHES * RECORDS_PER_BATCH
     wait_until(lambda: stored()[0] >= total // 4, what="ingest to be under way")
     victim = centrals[1]
     victim.kill()
-    publisher.join(timeout=60)
-    assert published.is_set()
+    published.result(timeout=60)  # every batch taken by the broker
+    publisher.shutdown()
     assert stored()[0] < total, "the kill came too late to test anything"
     victim.start()  # same instance id: it gets what the broker queued for its session
 
