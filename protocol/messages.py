@@ -10,7 +10,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from protocol.topics import validate_id
 
@@ -92,6 +100,21 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _track_id_text(value: Any) -> Any:
+    # Trackers number their tracks; ids are compared as text, so 7 and "7" are one track.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+TrackId = Annotated[
+    str,
+    BeforeValidator(_track_id_text),
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="the tracker's identity of the object (integer or text), for track metrics"),
+]
+
+
 class DetectionPayload(_Wire):
     """What the system under test said; ``raw_hex`` or ``raw_line`` is always kept."""
 
@@ -99,6 +122,7 @@ class DetectionPayload(_Wire):
     bbox: BBox | None = None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     frame: int | None = Field(default=None, ge=0)
+    track_id: TrackId | None = None
     raw_hex: str | None = Field(default=None, pattern=r"^([0-9a-f]{2})*$")
     raw_line: str | None = None
     fields: dict[str, Any] = Field(

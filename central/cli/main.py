@@ -181,6 +181,44 @@ def token_revoke(
     return 0
 
 
+@app.command()
+def compare(
+    session_a: Annotated[str, typer.Argument(help="the reference session (the last release)")],
+    session_b: Annotated[str, typer.Argument(help="the session under test, same video")],
+    fail_on_regression: Annotated[
+        bool, typer.Option(help="exit 1 when B regressed against A, for CI release gates")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> int:
+    """Compare two finished sessions track by track and print the verdict (docs/metrics.md)."""
+    from central.execution.comparison import compare_sessions
+    from central.services.errors import ServiceError
+
+    try:
+        with _database_session(database_url, data_dir) as session:
+            outcome = compare_sessions(session, session_a, session_b)
+    except ServiceError as exc:
+        raise CliError(exc.message) from exc
+    p = outcome["mcnemarP"]
+    interval = outcome["latencyInterval95Ms"]
+    print(f"{outcome['tracks']} tracks in both sessions")
+    print(
+        f"found in A, missed in B: {len(outcome['foundInAMissedInB'])}  {outcome['foundInAMissedInB']}"
+    )
+    print(
+        f"missed in A, found in B: {len(outcome['missedInAFoundInB'])}  {outcome['missedInAFoundInB']}"
+    )
+    print(f"McNemar exact p: {'n/a (no flip)' if p is None else f'{p:.4g}'}")
+    if interval is not None:
+        print(
+            f"TTFD B - A: {outcome['latencyDifferenceMs']:+.1f} ms "
+            f"(95 % interval {interval[0]:+.1f} .. {interval[1]:+.1f} ms)"
+        )
+    print(f"verdict: {outcome['verdict']}")
+    return 1 if fail_on_regression and outcome["verdict"] == "regressed" else 0
+
+
 app.command("demo")(demo)
 
 

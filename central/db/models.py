@@ -5,6 +5,7 @@ Relations and what a delete does (enforced by the database, ``ON DELETE``):
     Project ─┬─< TestSession (CASCADE) ─┬─ TestExecutionConfig (CASCADE, one per session)
              │                          ├─< LatencyMeasurement (CASCADE)
              │                          ├─< DetectionComparison (CASCADE)
+             │                          ├─< TrackResult (CASCADE)
              │                          └─< DetectionEvent (SET NULL: raw rig data outlives it)
              ├─< Video (SET NULL: the video falls back to the ground-truth library)
              └─< VideoProjectLink (CASCADE) >─ Video (CASCADE)
@@ -57,6 +58,7 @@ __all__ = [
     "RigStream",
     "TestExecutionConfig",
     "TestSession",
+    "TrackResult",
     "Video",
     "VideoProjectLink",
 ]
@@ -267,6 +269,10 @@ class TestExecutionConfig(Base):
     iou_threshold: Mapped[float] = mapped_column(Float)
     sync_channel: Mapped[str | None] = mapped_column(String(128))
     channels: Mapped[list[Any] | None] = mapped_column(comment="channel names to arm")
+    size_bin_edges_px: Mapped[list[Any] | None] = mapped_column(
+        comment="box-height bin edges; null: the default"
+    )
+    criteria: Mapped[list[Any] | None] = mapped_column(comment="pass/fail criteria on slices")
     created_at: Mapped[datetime] = _created()
 
     test_session: Mapped[TestSession] = relationship(back_populates="execution_config")
@@ -336,6 +342,31 @@ class DetectionComparison(Base):
     confidence_score: Mapped[float | None] = mapped_column(Float)
     temporal_difference_ms: Mapped[float | None] = mapped_column(Float)
     spatial_iou: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _created()
+
+
+class TrackResult(Base):
+    """One ground-truth track's outcome in a session (issue #12): when it was first detected.
+
+    Written with the comparison rows by the final pass; ``detection_id`` is the annotations'
+    track id (not a key: the annotations may be edited after the run)."""
+
+    __tablename__ = "track_results"
+    __table_args__ = (Index("idx_track_result_session_type", "test_session_id", "vru_type"),)
+
+    id: Mapped[str] = _id()
+    test_session_id: Mapped[str] = _fk("test_sessions.id", "CASCADE", index=False)
+    detection_id: Mapped[str] = mapped_column(String(64))
+    vru_type: Mapped[str] = mapped_column(String(32))
+    first_frame: Mapped[int] = mapped_column(Integer)
+    last_frame: Mapped[int] = mapped_column(Integer)
+    frames_seen: Mapped[int] = mapped_column(Integer)
+    frames_counted: Mapped[int] = mapped_column(Integer, comment="boxes not marked difficult")
+    frames_matched: Mapped[int] = mapped_column(Integer)
+    first_matched_frame: Mapped[int | None] = mapped_column(Integer)
+    ttfd_ms: Mapped[float | None] = mapped_column(Float, comment="time to first detection")
+    recall: Mapped[float | None] = mapped_column(Float)
+    never_detected: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = _created()
 
 

@@ -33,6 +33,15 @@ def http_stream(session_id: str) -> str:
     return f"session-{session_id}"
 
 
+def _payload(detection: dict[str, Any]) -> dict[str, Any]:
+    """The stored payload: the posted detection as sent, plus its track id where the matcher
+    reads it (as ingest stores a rig's)."""
+    payload: dict[str, Any] = {"raw_line": orjson.dumps(detection).decode()}
+    if detection.get("track_id") is not None:
+        payload["track_id"] = detection["track_id"]
+    return payload
+
+
 def _video_time_ms(detection: dict[str, Any], fps: float | None, index: int) -> float:
     if detection.get("t_video_ms") is not None:
         return float(detection["t_video_ms"])
@@ -95,7 +104,7 @@ def store_http_detections(
             "bbox": list(d["bbox"]) if d.get("bbox") is not None else None,
             "confidence": d.get("confidence"),
             "frame_number": d.get("frame_number"),
-            "payload": {"raw_line": orjson.dumps(d).decode()},
+            "payload": _payload(d),
             "received_at": now,
         }
         for i, d in enumerate(detections)

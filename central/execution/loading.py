@@ -112,12 +112,15 @@ def load_ground_truth(db: Session, video_id: str, *, with_boxes: bool = True) ->
     )
 
 
-def match_config(config: TestExecutionConfig, fps: float | None) -> MatchConfig:
-    """The matcher's rules from a session's stored execution config and its video's frame rate.
+def match_config(
+    config: TestExecutionConfig, fps: float | None, frame_count: int | None = None
+) -> MatchConfig:
+    """The matcher's rules from a session's stored execution config and its video's frame rate
+    and frame count.
 
     :raises ValueError: a value the matcher cannot use (named in the message).
     """
-    return ExecutionConfigBase.model_validate(config).match_config(fps)
+    return ExecutionConfigBase.model_validate(config).match_config(fps, frame_count)
 
 
 _SIGNAL_COLUMNS = (
@@ -152,6 +155,7 @@ def signals_from_columns(
         t_video = np.where(own, (mono - np.int64(sync_mono_ns)) / 1e6, t_video)
     frames = _floats(columns["frame_number"])
     boxes = columns.get("bbox")
+    tracks = columns.get("track_id")
     return Signals.from_arrays(
         record_id=np.asarray(ids),
         t_video_ms=t_video,
@@ -163,6 +167,7 @@ def signals_from_columns(
         ),
         confidence=_floats(columns["confidence"]),
         frame=np.where(np.isnan(frames), -1, frames).astype(np.int64),
+        track_id=list(tracks) if tracks is not None else None,
     )
 
 
@@ -205,8 +210,11 @@ def _judged_records(db: Session, session_id: str, *, with_boxes: bool) -> list[A
     e = DetectionEvent
     role = e.payload["fields"]["role"].as_string()
     names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    columns: list[Any] = [getattr(e, n) for n in names]
+    if with_boxes:  # track ids only matter where boxes are matched (spatial mode)
+        columns.append(e.payload["track_id"].as_string().label("track_id"))
     query = (
-        select(*(getattr(e, n) for n in names))
+        select(*columns)
         .where(
             e.test_session_id == session_id,
             e.kind == MATCHED_KIND,
@@ -227,6 +235,8 @@ def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
 
 def _judged_columns(db: Session, session_id: str, *, with_boxes: bool) -> dict[str, Sequence[Any]]:
     names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
+    if with_boxes:
+        names.append("track_id")
     rows = _judged_records(db, session_id, with_boxes=with_boxes)
     if not rows:
         return {name: [] for name in names}
@@ -243,8 +253,10 @@ def load_inputs(db: Session, session_id: str) -> SessionInputs:
     config = session.execution_config
     if config is None:
         raise ValueError(f"test session {session_id!r} was never started: it has no config")
-    fps = db.scalar(select(Video.fps).where(Video.id == session.video_id))
-    rules = match_config(config, fps)
+    fps, frame_count = db.execute(
+        select(Video.fps, Video.frame_count).where(Video.id == session.video_id)
+    ).one()
+    rules = match_config(config, fps, frame_count)
     spatial = rules.mode is MatchMode.SPATIAL
     sync = sync_instant(db, session)
     columns = _judged_columns(db, session_id, with_boxes=spatial)

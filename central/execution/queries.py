@@ -14,11 +14,16 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central.db.models import DetectionComparison, DetectionEvent, LatencyMeasurement
+from central.db.models import (
+    DetectionComparison,
+    DetectionEvent,
+    LatencyMeasurement,
+    TrackResult,
+)
 from central.execution.loading import load_session
 from central.matching.metrics import latency_stats
 
-__all__ = ["MATCH_TYPES", "detailed_results", "latency_metrics", "list_comparisons"]
+__all__ = ["MATCH_TYPES", "detailed_results", "latency_metrics", "list_comparisons", "list_tracks"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +92,35 @@ def list_comparisons(
         for row, t_video_ms, channel, rig_id, frame_number in db.execute(query)
     ]
     return rows, total
+
+
+def list_tracks(
+    db: Session,
+    session_id: str,
+    *,
+    vru_type: str | None,
+    missed: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[TrackResult], int]:
+    """A page of the session's ground-truth tracks (by first frame, then track id) and the total
+    count of the filtered list. Empty until the session has final results."""
+    load_session(db, session_id)
+    t = TrackResult
+    conditions = [t.test_session_id == session_id]
+    if vru_type is not None:
+        conditions.append(t.vru_type == vru_type)
+    if missed is not None:
+        conditions.append(t.never_detected.is_(missed))
+    total = db.scalar(select(func.count()).select_from(t).where(*conditions)) or 0
+    query = (
+        select(t)
+        .where(*conditions)
+        .order_by(t.first_frame, t.detection_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(db.scalars(query)), total
 
 
 def _stats(values: list[float]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ Rows written:
 - ``detection_comparisons``: one per record (TP, FP, repeat, ignored) and one per missed ground
   truth (FN). ``vru_type`` is the ground truth's class where there is one, else the class the
   record claimed.
+- ``track_results``: one per ground-truth track (:mod:`central.matching.tracks`).
 - ``latency_measurements``: one per true positive, latency from the ground truth's onset (or
   frame) to the signal, timestamps in video seconds. Rows the rig measured itself (stimulus to
   response, written by ingest for ``latency`` records) are not the matcher's and stay as they
@@ -29,10 +30,16 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from central.db.bulk_insert import insert_many
-from central.db.models import DetectionComparison, DetectionEvent, LatencyMeasurement
+from central.db.models import (
+    DetectionComparison,
+    DetectionEvent,
+    LatencyMeasurement,
+    TrackResult,
+)
 from central.db.types import new_ids, utcnow
 from central.execution.loading import SessionInputs, load_inputs
 from central.matching import VRU_TYPES, MatchResult, match
+from central.schemas.evaluation import EvaluationPublic
 
 __all__ = ["FINISHED_STATUSES", "FinalResults", "compute_final_results"]
 
@@ -40,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 _COMPARISONS: Table = DetectionComparison.__table__  # type: ignore[assignment]
 _LATENCIES: Table = LatencyMeasurement.__table__  # type: ignore[assignment]
+_TRACKS: Table = TrackResult.__table__  # type: ignore[assignment]
 
 FINISHED_STATUSES = ("completed", "stopped")
 """Statuses of sessions that ran and have final results."""
@@ -133,6 +141,18 @@ def _latency_rows(
     ]
 
 
+def _track_rows(inputs: SessionInputs, outcome: MatchResult, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            **row,
+            "detection_id": str(row["detection_id"]),
+            "test_session_id": inputs.session.id,
+            "created_at": now,
+        }
+        for row in outcome.evaluation.tracks.to_rows()
+    ]
+
+
 def _with_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row, row_id in zip(rows, new_ids(len(rows)), strict=True):
         row["id"] = row_id
@@ -146,6 +166,7 @@ def _replace_rows(db: Session, inputs: SessionInputs, outcome: MatchResult) -> N
         DetectionEvent.test_session_id == session_id, DetectionEvent.kind == "latency"
     )
     db.execute(delete(DetectionComparison).where(DetectionComparison.test_session_id == session_id))
+    db.execute(delete(TrackResult).where(TrackResult.test_session_id == session_id))
     db.execute(
         delete(LatencyMeasurement).where(
             LatencyMeasurement.test_session_id == session_id,
@@ -155,6 +176,7 @@ def _replace_rows(db: Session, inputs: SessionInputs, outcome: MatchResult) -> N
     )
     insert_many(db, _COMPARISONS, _with_ids(_comparison_rows(inputs, outcome, now)))
     insert_many(db, _LATENCIES, _with_ids(_latency_rows(inputs, outcome, now)))
+    insert_many(db, _TRACKS, _with_ids(_track_rows(inputs, outcome, now)))
 
 
 def compute_final_results(
@@ -177,6 +199,9 @@ def compute_final_results(
         **outcome.results.to_dict(),
         "mode": str(inputs.config.mode),
         "recordCount": len(inputs.signals),
+        "evaluation": EvaluationPublic.model_validate(outcome.evaluation.to_dict()).model_dump(
+            by_alias=True
+        ),
     }
     _replace_rows(db, inputs, outcome)
     session = inputs.session

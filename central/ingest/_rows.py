@@ -129,7 +129,7 @@ def detection_event_row(
     return row
 
 
-_PAYLOAD_SCALARS = ("confidence", "frame", "raw_hex", "raw_line")
+_PAYLOAD_SCALARS = ("confidence", "frame", "track_id", "raw_hex", "raw_line")
 
 
 def _payload_values(payload: DetectionPayload | SyncPayload) -> dict[str, Any]:

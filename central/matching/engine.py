@@ -8,10 +8,12 @@ same rows and the same numbers.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
 from central.matching.assignment import Assignment, Verdict
+from central.matching.evaluation import evaluate
 from central.matching.inputs import VRU_TYPES, GroundTruth, MatchConfig, MatchMode, Signals
 from central.matching.metrics import summarise
 from central.matching.outputs import (
@@ -79,7 +81,11 @@ def match(gt: GroundTruth, signals: Signals, config: MatchConfig) -> MatchResult
         assignment = match_spatial(gt, signals, config.iou_threshold, config.fps)
         coco = spatial_average_precision(gt, signals, config.fps)
         ap50, ap = coco.ap50, coco.ap
+    evaluation = evaluate(gt, signals, assignment, config)
     results = summarise(assignment, config, ap50=ap50, ap=ap)
+    if evaluation.failed_criteria:
+        failed = [*results.failed_criteria, *evaluation.failed_criteria]
+        results = replace(results, passed=False, failed_criteria=failed)
     logger.debug(
         "matched %d records against %d annotations: TP %d FP %d FN %d",
         len(signals),
@@ -93,4 +99,5 @@ def match(gt: GroundTruth, signals: Signals, config: MatchConfig) -> MatchResult
         misses=_misses(assignment, gt),
         latencies=_latencies(assignment, config),
         results=results,
+        evaluation=evaluation,
     )

@@ -14,6 +14,7 @@ broken (see :mod:`central.matching.temporal` and :mod:`~.spatial`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from central.matching.criteria import Criterion
 from protocol import VruType
 
 __all__ = [
@@ -80,6 +82,14 @@ class MatchConfig:
     min_accuracy: float = 0.90
     iou_threshold: float = 0.5
     fps: float | None = None
+    frame_count: int | None = None
+    """Frames of the video, for false positives per image; None: the frames that hold ground
+    truth or a detection."""
+    size_bin_edges_px: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0, math.inf)
+    """Box-height bin edges, increasing (see :mod:`central.matching.breakdowns`); when the last
+    is finite, an open-ended last bin is implied (``inf`` is appended)."""
+    criteria: tuple[Criterion, ...] = ()
+    """Pass/fail criteria on slices, besides accuracy and p95 latency."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", MatchMode(self.mode))
@@ -93,6 +103,19 @@ class MatchConfig:
             raise ValueError(f"iou_threshold must be within (0, 1], got {self.iou_threshold}")
         if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be a finite number > 0, got {self.fps}")
+        edges = tuple(float(e) for e in self.size_bin_edges_px)
+        if edges and math.isfinite(edges[-1]):
+            edges = (*edges, math.inf)
+        object.__setattr__(self, "size_bin_edges_px", edges)
+        criteria = tuple(
+            c if isinstance(c, Criterion) else Criterion(**c)  # a model_dump() of the config
+            for c in self.criteria
+        )
+        object.__setattr__(self, "criteria", criteria)
+        if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"size bin edges must be at least two increasing numbers, got {edges}")
+        if edges[0] < 0 or math.isnan(edges[0]):
+            raise ValueError(f"size bin edges must start at 0 or above, got {edges[0]}")
 
 
 def _ids(values: ArrayLike, name: str, unique: bool) -> NDArray[Any]:
@@ -153,6 +176,17 @@ def _codes(values: ArrayLike | None, n: int, name: str) -> NDArray[np.int8]:
     if codes.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {codes.shape}")
     return codes
+
+
+def _track_ids(values: ArrayLike | None, n: int) -> NDArray[np.str_]:
+    """Track ids as strings, ``""`` for a missing one (None)."""
+    if values is None:
+        return np.full(n, "", dtype="<U1")
+    items = np.asarray(values, dtype=object).reshape(-1).tolist()
+    arr = np.asarray(["" if t is None else str(t) for t in items], dtype=np.str_)
+    if arr.shape != (n,):
+        raise ValueError(f"track_id must have shape ({n},), got {arr.shape}")
+    return arr
 
 
 def _bbox_of(row: Mapping[str, Any], where: str) -> tuple[float, float, float, float] | None:
@@ -282,7 +316,9 @@ class Signals:
     """Detection records of one session, as decoded by the rig.
 
     ``t_video_ms`` is ``(t_mono_ns - sync_mono_ns) / 1e6`` (NaN before sync); ``frame`` is -1
-    when the payload carries none; ``vru_type`` -1 and ``bbox``/``confidence`` NaN when absent.
+    when the payload carries none; ``vru_type`` -1 and ``bbox``/``confidence`` NaN when absent;
+    ``track_id`` (the tracker's identity of the detection, for track metrics) is ``""`` when
+    absent.
     """
 
     record_id: NDArray[Any]
@@ -291,6 +327,7 @@ class Signals:
     bbox: NDArray[np.float64]
     confidence: NDArray[np.float64]
     frame: NDArray[np.int64]
+    track_id: NDArray[np.str_]
 
     def __len__(self) -> int:
         return int(self.record_id.size)
@@ -304,8 +341,10 @@ class Signals:
         bbox: ArrayLike | None = None,
         confidence: ArrayLike | None = None,
         frame: ArrayLike | None = None,
+        track_id: ArrayLike | None = None,
     ) -> Signals:
-        """Check and wrap arrays; a column left out is missing for every record.
+        """Check and wrap arrays; a column left out is missing for every record (a track id
+        may be None, also missing).
 
         :raises ValueError: shapes differ, record ids repeat, a time is infinite, a confidence
             is outside [0, 1], a frame is below -1 or a box is not positive.
@@ -321,6 +360,7 @@ class Signals:
         frames = _column(frame, n, np.int64, -1, "frame")
         if (frames < -1).any():
             raise ValueError("frame must be >= 0, or -1 for missing")
+        tracks = _track_ids(track_id, n)
         return cls(
             record_id=ids,
             t_video_ms=times,
@@ -328,12 +368,13 @@ class Signals:
             bbox=_boxes(bbox, n, "bbox"),
             confidence=conf,
             frame=frames,
+            track_id=tracks,
         )
 
     @classmethod
     def from_dicts(cls, rows: Iterable[Mapping[str, Any]]) -> Signals:
         """Build from dicts with ``record_id`` and any of ``t_video_ms``, ``vru_type``, ``bbox``,
-        ``confidence``, ``frame`` (None or absent means missing).
+        ``confidence``, ``frame``, ``track_id`` (None or absent means missing).
 
         :raises ValueError: a record id is missing or a value is invalid (the row is named).
         """
@@ -343,6 +384,7 @@ class Signals:
         boxes: list[tuple[float, float, float, float]] = []
         conf: list[float] = []
         frames: list[int] = []
+        tracks: list[Any] = []
         for i, row in enumerate(rows):
             where = f"record row {i}"
             ids.append(_require(row, "record_id", where))
@@ -355,6 +397,7 @@ class Signals:
             conf.append(np.nan if c is None else float(c))
             f = row.get("frame")
             frames.append(-1 if f is None else int(f))
+            tracks.append(row.get("track_id"))
         return cls.from_arrays(
             record_id=ids,
             t_video_ms=np.asarray(times, dtype=np.float64),
@@ -362,6 +405,7 @@ class Signals:
             bbox=np.asarray(boxes, dtype=np.float64),
             confidence=np.asarray(conf, dtype=np.float64),
             frame=np.asarray(frames, dtype=np.int64),
+            track_id=tracks,
         )
 
     def take(self, index: NDArray[np.intp]) -> Signals:
@@ -373,4 +417,5 @@ class Signals:
             bbox=self.bbox[index],
             confidence=self.confidence[index],
             frame=self.frame[index],
+            track_id=self.track_id[index],
         )

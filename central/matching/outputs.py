@@ -8,12 +8,15 @@ camelCase contract of the results endpoints and the ``test_completed`` event.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from central.matching.evaluation import Evaluation
 
 __all__ = [
     "Comparisons",
@@ -24,6 +27,7 @@ __all__ = [
     "MatchType",
     "Misses",
     "Results",
+    "camel_dict",
 ]
 
 
@@ -34,6 +38,16 @@ class MatchType(StrEnum):
     """Temporal mode: a further signal inside an event that is already matched (not a FP)."""
     IGNORED = "ignored"
     """Spatial mode: a detection on ``difficult`` ground truth (neither TP nor FP)."""
+
+
+def camel_dict(record: Any) -> dict[str, Any]:
+    """A flat dataclass of figures as the camelCase dict of the results contract
+    (``ttfd_p50_ms`` -> ``ttfdP50Ms``), field by field in declaration order."""
+    out = {}
+    for f in fields(record):
+        head, *rest = f.name.split("_")
+        out[head + "".join(part[:1].upper() + part[1:] for part in rest)] = getattr(record, f.name)
+    return out
 
 
 def _nan_to_none(values: NDArray[np.float64]) -> list[float | None]:
@@ -251,3 +265,4 @@ class MatchResult:
     misses: Misses
     latencies: Latencies
     results: Results
+    evaluation: Evaluation

@@ -32,7 +32,13 @@ from central.matching.coco_ap import CocoAp, coco_average_precision
 from central.matching.greedy import greedy_match
 from central.matching.inputs import VRU_TYPES, GroundTruth, Signals
 
-__all__ = ["frames_of", "match_spatial", "spatial_average_precision"]
+__all__ = [
+    "annotation_rank",
+    "frames_of",
+    "match_spatial",
+    "spatial_average_precision",
+    "usable_records",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +70,13 @@ def _check_boxes(gt: GroundTruth) -> None:
         )
 
 
-def _usable(signals: Signals, frame: NDArray[np.int64]) -> NDArray[np.bool_]:
+def usable_records(signals: Signals, frame: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Records with a frame, a class and a box: the only ones that can be matched."""
     return (frame >= 0) & (signals.vru_type >= 0) & ~np.isnan(signals.bbox).any(axis=1)
 
 
-def _annotation_rank(gt: GroundTruth) -> NDArray[np.int64]:
+def annotation_rank(gt: GroundTruth) -> NDArray[np.int64]:
+    """Each annotation's rank by id: pycocotools' input order, which breaks equal IoUs."""
     rank = np.empty(len(gt), dtype=np.int64)
     rank[np.argsort(gt.annotation_id)] = np.arange(len(gt))  # ids are unique: any sort is exact
     return rank
@@ -86,13 +94,13 @@ def match_spatial(
     canon = signals.take(order)
     n = len(canon)
     frame = frames_of(canon, fps)
-    usable = np.flatnonzero(_usable(canon, frame))
+    usable = np.flatnonzero(usable_records(canon, frame))
     score = np.where(np.isnan(canon.confidence), 1.0, canon.confidence)
     match = greedy_match(
         gt_group=gt.frame * _N_CLASSES + gt.vru_type,
         gt_box=gt.bbox,
         gt_ignore=gt.difficult,
-        gt_rank=_annotation_rank(gt),
+        gt_rank=annotation_rank(gt),
         dt_group=frame[usable] * _N_CLASSES + canon.vru_type[usable],
         dt_box=canon.bbox[usable],
         dt_score=score[usable],
@@ -141,14 +149,14 @@ def spatial_average_precision(gt: GroundTruth, signals: Signals, fps: float | No
     _check_boxes(gt)
     canon = signals.take(canonical_order(signals))
     frame = frames_of(canon, fps)
-    usable = np.flatnonzero(_usable(canon, frame))
+    usable = np.flatnonzero(usable_records(canon, frame))
     score = np.where(np.isnan(canon.confidence), 1.0, canon.confidence)
     return coco_average_precision(
         gt_frame=gt.frame,
         gt_class=gt.vru_type,
         gt_box=gt.bbox,
         gt_ignore=gt.difficult,
-        gt_rank=_annotation_rank(gt),
+        gt_rank=annotation_rank(gt),
         dt_frame=frame[usable],
         dt_class=canon.vru_type[usable],
         dt_box=canon.bbox[usable],

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from central.schemas.base import CamelModel, RequestModel
 from protocol import VruType
+from protocol.messages import TrackId
 
 __all__ = [
     "BoundingBox",
@@ -35,6 +36,9 @@ class HttpDetection(RequestModel):
     vru_type: VruType | None = None
     bounding_box: BoundingBox | None = None
     confidence: float | None = Field(None, ge=0.0, le=1.0)
+    track_id: TrackId | None = Field(
+        None, description="the tracker's identity of the object, for track metrics (MOTA, HOTA)"
+    )
 
     @model_validator(mode="after")
     def _placed_in_time(self) -> HttpDetection:
@@ -51,6 +55,7 @@ class HttpDetection(RequestModel):
             "vru_type": self.vru_type.value if self.vru_type is not None else None,
             "bbox": [box.x, box.y, box.width, box.height] if box is not None else None,
             "confidence": self.confidence,
+            "track_id": self.track_id,
         }
 
 

@@ -7,10 +7,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from central.matching import MatchConfig
 from central.schemas.base import CamelModel, Page, RequestModel
+from central.schemas.evaluation import (
+    SIZE_BIN_EDGES,
+    SizeBinEdges,
+    SliceCriteria,
+    check_criteria_bins,
+)
 from protocol import Source, validate_id
 
 __all__ = [
@@ -71,13 +84,24 @@ class ExecutionConfigBase(CamelModel):
     iou_threshold: float = Field(0.5, gt=0.0, le=1.0)
     sync_channel: ChannelName | None = None
     channels: list[ChannelName] | None = Field(None, max_length=64, description="channels to arm")
+    size_bin_edges_px: SizeBinEdges = SIZE_BIN_EDGES
+    criteria: SliceCriteria = Field(
+        default_factory=list, description="pass/fail criteria on a VRU type and/or size bin"
+    )
 
-    def match_config(self, fps: float | None) -> MatchConfig:
-        """The matcher's rules, with the video's frame rate.
+    @model_validator(mode="after")
+    def _criteria_name_known_bins(self) -> ExecutionConfigBase:
+        check_criteria_bins(self.criteria, self.size_bin_edges_px)
+        return self
+
+    def match_config(self, fps: float | None, frame_count: int | None = None) -> MatchConfig:
+        """The matcher's rules, with the video's frame rate and frame count (the count is the
+        FPPI denominator of the log-average miss rate).
 
         :raises ValueError: a value the matcher cannot use (named in the message).
         """
-        return MatchConfig(**self.model_dump(include=_MATCHER_FIELDS), fps=fps)
+        fields = self.model_dump(include=_MATCHER_FIELDS)
+        return MatchConfig(**fields, fps=fps, frame_count=frame_count)
 
 
 _MATCHER_FIELDS = {field.name for field in dataclasses.fields(MatchConfig)} & set(

@@ -13,6 +13,7 @@ from central.api.routes import (
     annotations,
     datasets,
     dead_letters,
+    evaluation,
     execution,
     health,
     links,
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     dead_letters.router,
     execution.router,
     results.router,
+    evaluation.router,
     analytics.router,
     annotation_io.router,
 ]

@@ -183,3 +183,11 @@ def test_an_offline_status_is_not_a_sign_of_life_and_keeps_unsent_fields() -> No
     assert offline["state"] == "offline"
     assert {"last_seen_at", "spool_depth", "version"}.isdisjoint(offline)
     assert orjson.loads(orjson.dumps(offline["last_status"]))["state"] == "offline"
+
+
+def test_a_detections_track_id_is_kept_as_text_in_its_payload() -> None:
+    payload = DetectionPayload(vru_type="pedestrian", track_id=42, raw_hex="0a")
+    record = DetectionRecord(**COMMON, payload=payload)
+    row = detection_event_row("id-1", "rig-1", "s-1", record, "ts-1", NOW)
+    assert row["payload"]["track_id"] == "42"
+    assert row["payload"] == payload.model_dump(mode="json", exclude_defaults=True)
