@@ -8,6 +8,7 @@ Nothing is opened here; :mod:`central.lifespan` starts and wires the parts when 
 
 from __future__ import annotations
 
+import socketio  # type: ignore[import-untyped]
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -57,6 +58,11 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
         if settings.no_auth
         else token_authenticator(lambda: app.state.session_factory),
         cors_allowed_origins=origin_check(settings.cors_origins),
+        client_manager=None
+        if settings.redis_url is None
+        else socketio.AsyncRedisManager(
+            settings.redis_url, channel=f"central-{settings.topic_prefix}"
+        ),
     )
     app.state.realtime = RealtimeEmitter(sio)
     app.mount("/socket.io", socketio_asgi_app(sio))

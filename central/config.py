@@ -9,14 +9,22 @@ the SQLite file ``<data_dir>/central.sqlite3``, and a plain ``postgresql://`` UR
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol import DEFAULT_PREFIX
+from protocol import DEFAULT_PREFIX, validate_id
 
-__all__ = ["SQLITE_FILENAME", "CentralSettings", "is_loopback", "normalise_database_url"]
+__all__ = [
+    "SQLITE_FILENAME",
+    "CentralSettings",
+    "default_instance_id",
+    "is_loopback",
+    "normalise_database_url",
+]
 
 SQLITE_FILENAME = "central.sqlite3"
 
@@ -32,6 +40,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def default_instance_id() -> str:
+    """This machine's host name, made fit for an MQTT client id (a run of other characters
+    becomes one ``-``): stable across restarts, and different on every machine."""
+    name = re.sub(r"[^A-Za-z0-9_.:-]+", "-", socket.gethostname()).strip("-._:")
+    return name[:128] or "central"
 
 
 def normalise_database_url(url: str) -> str:
@@ -69,6 +84,21 @@ class CentralSettings(BaseSettings):
         "false serves the REST API alone, as API tests do",
     )
     topic_prefix: str = Field(DEFAULT_PREFIX, min_length=1)
+    instance_id: str = Field(
+        default_factory=default_instance_id,
+        description="this central among several: its own MQTT client id and persistent session "
+        "(default: the host name; give each process on one host its own)",
+    )
+    mqtt_share_group: str | None = Field(
+        None,
+        description="subscribe the rig topics as $share/NAME/..., so that the centrals of one "
+        "group split the ingest between them",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis (redis://host:6379/0) behind Socket.IO, so that a dashboard on any "
+        "central receives the events of every central (on the channel central-<topic prefix>)",
+    )
     no_auth: bool = Field(
         False, description="every request acts as admin; refused unless host is loopback"
     )
@@ -77,6 +107,12 @@ class CentralSettings(BaseSettings):
         default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
         description="origins allowed to call the API from a browser",
     )
+
+    @field_validator("instance_id", "mqtt_share_group")
+    @classmethod
+    def _topic_level(cls, value: str | None) -> str | None:
+        # Both become part of an MQTT client id or topic filter: no '/', '+' or '#'.
+        return None if value is None else validate_id(value, "name")
 
     @field_validator("database_url", mode="before")
     @classmethod

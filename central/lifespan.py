@@ -28,12 +28,13 @@ from starlette.concurrency import run_in_threadpool
 from central.config import CentralSettings
 from central.db import migrate
 from central.db.engine import make_engine, session_factory
+from central.db.types import json_text
 from central.events import EventSink
 from central.execution import LiveMatching, SessionExecutor
 from central.ingest import CommandChannel, Ingestor
-from central.ingest._rows import json_text
 from central.ingest.broker import EmbeddedBroker
 from central.ingest.client import MqttClient, MqttNotConnected
+from central.ingest.ingestor import central_client_id
 from central.ingest.tls import tls_context
 from central.realtime.emitter import RealtimeEmitter
 from protocol import Topics
@@ -119,7 +120,13 @@ async def ingest_lifespan(app: FastAPI) -> AsyncIterator[None]:
                 settings.mqtt_ca_file, settings.mqtt_cert_file, settings.mqtt_key_file
             )
         ingestor = Ingestor(
-            engine, url, settings.topic_prefix, mqtt_protocol=protocol, ssl_context=context
+            engine,
+            url,
+            settings.topic_prefix,
+            client_id=central_client_id(settings.topic_prefix, settings.instance_id),
+            share_group=settings.mqtt_share_group,
+            mqtt_protocol=protocol,
+            ssl_context=context,
         )
         ingestor.add_status_listener(_forward_rig_status(app.state.realtime))
         app.state.ingestor = ingestor

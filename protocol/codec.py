@@ -91,7 +91,23 @@ def _validation_error(exc: ValidationError) -> MalformedMessage:
 
 
 def decode(data: bytes | str, model: type[M]) -> M:
-    """Parse ``data`` as ``model``; raise :class:`MalformedMessage` or :class:`UnsupportedVersion`."""
+    """Parse ``data`` as ``model``; raise :class:`MalformedMessage` or :class:`UnsupportedVersion`.
+
+    A good message is parsed and validated in one pass by pydantic's own JSON parser (about
+    half the cost of ``orjson.loads`` and validating the dicts, which matters at ingest rates).
+    Anything that pass refuses, a message without ``v``, and one that may hold ``NaN`` or
+    ``Infinity`` (which pydantic's parser takes and JSON does not) go the long way, which says
+    exactly what is wrong with them.
+    """
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) <= MAX_MESSAGE_BYTES and b"NaN" not in raw and b"Infinity" not in raw:
+        try:
+            message = model.model_validate_json(data)
+        except ValidationError:
+            pass
+        else:
+            if "v" in message.model_fields_set:
+                return message
     obj = _load(data)
     try:
         return model.model_validate(obj)

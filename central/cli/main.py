@@ -26,8 +26,11 @@ from central.cli.options import (
     DatabaseUrl,
     DataDir,
     Host,
+    InstanceId,
+    MqttShareGroup,
     MqttUrl,
     NoAuth,
+    RedisUrl,
     server_settings,
     settings_from_flags,
 )
@@ -77,6 +80,9 @@ def serve(
     data_dir: DataDir = None,
     mqtt_url: MqttUrl = None,
     no_auth: NoAuth = False,
+    instance_id: InstanceId = None,
+    mqtt_share_group: MqttShareGroup = None,
+    redis_url: RedisUrl = None,
 ) -> int:
     """Run the server (REST API, MQTT ingest and Socket.IO) until interrupted."""
     import uvicorn
@@ -90,6 +96,9 @@ def serve(
         data_dir=data_dir,
         mqtt_url=mqtt_url,
         no_auth=no_auth,
+        instance_id=instance_id,
+        mqtt_share_group=mqtt_share_group,
+        redis_url=redis_url,
     )
     if settings.no_auth:
         logger.warning("authentication is OFF: every request on %s acts as admin", settings.host)

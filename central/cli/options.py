@@ -15,8 +15,11 @@ __all__ = [
     "DataDir",
     "DatabaseUrl",
     "Host",
+    "InstanceId",
+    "MqttShareGroup",
     "MqttUrl",
     "NoAuth",
+    "RedisUrl",
     "server_settings",
     "settings_from_flags",
 ]
@@ -44,6 +47,34 @@ Host = Annotated[
 MqttUrl = Annotated[
     str | None,
     typer.Option(help="MQTT broker to ingest from [env CENTRAL_MQTT_URL; default: embedded]"),
+]
+InstanceId = Annotated[
+    str | None,
+    typer.Option(
+        "--instance-id",
+        help="this central among several: its own MQTT client id and session "
+        "[env CENTRAL_INSTANCE_ID; default: the host name]",
+        show_default=False,
+    ),
+]
+MqttShareGroup = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt-share-group",
+        help="split the ingest with the other centrals of group NAME (MQTT shared "
+        "subscription $share/NAME/...) [env CENTRAL_MQTT_SHARE_GROUP]",
+        metavar="NAME",
+        show_default=False,
+    ),
+]
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        help="Redis behind Socket.IO, so every central reaches every dashboard "
+        "[env CENTRAL_REDIS_URL]",
+        show_default=False,
+    ),
 ]
 NoAuth = Annotated[
     bool,
@@ -83,6 +114,9 @@ def server_settings(
     data_dir: Path | None,
     mqtt_url: str | None,
     no_auth: bool,
+    instance_id: str | None = None,
+    mqtt_share_group: str | None = None,
+    redis_url: str | None = None,
 ) -> CentralSettings:
     """Settings of a command that runs the server (``serve``, ``demo``) from its flags."""
     return settings_from_flags(
@@ -92,4 +126,7 @@ def server_settings(
         data_dir=data_dir,
         mqtt_url=mqtt_url,
         no_auth=True if no_auth else None,
+        instance_id=instance_id,
+        mqtt_share_group=mqtt_share_group,
+        redis_url=redis_url,
     )

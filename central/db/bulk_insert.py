@@ -12,13 +12,50 @@ tuples or dicts. It runs inside the caller's transaction, so it commits or rolls
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Insert, Table, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
-__all__ = ["PreparedInsert", "insert_many"]
+__all__ = ["BoundValues", "PreparedInsert", "insert_many"]
+
+
+class BoundValues:
+    """Rows (dicts keyed by column name) as lists of driver values, in the order of ``names``,
+    each converted by its column type's bind processor for ``dialect``, or by
+    ``converters[type(column.type)]`` where one is given."""
+
+    def __init__(
+        self,
+        table: Table,
+        names: Sequence[str],
+        dialect: Dialect,
+        converters: Mapping[type[TypeEngine[Any]], Callable[[Any], Any]] | None = None,
+    ) -> None:
+        self.names = list(names)
+        take = operator.itemgetter(*self.names)
+        self._values: Callable[[dict[str, Any]], list[Any]] = (
+            (lambda row: list(take(row))) if len(self.names) > 1 else (lambda row: [take(row)])
+        )
+        columns = table.columns
+        given = converters or {}
+        self._converters = [
+            (index, processor)
+            for index, name in enumerate(self.names)
+            if (
+                processor := given.get(type(columns[name].type))
+                or columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+            )
+            is not None
+        ]
+
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        params = [self._values(row) for row in rows]
+        for index, convert in self._converters:
+            _convert_column(params, index, convert)
+        return params
 
 
 class PreparedInsert:
@@ -35,32 +72,19 @@ class PreparedInsert:
         )
         self._sql = compiled.string
         self._positional = bool(compiled.positional)
-        self._names: list[str] = (
-            list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
-        )
-        take = operator.itemgetter(*self._names)
-        self._values: Callable[[dict[str, Any]], list[Any]] = (
-            (lambda row: list(take(row))) if len(self._names) > 1 else (lambda row: [take(row)])
-        )
-        columns = statement.table.columns
-        self._converters = [
-            (index, processor)
-            for index, name in enumerate(self._names)
-            if (processor := columns[name].type.dialect_impl(dialect).bind_processor(dialect))
-            is not None
-        ]
+        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
+        self._bound = BoundValues(statement.table, names, dialect)  # type: ignore[arg-type]
 
     def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
         """Insert ``rows`` (dicts keyed by column name); return how many the database took."""
         if not rows:
             return 0
-        params = [self._values(row) for row in rows]
-        for index, convert in self._converters:
-            _convert_column(params, index, convert)
+        params = self._bound(rows)
         if self._positional:
             result = connection.exec_driver_sql(self._sql, [tuple(values) for values in params])
         else:
-            named = [dict(zip(self._names, values, strict=True)) for values in params]
+            names = self._bound.names
+            named = [dict(zip(names, values, strict=True)) for values in params]
             result = connection.exec_driver_sql(self._sql, named)
         return int(result.rowcount)
 

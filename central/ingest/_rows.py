@@ -7,8 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
 from central.db.models import DEAD_LETTER_PAYLOAD_CAP
 from central.db.types import new_id
 from protocol import (
@@ -30,16 +28,10 @@ __all__ = [
     "Refusal",
     "dead_letter_row",
     "detection_event_row",
-    "json_text",
     "latency_measurement_row",
     "refusal_for",
     "rig_values",
 ]
-
-
-def json_text(value: Any) -> str:
-    """JSON for JSON columns, by orjson: the stdlib encoder costs more than the insert itself."""
-    return orjson.dumps(value).decode()
 
 
 class DeadLetterReason(StrEnum):

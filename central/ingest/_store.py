@@ -1,6 +1,7 @@
 """Write one batch of decoded messages in one transaction (runs on the ingest writer thread).
 
-Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING``, so a redelivered
+Records go in with ``INSERT .. ON CONFLICT (rig_id, stream, seq) DO NOTHING`` (on PostgreSQL by
+COPY into a staging table and one ``INSERT .. SELECT`` of it), so a redelivered
 or replayed record is skipped by the database itself (also when several central processes share
 the work), and only the rows really inserted (the row count says whether any was skipped; then
 they are looked up by their fresh ids) count towards ``rig_streams`` and reach the listeners.
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.bulk_insert import PreparedInsert
+from central.db.copy_insert import CopyInsert
 from central.db.models import (
     DeadLetter,
     DetectionEvent,
@@ -70,6 +72,9 @@ class BatchOutcome:
     duplicates: int = 0
     unknown_sessions: Counter[str] = field(default_factory=Counter)
     """Records per ``session_id`` that names no test session (stored with a null session)."""
+    deferred: list[int] = field(default_factory=list)
+    """Positions of the messages left out for now: records of a rig not known yet, which the
+    caller allowed to wait for the rig's status (see :meth:`IngestStore.write`)."""
 
 
 class IngestStore:
@@ -86,15 +91,24 @@ class IngestStore:
         if name not in dialects:
             raise ValueError(f"ingest supports SQLite and PostgreSQL, not {name}")
         self._insert = dialects[name]
-        self._insert_events_sql = PreparedInsert(
-            self._insert(_events).on_conflict_do_nothing(
-                index_elements=["rig_id", "stream", "seq"]
-            ),
-            engine.dialect,
+        unique = ["rig_id", "stream", "seq"]
+        self._insert_events_sql: PreparedInsert | CopyInsert = (
+            CopyInsert(_events, engine.dialect, unique)
+            if name == "postgresql"
+            else PreparedInsert(
+                self._insert(_events).on_conflict_do_nothing(index_elements=unique),
+                engine.dialect,
+            )
         )
 
-    def write(self, decoded: list[Decoded]) -> BatchOutcome:
-        """Store every message of ``decoded`` in one transaction and return what was stored."""
+    def write(self, decoded: list[Decoded], deferrable: list[bool] | None = None) -> BatchOutcome:
+        """Store every message of ``decoded`` in one transaction and return what was stored.
+
+        Records of a rig that has never sent a status are a dead letter, unless the message's
+        entry in ``deferrable`` is true: then nothing of it is written and its position is in
+        ``outcome.deferred``. Centrals sharing a subscription need this, because a rig's status
+        and its first records may reach two of them, and the records' commit may come first.
+        """
         outcome = BatchOutcome()
         now = utcnow()
         with self._engine.begin() as conn:
@@ -106,12 +120,15 @@ class IngestStore:
             refused = [(d, d.refusal) for d in decoded if d.refusal is not None]
             accepted: list[tuple[RecordBatch, Record, str | None]] = []
             seen: set[tuple[str, str, int]] = set()
-            for item in decoded:
+            for position, item in enumerate(decoded):
                 if item.reply is not None:
                     outcome.replies.append((item.rig_id or item.reply.rig_id or "", item.reply))
                 if item.batch is None:
                     continue
                 batch = item.batch
+                if batch.rig_id not in known_rigs and deferrable and deferrable[position]:
+                    outcome.deferred.append(position)
+                    continue
                 if batch.rig_id not in known_rigs:
                     detail = f"rig {batch.rig_id!r} has never sent a status"
                     refused.append(
@@ -198,7 +215,7 @@ class IngestStore:
     def _insert_events(self, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rows:
             return []
-        # A plain executemany is several times faster than RETURNING; the count says whether any
+        # Without RETURNING (several times faster in an executemany), the count says whether any
         # row was a duplicate, and only then are the new rows looked up by their (fresh) ids.
         if self._insert_events_sql.execute(conn, rows) == len(rows):
             return rows

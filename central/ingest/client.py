@@ -67,7 +67,8 @@ _PROBE_TIMEOUT_S = 1.5
 class MqttClient:
     """One broker connection with manual QoS 1 acknowledgement, usable from asyncio.
 
-    Under MQTT 5 a subscription never delivers this client's own publications (no-local).
+    Under MQTT 5 a subscription never delivers this client's own publications (no-local), except
+    a shared one (``$share/{group}/...``), for which MQTT 5 forbids no-local.
     ``persistent=False`` starts clean and keeps no session (for throwaway clients).
     ``protocol`` is ``auto`` (MQTT 5, or 3.1.1 when the broker does not answer MQTT 5), ``5`` or
     ``3.1.1`` (skips the probe, e.g. for the embedded amqtt broker).
@@ -383,8 +384,10 @@ class MqttClient:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[ReasonCode]] = loop.create_future()
         if self._mqtt5:
+            # MQTT 5 forbids no-local on a shared subscription ($share/...).
             topics: list[tuple[str, Any]] = [
-                (f, SubscribeOptions(qos=q, noLocal=True)) for f, q in filters
+                (f, SubscribeOptions(qos=q, noLocal=not f.startswith("$share/")))
+                for f, q in filters
             ]
         else:
             topics = list(filters)

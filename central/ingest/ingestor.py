@@ -48,9 +48,10 @@ from central.ingest._watermarks import StreamProgress, WatermarkTracker
 from central.ingest.client import InboundMessage, MqttClient
 from central.ingest.liveness import StaleWatch
 from central.ingest.reconcile import StreamReconciler
-from protocol import CommandReply, Topics
+from protocol import CommandReply, TopicKind, Topics
 
 __all__ = [
+    "UNKNOWN_RIG_WAIT_S",
     "IngestStats",
     "IngestedBatch",
     "Ingestor",
@@ -68,11 +69,16 @@ _T = TypeVar("_T")
 _STOP = object()
 _LAG_SAMPLES = 100_000
 """Recent capture-to-commit times kept per rig."""
+UNKNOWN_RIG_WAIT_S = 5.0
+"""In a share group: how long records of a rig not known yet wait for its status, which
+another central may be committing, before they become a dead letter."""
+_UNKNOWN_RIG_RETRY_S = 0.1
 
 
-def central_client_id(topic_prefix: str) -> str:
-    """The MQTT client id of a deployment's central: stable, so its session survives restarts."""
-    return "central-" + topic_prefix.replace("/", "-")
+def central_client_id(topic_prefix: str, instance_id: str) -> str:
+    """The MQTT client id of one central of a deployment: stable, so its session (and what the
+    broker queued in it) survives restarts, and its own among several centrals."""
+    return f"central-{topic_prefix.replace('/', '-')}-{instance_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,14 @@ class IngestStats:
 
 class Ingestor:
     """Consumes ``{prefix}/rigs/+/{records,status,replies}`` into the database (commands, which
-    central itself sends, are skipped; any other topic under ``rigs/`` is a dead letter)."""
+    central itself sends, are skipped; any other topic under ``rigs/`` is a dead letter).
+
+    With ``share_group`` the rig topics are a shared subscription (``$share/{group}/...``): the
+    broker hands each message to one of the centrals of the group. A reply to a command must
+    reach the central that sent it, so each also subscribes to the replies on its own. Records
+    of a rig not known yet wait up to :data:`UNKNOWN_RIG_WAIT_S`, unacknowledged, for the status
+    that another central of the group may be storing.
+    """
 
     def __init__(
         self,
@@ -147,7 +160,8 @@ class Ingestor:
         mqtt_url: str,
         topic_prefix: str,
         *,
-        client_id: str | None = None,
+        client_id: str,
+        share_group: str | None = None,
         mqtt_protocol: str = "auto",
         max_batch_rows: int = 1000,
         replay_after_s: float = 2.0,
@@ -156,19 +170,25 @@ class Ingestor:
     ) -> None:
         self.topics = Topics(topic_prefix)
         self.stats = IngestStats()
+        self._unknown_rig_wait_ns = int(UNKNOWN_RIG_WAIT_S * 1e9) if share_group else 0
         self._store = IngestStore(engine)
         self._watermarks = WatermarkTracker(engine)
         self._max_batch_rows = max_batch_rows
         self.client = MqttClient(
             mqtt_url,
-            client_id or central_client_id(topic_prefix),
+            client_id,
             on_message=self._enqueue,
             protocol=mqtt_protocol,
             ssl_context=ssl_context,
         )
         # Every rig topic, not just the three consumed: a message on a topic outside the contract
         # is then a dead letter an operator can see, not silence.
-        self.client.add_subscription(f"{self.topics.prefix}/rigs/+/+", qos=1)
+        rig_topics = f"{self.topics.prefix}/rigs/+/+"
+        if share_group is None:
+            self.client.add_subscription(rig_topics, qos=1)
+        else:
+            self.client.add_subscription(f"$share/{share_group}/{rig_topics}", qos=1)
+            self.client.add_subscription(self.topics.all_rigs(TopicKind.REPLIES), qos=1)
         self.reconciler = StreamReconciler(
             self.client,
             self.topics,
@@ -298,8 +318,10 @@ class Ingestor:
 
     def _commit_and_ack(self, messages: list[tuple[InboundMessage, Decoded]]) -> None:
         decoded = [d for _, d in messages]
+        now_ns = time.monotonic_ns()
+        deferrable = [now_ns - m.received_ns < self._unknown_rig_wait_ns for m, _ in messages]
         try:
-            outcome = self._with_retry(lambda: self._store.write(decoded))
+            outcome = self._with_retry(lambda: self._store.write(decoded, deferrable))
         except _Abandoned:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. an int too large for the driver, not wrapped
@@ -315,11 +337,21 @@ class Ingestor:
             logger.error("database refused a message from %s: %s", item.topic, refusal)
             self._with_retry(lambda: self._store.write_dead_letter(item, refusal))
             outcome = BatchOutcome(refusals=[refusal])
-        for message, _ in messages:
-            self.client.ack(message)
-        self._account(len(messages), outcome)
+        deferred = set(outcome.deferred)
+        for position, (message, _) in enumerate(messages):
+            if position in deferred:
+                self._retry_later(message)
+            else:
+                self.client.ack(message)
+        self._account(len(messages) - len(deferred), outcome)
         statuses = [d.status for d in decoded if d.status is not None]
         self._publish_outcome(outcome, self._watermarks.update(outcome.events, statuses))
+
+    def _retry_later(self, message: InboundMessage) -> None:
+        """Back into the inbox, unacknowledged, once the rig's status may have been stored."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.call_later, _UNKNOWN_RIG_RETRY_S, self._enqueue, message)
 
     def _with_retry(self, work: Callable[[], _T]) -> _T:
         """Run ``work``, retrying transient database errors (locked, connection lost) until it

@@ -181,7 +181,7 @@ def ingest_settings(
     Central keeps a persistent MQTT session; it is discarded after the test so none is left on
     the shared broker.
     """
-    yield CentralSettings(
+    settings = CentralSettings(
         database_url=database_url,
         data_dir=tmp_path / "data",
         ingest_enabled=True,
@@ -189,10 +189,10 @@ def ingest_settings(
         topic_prefix=topic_prefix,
         no_auth=False,
     )
+    yield settings
     protocol = "auto" if mqtt_broker.kind == "mosquitto" else "3.1.1"
-    asyncio.run(
-        discard_session(mqtt_broker.url, central_client_id(topic_prefix), protocol=protocol)
-    )
+    client_id = central_client_id(topic_prefix, settings.instance_id)
+    asyncio.run(discard_session(mqtt_broker.url, client_id, protocol=protocol))
 
 
 def poll_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:

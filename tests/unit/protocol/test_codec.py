@@ -206,6 +206,12 @@ def test_payloads_that_are_not_json_objects_are_malformed(data: bytes) -> None:
         decode_batch(data)
 
 
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity"])
+def test_numbers_that_json_has_not_are_malformed(number: bytes) -> None:
+    with pytest.raises(MalformedMessage, match="not valid JSON"):
+        decode_batch(_batch(t_video_ms=1.5).replace(b"1.5", number))
+
+
 @pytest.mark.parametrize("version", [0, 2, "1", None])
 def test_other_wire_versions_are_refused(version: object) -> None:
     with pytest.raises(UnsupportedVersion) as caught:

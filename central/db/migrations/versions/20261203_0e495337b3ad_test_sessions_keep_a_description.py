@@ -1,7 +1,7 @@
 """test sessions keep a description
 
 Revision ID: 0e495337b3ad
-Revises: 1096da252961
+Revises: 8c3d5e2f1a47
 Create Date: 2026-12-03 14:13:08.927864
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0e495337b3ad'
-down_revision: str | None = '1096da252961'
+down_revision: str | None = '8c3d5e2f1a47'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

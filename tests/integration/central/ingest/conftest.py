@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,13 @@ class FakeRig:
     def records(self, seqs: range | list[int], **kwargs: Any) -> None:
         self.publish(self.topics.records(self.rig_id), self.batch(seqs, **kwargs))
 
+    def publish_series(self, batches: int, records_per_batch: int) -> None:
+        """Publish ``batches`` batches of consecutive seqs, 10 ms apart."""
+        for n in range(batches):
+            first = n * records_per_batch
+            self.records(range(first, first + records_per_batch))
+            time.sleep(0.01)
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -129,12 +136,16 @@ def rig(client: Any, make_rig: Callable[..., FakeRig]) -> FakeRig:
 
 
 class CentralProcess:
-    """``rig-central serve`` in a subprocess: the real CLI, killable like a real server."""
+    """``rig-central serve`` in a subprocess: the real CLI, killable like a real server.
+    ``extra_args`` go on its command line (``--instance-id``, ``--mqtt-share-group``...)."""
 
-    def __init__(self, settings: CentralSettings, log_path: Path) -> None:
+    def __init__(
+        self, settings: CentralSettings, log_path: Path, extra_args: Sequence[str] = ()
+    ) -> None:
         self.settings = settings
         self.port = free_port()
         self.log_path = log_path
+        self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -170,6 +181,7 @@ class CentralProcess:
             str(self.settings.data_dir),
             "--mqtt-url",
             str(self.settings.mqtt_url),
+            *self.extra_args,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log)

@@ -3,9 +3,9 @@ published is stored exactly once (the broker keeps what central had not acknowle
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -34,23 +34,14 @@ def test_sigkill_mid_ingest_loses_nothing_and_doubles_nothing(
     central_process.start()
     rig = make_rig()
     rig.status()
-    published = threading.Event()
-
-    def publish_all() -> None:
-        for n in range(BATCHES):
-            first = n * RECORDS_PER_BATCH
-            rig.records(range(first, first + RECORDS_PER_BATCH))
-            time.sleep(0.01)
-        published.set()
-
-    publisher = threading.Thread(target=publish_all)
-    publisher.start()
+    publisher = ThreadPoolExecutor(1)
+    published = publisher.submit(rig.publish_series, BATCHES, RECORDS_PER_BATCH)
     total = BATCHES * RECORDS_PER_BATCH
     wait_until(lambda: stored() >= total // 5, what="ingest to be under way")
     central_process.kill()
     at_kill = stored()
-    publisher.join(timeout=30)
-    assert published.is_set()
+    published.result(timeout=60)  # every batch taken by the broker
+    publisher.shutdown()
     assert at_kill < total, "the kill came too late to test anything"
 
     central_process.start()
