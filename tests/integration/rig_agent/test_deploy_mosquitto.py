@@ -196,7 +196,10 @@ def test_central_refuses_a_record_whose_payload_names_another_rig(
 
     async def scenario() -> Any:
         ingestor = Ingestor(
-            engine, f"mqtt://central:{USERS['central']}@127.0.0.1:{broker.port}", "vru/v1"
+            engine,
+            f"mqtt://central:{USERS['central']}@127.0.0.1:{broker.port}",
+            "vru/v1",
+            client_id="central-acl-test",
         )
         await ingestor.start(wait_connected_s=5)
         try:

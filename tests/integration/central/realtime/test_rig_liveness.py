@@ -38,8 +38,8 @@ def test_a_silent_rig_goes_offline_and_its_next_heartbeat_brings_it_back(
 
             # The rig falls silent; its retained status goes on saying online.
             events = await dashboard.wait_for("rig_status", count=2, timeout=3 * INTERVAL_S + 3)
-            assert events[1]["rig_id"] == "rig-1" and events[1]["state"] == "offline"
-            assert events[1]["last_seen_at"] == first["last_seen_at"]
+            assert events[1]["rigId"] == "rig-1" and events[1]["state"] == "offline"
+            assert events[1]["lastSeenAt"] == first["lastSeenAt"]
             assert api_state() == "offline"
 
             rig.publish(topic, heartbeat, qos=1, retain=True).wait_for_publish(5)
