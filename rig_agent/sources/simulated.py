@@ -12,8 +12,10 @@ Two ways to script it:
 * ``rate_hz``: a steady stream of signals (``count`` of them, or forever), each described by the
   optional ``template`` step; used by benchmarks.
 
-Signals are stamped in user space on the monotonic clock when emitted
-(:attr:`protocol.Clock.USER_MONOTONIC`), from the source's own thread.
+Signals are stamped on the monotonic clock (:attr:`protocol.Clock.USER_MONOTONIC`) from the
+source's own thread. A scripted event is stamped at its scheduled instant, not when the thread
+happened to wake, so a script's ``latency_ms = 20`` reads as 20 ms on a loaded machine too; a
+``rate_hz`` stream is stamped when emitted, so benchmarks see the real stamping cost.
 """
 
 from __future__ import annotations
@@ -157,13 +159,15 @@ class SimulatedSource(SignalSource):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
-    def _emit(self, channel: str, raw: bytes, decoded: dict[str, Any]) -> None:
-        now = self._clock.now_ns()
+    def _emit(
+        self, channel: str, raw: bytes, decoded: dict[str, Any], at_ns: int | None = None
+    ) -> None:
+        stamp = self._clock.now_ns() if at_ns is None else at_ns
         self._deliver(
             Capture(
                 channel=channel,
-                t_mono_ns=now,
-                t_wall_ns=self._clock.mono_to_wall(now),
+                t_mono_ns=stamp,
+                t_wall_ns=self._clock.mono_to_wall(stamp),
                 clock=Clock.USER_MONOTONIC,
                 raw=raw,
                 raw_is_text=True,
@@ -204,9 +208,10 @@ class SimulatedSource(SignalSource):
         while self.settings.repeat == 0 or run < self.settings.repeat:
             run_start = start_ns + run * period_ns
             for event in events:
-                if not self._wait_until(run_start + event.offset_ns):
+                due_ns = run_start + event.offset_ns
+                if not self._wait_until(due_ns):
                     return
-                self._emit(event.channel, event.raw, event.decoded)
+                self._emit(event.channel, event.raw, event.decoded, at_ns=due_ns)
             run += 1
 
     def _run_rate(self, start_ns: int, rate_hz: float) -> None:
