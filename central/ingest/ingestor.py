@@ -1,7 +1,8 @@
 """MQTT ingest: rig records, status and replies into the database, acknowledged after commit.
 
-    paho thread ──► event loop ──► writer thread: decode, one transaction per batch, commit,
-    (MqttClient)    (enqueue)       then PUBACK every message of the batch, in arrival order
+    paho thread ──► event loop ──► writer thread: one transaction per batch, commit,
+    (MqttClient)    (decode,        then PUBACK every message of the batch, in arrival order
+                     enqueue)
                                           │
                                           └──► event loop: listeners (Socket.IO, live matching),
                                                rig status, command replies
@@ -68,6 +69,8 @@ ReplyListener = Callable[[str, CommandReply], None]
 """Called on the event loop with the rig id (from the topic) and the reply."""
 
 _T = TypeVar("_T")
+_Inbound = tuple[InboundMessage, Decoded]
+"""A message as received, and what it decodes to."""
 _STOP = object()
 _LAG_SAMPLES = 100_000
 """Recent capture-to-commit times kept per rig."""
@@ -198,7 +201,7 @@ class Ingestor:
             replay_retry_s=replay_retry_s,
         )
         self._reply_listeners: list[ReplyListener] = [self.reconciler.on_reply]
-        self._inbox: queue.SimpleQueue[InboundMessage | object] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Inbound | object] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -252,7 +255,9 @@ class Ingestor:
     # ------------------------------------------------------------------ event loop: in and out
 
     def _enqueue(self, message: InboundMessage) -> None:
-        self._inbox.put(message)
+        # Decoded here, not on the writer thread: the writer spends much of its time waiting for
+        # the database (the GIL released), and the next batch is decoded meanwhile.
+        self._inbox.put((message, self._decode(message)))
 
     async def _dispatch_forever(self) -> None:
         while (outcome := await self._outbox.get()) is not None:
@@ -284,9 +289,9 @@ class Ingestor:
             first = self._inbox.get()
             if first is _STOP:
                 return
-            assert isinstance(first, InboundMessage)
-            messages = [(first, self._decode(first))]
-            rows = _row_count(messages[0][1])
+            assert isinstance(first, tuple)
+            messages: list[_Inbound] = [first]
+            rows = _row_count(first[1])
             stop_after = False
             while rows < self._max_batch_rows:
                 try:
@@ -296,10 +301,9 @@ class Ingestor:
                 if item is _STOP:
                     stop_after = True
                     break
-                assert isinstance(item, InboundMessage)
-                decoded = self._decode(item)
-                messages.append((item, decoded))
-                rows += _row_count(decoded)
+                assert isinstance(item, tuple)
+                messages.append(item)
+                rows += _row_count(item[1])
             try:
                 self._commit_and_ack(messages)
             except _Abandoned:
@@ -318,7 +322,7 @@ class Ingestor:
             logger.warning("dead letter from %s: %s", message.topic, decoded.refusal)
         return decoded
 
-    def _commit_and_ack(self, messages: list[tuple[InboundMessage, Decoded]]) -> None:
+    def _commit_and_ack(self, messages: list[_Inbound]) -> None:
         decoded = [d for _, d in messages]
         now_ns = time.monotonic_ns()
         deferrable = [now_ns - m.received_ns < self._unknown_rig_wait_ns for m, _ in messages]
