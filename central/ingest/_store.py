@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, case, select
+from sqlalchemy import JSON, Connection, Engine, Table, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.bulk_insert import PreparedInsert
@@ -30,7 +30,7 @@ from central.db.models import (
     TestExecutionConfig,
     TestSession,
 )
-from central.db.types import new_id, new_ids, utcnow
+from central.db.types import json_text, new_id, new_ids, utcnow
 from central.ingest._decode import Decoded
 from central.ingest._fast_batch import FastBatch, FastLatency
 from central.ingest._rows import (
@@ -100,6 +100,7 @@ class IngestStore:
             else PreparedInsert(
                 self._insert(_events).on_conflict_do_nothing(index_elements=unique),
                 engine.dialect,
+                converters={JSON: json_text},  # orjson, as for COPY: the stdlib encoder is slower
             )
         )
         # Built once: making these statements anew for every batch cost more than running them.
