@@ -3,7 +3,7 @@
 pydantic's models (:mod:`protocol.messages`) stay the contract and say what is wrong with a bad
 message. At ingest rates their validation costs most of central's CPU, so a record batch is
 first decoded into the structs below, which accept nothing those models refuse; they refuse
-some things pydantic takes (a number as text, an integer out of 64 bits, a float for an
+some things pydantic takes (a number as text, an integer past 64 bits, a float for an
 integer): :func:`decode_fast_batch` then returns ``None`` and the caller goes the pydantic way,
 so a message is never refused here and never refused with another message than pydantic's.
 
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from protocol import MAX_BATCH_RECORDS, Clock, Source, VruType
+from protocol import MAX_BATCH_RECORDS, MAX_MESSAGE_BYTES, Clock, Source, VruType
 
 __all__ = [
     "FastBatch",
@@ -35,7 +35,10 @@ _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}\Z"
 _HEX = r"^(?:[0-9a-f]{2})*\Z"
 
 _Id = Annotated[str, msgspec.Meta(pattern=_ID)]
-_Ns = Annotated[int, msgspec.Meta(ge=0)]
+# pydantic's JSON parser refuses integers past 64 bits in some places and not in others: past
+# them, pydantic decides (and the database refuses what it takes).
+_INT64_MAX = 2**63 - 1
+_Ns = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]
 _Hex = Annotated[str, msgspec.Meta(pattern=_HEX)]
 _BBox = Annotated[list[float], msgspec.Meta(min_length=4, max_length=4)]
 
@@ -47,8 +50,8 @@ class FastPayload(msgspec.Struct, omit_defaults=True, gc=False):
     vru_type: VruType | None = None
     bbox: _BBox | None = None
     confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
-    frame: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    track_id: str | int | None = None
+    frame: Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)] | None = None
+    track_id: str | Annotated[int, msgspec.Meta(ge=-_INT64_MAX - 1, le=_INT64_MAX)] | None = None
     raw_hex: _Hex | None = None
     raw_line: str | None = None
     fields: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -116,6 +119,8 @@ _decoder = msgspec.json.Decoder(FastBatch)
 
 def decode_fast_batch(payload: bytes) -> FastBatch | None:
     """The batch, or ``None`` when it must go the pydantic way (see the module's docstring)."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        return None  # refused as oversized, by the pydantic way's size check
     try:
         batch = _decoder.decode(payload)
     except msgspec.DecodeError:
