@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import motmetrics as mm
+import numpy as np
 import orjson
 import pytest
 
 from central.auth import Role
 
 from .conftest import SCENARIO, Api, config_body
+
+if not hasattr(np, "asfarray"):  # py-motmetrics 1.4.0 calls it; NumPy 2 removed it (DESIGN.md)
+    np.asfarray = lambda a, dtype=np.float64: np.asarray(a, dtype=dtype)  # type: ignore[attr-defined]
 
 SEQUENCE_FILE = "data/scenario.txt"
 
@@ -109,6 +113,25 @@ def test_export_reads_through_loadtxt_and_imports_into_a_session_without_a_rig(
     assert [r[:2] for r in read] == [p[:2] for p in posted]
     for got, want in zip(read, posted, strict=True):
         assert got[2:] == pytest.approx(want[2:], abs=1e-9)
+
+    # py-motmetrics on the two exported files gives the session's own track metrics.
+    truth = api.call(
+        "GET",
+        f"/api/videos/{first['videoId']}/annotations/export",
+        Role.VIEWER,
+        params={"format": "mot"},
+    )
+    with zipfile.ZipFile(io.BytesIO(truth.content)) as archive:
+        (tmp_path / "gt.txt").write_bytes(archive.read("scenario/gt/gt.txt"))
+    gt = mm.io.loadtxt(str(tmp_path / "gt.txt"), fmt="mot15-2D", min_confidence=1)
+    accumulator = mm.utils.compare_to_groundtruth(gt, loaded, "iou", distth=0.5)
+    summary = mm.metrics.create().compute(
+        accumulator, metrics=["mota", "idf1", "num_switches"], return_dataframe=False
+    )
+    ours = results["evaluation"]["trackMetrics"]
+    assert ours["mota"] == pytest.approx(summary["mota"], abs=1e-9)
+    assert ours["idf1"] == pytest.approx(summary["idf1"], abs=1e-9)
+    assert ours["idSwitches"] == summary["num_switches"]
 
     second = make_scenario_session()
     _start(api, second["id"])
