@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
 from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
+from central.config import CentralSettings
 from central.events import EventSink
 from central.formats import DEFAULT_LIMITS, AnnotationImportError
 from central.schemas.annotation_io import (
@@ -38,13 +39,12 @@ from central.schemas.annotation_io import (
 )
 from central.services import annotation_io, videos
 from central.services.annotation_io import StreamedExport
-from central.services.uploads import receive_multipart_upload
+from central.services.uploads import ReceivedUpload, receive_multipart_upload
 
 __all__ = [
     "EXPORT_REPORT_HEADER",
-    "IMPORTS_DIRNAME",
-    "content_length",
     "import_errors",
+    "receive_import_file",
     "router",
     "streamed_export_response",
 ]
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["annotation import and export"])
 
 EXPORT_REPORT_HEADER = "X-Export-Report"
-IMPORTS_DIRNAME = "imports"
+_IMPORTS_DIRNAME = "imports"
 
 _FILE_FIELD = "file"
 FormatQuery = Annotated[AnnotationFormatName, Query(alias="format")]
@@ -152,9 +152,22 @@ def import_errors(exc: AnnotationImportError) -> list[dict[str, Any]]:
     return entries
 
 
-def content_length(request: Request) -> int | None:
+def _content_length(request: Request) -> int | None:
     value = request.headers.get("content-length", "")
     return int(value) if value.isdigit() else None
+
+
+async def receive_import_file(request: Request, settings: CentralSettings) -> ReceivedUpload:
+    """The upload of an import (form field ``file``), streamed to disk under the upload limit
+    (413 past it)."""
+    return await receive_multipart_upload(
+        request.stream(),
+        request.headers.get("content-type"),
+        file_field=_FILE_FIELD,
+        directory=settings.data_dir / _IMPORTS_DIRNAME,
+        max_file_bytes=min(settings.max_upload_bytes, DEFAULT_LIMITS.max_file_bytes),
+        declared_length=_content_length(request),
+    )
 
 
 @router.post(
@@ -179,14 +192,7 @@ async def import_annotations(
 ) -> ImportResultPublic:
     """Import a file (form field ``file``) into the video: all of it, or nothing."""
     await run_in_threadpool(videos.get_video, session, video_id)
-    upload = await receive_multipart_upload(
-        request.stream(),
-        request.headers.get("content-type"),
-        file_field=_FILE_FIELD,
-        directory=settings.data_dir / IMPORTS_DIRNAME,
-        max_file_bytes=min(settings.max_upload_bytes, DEFAULT_LIMITS.max_file_bytes),
-        declared_length=content_length(request),
-    )
+    upload = await receive_import_file(request, settings)
     stages = {"format": format_, "dry_run": dry_run, "on_conflict": on_conflict.value}
     events.import_progress(video_id, {**stages, "stage": "received", "bytes": upload.size_bytes})
     try:

@@ -31,19 +31,17 @@ from central.api.deps import (
 )
 from central.api.openapi import error_responses, multipart_body
 from central.api.routes.annotation_io import (
-    IMPORTS_DIRNAME,
-    content_length,
     import_errors,
+    receive_import_file,
     streamed_export_response,
 )
 from central.auth import Role
 from central.execution import detection_io
 from central.execution.loading import load_session
-from central.formats import DEFAULT_LIMITS, AnnotationImportError
+from central.formats import AnnotationImportError
 from central.schemas.annotation_io import ImportReportPublic
 from central.schemas.detection_io import DetectionFormatName, DetectionImportResultPublic
 from central.services import videos
-from central.services.uploads import receive_multipart_upload
 
 __all__ = ["router"]
 
@@ -94,14 +92,7 @@ async def import_session_detections(
 ) -> DetectionImportResultPublic:
     """Store a MOT file's detections (form field ``file``) in the running session: all or none."""
     await run_in_threadpool(load_session, session, session_id)
-    upload = await receive_multipart_upload(
-        request.stream(),
-        request.headers.get("content-type"),
-        file_field=_FILE_FIELD,
-        directory=settings.data_dir / IMPORTS_DIRNAME,
-        max_file_bytes=min(settings.max_upload_bytes, DEFAULT_LIMITS.max_file_bytes),
-        declared_length=content_length(request),
-    )
+    upload = await receive_import_file(request, settings)
     try:
         parsed = await run_in_threadpool(
             lambda: detection_io.parse_session_detections(
