@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 import orjson
 
 from central.formats.collector import MAX_TRACK_ID_LENGTH
+from central.formats.exporting import report_entry
 from central.formats.limits import ImportLimits
 from central.formats.model import BoundingBox
 from central.formats.report import ExportReport, Location
@@ -210,7 +211,7 @@ def mot_archive(
         yield from header
         yield text_entry, rechunk(line.encode() for line in lines)
         yield TRACK_IDS_ENTRY, numbers.to_json()
-        yield "export_report.json", orjson.dumps(report.summary(), option=orjson.OPT_INDENT_2)
+        yield report_entry(report)
 
     return stream_zip(entries())
 
