@@ -90,7 +90,10 @@ class Clock(StrEnum):
 RigId = Annotated[str, AfterValidator(lambda v: validate_id(v, "rig_id"))]
 StreamId = Annotated[str, AfterValidator(lambda v: validate_id(v, "stream"))]
 SessionId = Annotated[str, AfterValidator(lambda v: validate_id(v, "session_id"))]
-NonNegativeNs = Annotated[int, Field(ge=0)]
+INT64_MAX = 2**63 - 1
+NonNegativeNs = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""Stamps and seqs: signed 64-bit, as clocks count and databases store them; a larger number
+is refused on decode, not discovered as an overflow on insert."""
 
 BBox = Annotated[
     tuple[float, float, float, float],

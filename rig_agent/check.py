@@ -20,6 +20,7 @@ from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
 from rig_agent.sources import SourceError, source_class
 from rig_agent.spool import corrupt_spool_message, integrity_problem, is_damage
+from rig_agent.tls import tls_context, tls_refusal
 
 __all__ = ["CheckResult", "check_broker", "check_sources", "check_spool", "run_checks"]
 
@@ -81,6 +82,9 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
     tls_errors: list[str] = []
     answered = threading.Event()
 
+    def on_disconnect(client: mqtt.Client, userdata: object, *args: object) -> None:
+        answered.set()  # closed before CONNACK (after it, on_connect has answered already)
+
     def on_connect(
         client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, properties: object
     ) -> None:
@@ -102,17 +106,14 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         protocol=mqtt.MQTTv311,
     )
     client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
     client.on_log = on_log
     if mqtt_config.username is not None:
         password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
         client.username_pw_set(mqtt_config.username, password)
     if mqtt_config.address.tls:
         try:
-            client.tls_set(
-                ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
-                certfile=str(mqtt_config.cert_file) if mqtt_config.cert_file else None,
-                keyfile=str(mqtt_config.key_file) if mqtt_config.key_file else None,
-            )
+            client.tls_set_context(tls_context(mqtt_config))
         except (OSError, ValueError) as exc:
             return CheckResult(subject, False, f"TLS files do not load: {exc}")
     try:
@@ -126,7 +127,11 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
         if not answered.wait(timeout):
             return CheckResult(subject, False, f"no answer within {timeout:g} s")
         if not outcome:
-            return CheckResult(subject, False, tls_errors[0])
+            refusal = tls_errors[0] if tls_errors else None
+            if refusal is None and mqtt_config.address.tls:
+                refusal = tls_refusal(mqtt_config, timeout)
+            why = refusal or "the broker closed the connection before answering CONNECT"
+            return CheckResult(subject, False, why)
         reason = outcome[0]
         if reason.is_failure:
             return CheckResult(subject, False, f"refused the connection: {reason}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 from collections.abc import Callable
 
@@ -19,9 +20,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
-from protocol import RigState, RigStatus, encode
+from protocol import RigState, RigStatus, describe_tls_error, encode
 from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
+from rig_agent.tls import tls_context, tls_refusal
 
 __all__ = ["MqttLink", "backoff_delay", "publish_ok"]
 
@@ -54,8 +56,11 @@ class MqttLink:
         self._on_connected = on_connected
         self._rng = random.Random()
         self._attempt = 0
-        self._outage_logged = False
+        self._outage_logged: set[str] = set()
+        """What this outage logged at WARNING: each reason once, repeats at DEBUG."""
         self._refusal_logged: str | None = None
+        self._tls_words_read = False
+        """paho read the broker's TLS alert on this connection attempt."""
         self.connected = threading.Event()
         self.last_error: str | None = None
         topics = config.topics
@@ -73,11 +78,7 @@ class MqttLink:
             password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
             client.username_pw_set(mqtt_config.username, password)
         if mqtt_config.address.tls:
-            client.tls_set(
-                ca_certs=str(mqtt_config.ca_file) if mqtt_config.ca_file else None,
-                certfile=str(mqtt_config.cert_file) if mqtt_config.cert_file else None,
-                keyfile=str(mqtt_config.key_file) if mqtt_config.key_file else None,
-            )
+            client.tls_set_context(tls_context(mqtt_config))
         offline = RigStatus(rig_id=config.rig_id, state=RigState.OFFLINE)
         client.will_set(self.status_topic, encode(offline), qos=1, retain=True)
         client.max_inflight_messages_set(mqtt_config.max_inflight_batches)
@@ -85,6 +86,7 @@ class MqttLink:
         client.on_connect = self._handle_connect
         client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
+        client.on_log = self._handle_log
         client.on_message = self._handle_message
         client.on_publish = self._handle_publish
         self._client = client
@@ -93,7 +95,9 @@ class MqttLink:
     def start(self) -> None:
         """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
         mqtt_config = self._config.mqtt
-        self._client.connect_async(mqtt_config.address.host, mqtt_config.address.port, mqtt_config.keepalive_s)
+        self._client.connect_async(
+            mqtt_config.address.host, mqtt_config.address.port, mqtt_config.keepalive_s
+        )
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -133,16 +137,30 @@ class MqttLink:
             return
         self._attempt = 0
         self._schedule_reconnect()
-        self._outage_logged = False
+        self._outage_logged.clear()
         self._refusal_logged = None
+        self.last_error = None
         self.connected.set()
         logger.info("connected to %s", self._config.mqtt.url)
         client.subscribe([(self.commands_topic, 1), (self.acks_topic, 1)])
         self._on_connected()
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # paho calls this from inside its ``except OSError``: the exception says why.
+        error = sys.exception()
+        described = describe_tls_error(error) if error is not None else None
         self._schedule_reconnect()
-        self._log_outage(f"cannot reach the broker at {self._config.mqtt.url}")
+        if described is not None:
+            self._log_outage(f"broker {self._config.mqtt.url}: {described}")
+        else:
+            self._log_outage(f"cannot reach the broker at {self._config.mqtt.url}")
+
+    def _handle_log(self, client: mqtt.Client, userdata: object, level: int, message: str) -> None:
+        """A broker refusing the client certificate closes the connection after the handshake;
+        paho only logs why, as it reads the alert."""
+        if level == mqtt.MQTT_LOG_ERR and (described := describe_tls_error(message)) is not None:
+            self._tls_words_read = True
+            self._log_outage(f"broker {self._config.mqtt.url}: {described}")
 
     def _handle_disconnect(
         self,
@@ -152,16 +170,25 @@ class MqttLink:
         reason: ReasonCode,
         properties: object,
     ) -> None:
+        answered = self.connected.is_set()
         self.connected.clear()
         self._schedule_reconnect()
+        if not answered and self._config.mqtt.address.tls:
+            # Closed before CONNACK: a TLS refusal, said already or its alert lost on the way.
+            words_read, self._tls_words_read = self._tls_words_read, False
+            refusal = None if words_read else tls_refusal(self._config.mqtt)
+            if refusal is not None:
+                self._log_outage(f"broker {self._config.mqtt.url}: {refusal}")
+            if words_read or refusal is not None:
+                return
         if reason.is_failure:
             self._log_outage(f"lost the broker connection ({reason}); spooling and reconnecting")
 
     def _log_outage(self, message: str) -> None:
         self.last_error = message
-        if not self._outage_logged:
+        if message not in self._outage_logged:
             logger.warning("%s", message)
-            self._outage_logged = True
+            self._outage_logged.add(message)
         else:
             logger.debug("%s", message)
 

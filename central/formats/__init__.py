@@ -1,4 +1,5 @@
-"""Ground-truth annotation converters: our JSON, COCO, YOLO (Ultralytics) and Pascal VOC.
+"""Ground-truth annotation converters: our JSON, COCO, YOLO (Ultralytics), Pascal VOC and
+MOTChallenge.
 
 Pure functions over :class:`VideoInfo` and :class:`Annotation`; no database, no web code. A
 service calls::

@@ -13,6 +13,7 @@ from central.formats.errors import AnnotationImportError, UnknownFormatError
 from central.formats.json_format import export_json, parse_json
 from central.formats.limits import DEFAULT_LIMITS, ImportLimits
 from central.formats.model import Annotation, VideoInfo
+from central.formats.mot import export_mot, parse_mot
 from central.formats.pascal_voc import export_pascal_voc, parse_pascal_voc
 from central.formats.report import ExportReport
 from central.formats.source import Source, source_label
@@ -53,6 +54,7 @@ FORMATS: dict[str, AnnotationFormat] = {
         AnnotationFormat(
             "pascal_voc", "application/zip", ".voc.zip", export_pascal_voc, parse_pascal_voc
         ),
+        AnnotationFormat("mot", "application/zip", ".mot.zip", export_mot, parse_mot),
     )
 }
 

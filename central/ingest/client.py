@@ -43,7 +43,7 @@ from central.ingest._client_types import (
     settle,
     settle_value,
 )
-from central.ingest.tls import watch_tls_errors
+from central.ingest.tls import tls_refusal, watch_tls_errors
 from protocol import BrokerAddress, describe_tls_error
 
 __all__ = [
@@ -347,6 +347,10 @@ class MqttClient:
             if probing:
                 logger.info("%s closed an MQTT 5 connection; using 3.1.1", self.address.url)
                 return "retry_v311"
+            self._failed(await self._why_closed())
+            logger.warning(
+                "MQTT broker %s closed the connection: %s", self.address.url, self.last_error
+            )
             return "failed"
         reason = self._connack.result()
         if is_failure(reason):
@@ -376,6 +380,17 @@ class MqttClient:
             self.protocol,
         )
         return "connected"
+
+    async def _why_closed(self) -> str:
+        """Why the broker closed the connection before its CONNACK."""
+        if self.last_error is not None and self.last_error.startswith("TLS:"):
+            return self.last_error  # paho read the broker's alert this time
+        if self.address.tls:
+            context = self._ssl_context or ssl.create_default_context()
+            refusal = await tls_refusal(self.address.host, self.address.port, context)
+            if refusal is not None:
+                return refusal
+        return "the broker closed the connection before answering CONNECT"
 
     async def _subscribe_now(self, filters: list[tuple[str, int]]) -> None:
         client = self._client

@@ -30,15 +30,17 @@ class StreamView:
     """
 
     stream: str
-    first_seq: int
-    last_seq: int
+    first_seq: int | None
+    last_seq: int | None
+    """Both None while nothing of the stream arrived."""
     received: int
     rig_last_seq: int | None = None
     """The last ``seq`` the rig says it spooled in this stream, from its latest status."""
 
     @property
     def lost(self) -> int:
-        last = max(self.last_seq, self.rig_last_seq if self.rig_last_seq is not None else -1)
+        received_last = self.last_seq if self.last_seq is not None else -1
+        last = max(received_last, self.rig_last_seq if self.rig_last_seq is not None else -1)
         return max(0, last + 1 - self.received)
 
 
@@ -63,6 +65,8 @@ def _rig_last_seq(rig: Rig, stream: str) -> int | None:
 
 
 def _streams_by_rig(session: Session, rigs: list[Rig]) -> dict[str, list[StreamView]]:
+    """The streams central stored records of, and the one the rig's status names even when none
+    of its records arrived (all of them lost, not a rig with nothing to say)."""
     streams: dict[str, list[StreamView]] = {rig.id: [] for rig in rigs}
     if not rigs:
         return streams
@@ -80,6 +84,13 @@ def _streams_by_rig(session: Session, rigs: list[Rig]) -> dict[str, list[StreamV
                 _rig_last_seq(by_id[row.rig_id], row.stream),
             )
         )
+    for rig in rigs:
+        stated = (rig.last_status or {}).get("stream")
+        if stated is None or any(view.stream == stated for view in streams[rig.id]):
+            continue
+        rig_last_seq = _rig_last_seq(rig, stated)
+        if rig_last_seq is not None:
+            streams[rig.id].append(StreamView(stated, None, None, 0, rig_last_seq))
     return streams
 
 

@@ -3,10 +3,17 @@
 A broker that refuses central's client certificate (missing, expired, from another CA) closes
 the connection after the handshake; paho reports no error for it, it only logs the TLS alert it
 read. :func:`watch_tls_errors` turns that log line into a sentence saying what to change.
+
+Under TLS 1.3 the client's side of the handshake ends before the broker checks the client
+certificate, and paho sends CONNECT at once: the broker closes a socket with unread data, and
+the reset often destroys its alert before it is read (a bare "EOF occurred in violation of
+protocol", two connections in three here). :func:`tls_refusal` asks again the one way that
+reads the alert every time: a handshake that sends nothing and waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import Callable
@@ -17,7 +24,7 @@ import paho.mqtt.client as paho
 
 from protocol import describe_tls_error
 
-__all__ = ["tls_context", "watch_tls_errors"]
+__all__ = ["tls_context", "tls_refusal", "watch_tls_errors"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +52,22 @@ def watch_tls_errors(client: paho.Client, url: str, report: Callable[[str], None
             report(described)
 
     client.on_log = on_log
+
+
+async def tls_refusal(
+    host: str, port: int, context: ssl.SSLContext, timeout_s: float = 3.0
+) -> str | None:
+    """Why the broker at ``host:port`` refuses a TLS connection, in words; None when it does not
+    (or when the reason is no TLS one)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=context, server_hostname=host
+            )
+            try:
+                await reader.read(1)
+            finally:
+                writer.close()
+    except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+        return describe_tls_error(exc)
+    return None

@@ -26,6 +26,7 @@ from central.matching.assignment import Verdict
 from central.matching.greedy import box_iou
 from central.matching.inputs import VRU_TYPES, GroundTruth, MatchConfig, MatchMode, Signals
 from central.matching.outputs import MatchType
+from central.matching.provisional_tracks import ProvisionalTracks
 from central.matching.spatial import frames_of
 from central.matching.temporal import build_events
 
@@ -154,6 +155,7 @@ class ProvisionalMatcher:
         )
         self._seen: dict[Any, _Judgement] = {}
         self._counts = dict.fromkeys(Verdict, 0)
+        self._tracks = ProvisionalTracks(gt, config.mode)
         self._latest_ms = -np.inf
 
     def add(self, signals: Signals) -> ProvisionalVerdicts:
@@ -178,6 +180,8 @@ class ProvisionalMatcher:
                 )
             self._seen[rid] = result
             self._counts[result[0]] += 1
+            if result[0] is Verdict.TP:
+                self._tracks.true_positive(result[1], t)
             if not math.isnan(t):
                 self._latest_ms = max(self._latest_ms, t)
             judged.append(result)
@@ -202,7 +206,8 @@ class ProvisionalMatcher:
 
     def snapshot(self) -> dict[str, Any]:
         """Running provisional score (camelCase). FN counts only ground truth that can no longer
-        be matched: events whose window closed, or boxes shown before the latest record's time."""
+        be matched: events whose window closed, or boxes shown before the latest record's time.
+        ``tracks``: the per-track figures so far (:mod:`central.matching.provisional_tracks`)."""
         tp = self._counts[Verdict.TP]
         fp = self._counts[Verdict.FP]
         fn = self._state.missed(self._latest_ms)
@@ -214,4 +219,5 @@ class ProvisionalMatcher:
             "repeats": self._counts[Verdict.REPEAT],
             "ignored": self._counts[Verdict.IGNORED],
             "accuracy": tp / denominator if denominator else None,
+            "tracks": self._tracks.snapshot(self._latest_ms),
         }

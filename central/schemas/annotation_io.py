@@ -15,7 +15,7 @@ __all__ = [
     "ReportEntryPublic",
 ]
 
-AnnotationFormatName = Literal["json", "coco", "yolo", "pascal_voc"]
+AnnotationFormatName = Literal["json", "coco", "yolo", "pascal_voc", "mot"]
 """The names of :data:`central.formats.FORMATS`."""
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "GroupCounts",
     "LatencyHistogram",
     "LatencySummary",
+    "ProvisionalTracks",
     "ResultSet",
     "RunningResultSet",
 ]
@@ -70,6 +71,20 @@ class _Counts(CamelModel):
     accuracy: float | None = Field(description="TP / (TP + FP + FN); null with all three zero")
 
 
+class ProvisionalTracks(CamelModel):
+    """Ground-truth tracks so far, from the provisional verdicts (docs/metrics.md); the final
+    figures are in ``evaluation.tracks``."""
+
+    seen: int = Field(
+        description="tracks whose first frame is shown by the latest record's video time "
+        "(spatial mode: tracks with a box that is not difficult)"
+    )
+    detected: int = Field(description="seen tracks with a provisional TP")
+    ttfd_p50_ms: float | None = Field(
+        description="median time to first detection over the detected tracks; null without one"
+    )
+
+
 class RunningResultSet(_Counts):
     """The provisional score of a running session; FN counts only ground truth that can no
     longer be matched (its window closed, or shown before the latest record)."""
@@ -80,6 +95,7 @@ class RunningResultSet(_Counts):
     elapsed_s: float = Field(description="seconds since the session started")
     duration_s: float | None = Field(description="the configured testDuration")
     progress: float | None = Field(description="elapsedS / durationS, at most 1")
+    tracks: ProvisionalTracks
 
 
 class FinalResultSet(_Counts):

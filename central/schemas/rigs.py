@@ -12,11 +12,14 @@ __all__ = ["IngestStatsPublic", "RigPublic", "RigStreamPublic"]
 
 class RigStreamPublic(CamelModel):
     stream: str
-    first_seq: int
-    last_seq: int
+    first_seq: int | None
+    """Lowest ``seq`` received; null while nothing of the stream arrived."""
+    last_seq: int | None
+    """Highest ``seq`` received; null while nothing of the stream arrived."""
     received: int
     lost: int
-    """Gaps in ``seq`` between the first and last record received: records that never arrived."""
+    """Records that never arrived: gaps, and the head and tail up to the last ``seq`` the rig
+    says it spooled (so a stream none of whose records arrived is lost whole)."""
 
 
 class RigPublic(CamelModel):

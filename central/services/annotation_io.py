@@ -9,7 +9,7 @@ its rows in file order, so a frame's boxes come out in the order they were impor
 export -> import -> export round trip gives the same file. Each stream opens its own database
 session, so it outlives the request's session. The report of what was clipped, dropped or could
 not be carried is final only once the stream ends, so it travels inside the file (``report`` in
-our JSON, ``export_report`` in COCO, ``export_report.json`` in the YOLO and VOC zips); what is
+our JSON, ``export_report`` in COCO, ``export_report.json`` in the YOLO, VOC and MOT zips); what is
 known before the first byte (format, stored annotations) is :meth:`StreamedExport.header_summary`.
 
 Import reads and validates the whole upload first (the converters refuse a bad file as a whole,
@@ -200,6 +200,7 @@ REPORT_LOCATIONS = {
     "coco": "the document's 'export_report' field",
     "yolo": "export_report.json in the archive",
     "pascal_voc": "export_report.json in the archive",
+    "mot": "export_report.json in the archive",
 }
 
 

@@ -1,12 +1,12 @@
 """Annotation export and import (ROADMAP.md section 2): viewers export, annotators import.
 
-``GET /api/videos/{id}/annotations/export?format=json|coco|yolo|pascal_voc`` streams the file as
+``GET /api/videos/{id}/annotations/export?format=json|coco|yolo|pascal_voc|mot`` streams the file as
 it is written (an attachment). What was clipped, dropped or could not be carried is in the file
 itself (see :mod:`central.services.annotation_io`); the ``X-Export-Report`` header, sent before
 the body, says what was known then (format, stored annotations) and where the report is.
 
 ``POST /api/videos/{id}/annotations/import?format=...&onConflict=skip|replace|merge&dryRun=``
-takes the file as ``multipart/form-data`` field ``file`` (a zip for YOLO and VOC), streamed to
+takes the file as ``multipart/form-data`` field ``file`` (a zip for YOLO and VOC; a zip or the bare text for MOT), streamed to
 disk under the upload limit (413). A refused file is a 422 listing each issue with ``file``,
 ``line``, ``element`` and ``field``, and writes nothing.
 
@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from central.api.deps import EventsDep, FactoryDep, SessionDep, SettingsDep, require_role
 from central.api.openapi import error_responses, multipart_body
 from central.auth import Role
+from central.config import CentralSettings
 from central.events import EventSink
 from central.formats import DEFAULT_LIMITS, AnnotationImportError
 from central.schemas.annotation_io import (
@@ -38,16 +39,22 @@ from central.schemas.annotation_io import (
 )
 from central.services import annotation_io, videos
 from central.services.annotation_io import StreamedExport
-from central.services.uploads import receive_multipart_upload
+from central.services.uploads import ReceivedUpload, receive_multipart_upload
 
-__all__ = ["EXPORT_REPORT_HEADER", "router", "streamed_export_response"]
+__all__ = [
+    "EXPORT_REPORT_HEADER",
+    "import_errors",
+    "receive_import_file",
+    "router",
+    "streamed_export_response",
+]
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["annotation import and export"])
 
 EXPORT_REPORT_HEADER = "X-Export-Report"
-IMPORTS_DIRNAME = "imports"
+_IMPORTS_DIRNAME = "imports"
 
 _FILE_FIELD = "file"
 FormatQuery = Annotated[AnnotationFormatName, Query(alias="format")]
@@ -102,7 +109,8 @@ def streamed_export_response(export: StreamedExport, events: EventSink) -> Strea
 _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/json": {}, "application/zip": {}},
-        "description": "The file, streamed; JSON for json and coco, a zip for yolo and pascal_voc",
+        "description": "The file, streamed; JSON for json and coco, a zip for yolo, pascal_voc "
+        "and mot",
     },
     **error_responses(status.HTTP_409_CONFLICT),
 }
@@ -122,7 +130,7 @@ async def export_annotations(
     return streamed_export_response(export, events)
 
 
-def _import_errors(exc: AnnotationImportError) -> list[dict[str, Any]]:
+def import_errors(exc: AnnotationImportError) -> list[dict[str, Any]]:
     """One 422 entry per issue, with where it is (file, line, element, field)."""
     entries: list[dict[str, Any]] = [
         {
@@ -149,6 +157,19 @@ def _content_length(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+async def receive_import_file(request: Request, settings: CentralSettings) -> ReceivedUpload:
+    """The upload of an import (form field ``file``), streamed to disk under the upload limit
+    (413 past it)."""
+    return await receive_multipart_upload(
+        request.stream(),
+        request.headers.get("content-type"),
+        file_field=_FILE_FIELD,
+        directory=settings.data_dir / _IMPORTS_DIRNAME,
+        max_file_bytes=min(settings.max_upload_bytes, DEFAULT_LIMITS.max_file_bytes),
+        declared_length=_content_length(request),
+    )
+
+
 @router.post(
     "/api/videos/{video_id}/annotations/import",
     response_model=ImportResultPublic,
@@ -171,14 +192,7 @@ async def import_annotations(
 ) -> ImportResultPublic:
     """Import a file (form field ``file``) into the video: all of it, or nothing."""
     await run_in_threadpool(videos.get_video, session, video_id)
-    upload = await receive_multipart_upload(
-        request.stream(),
-        request.headers.get("content-type"),
-        file_field=_FILE_FIELD,
-        directory=settings.data_dir / IMPORTS_DIRNAME,
-        max_file_bytes=min(settings.max_upload_bytes, DEFAULT_LIMITS.max_file_bytes),
-        declared_length=_content_length(request),
-    )
+    upload = await receive_import_file(request, settings)
     stages = {"format": format_, "dry_run": dry_run, "on_conflict": on_conflict.value}
     events.import_progress(video_id, {**stages, "stage": "received", "bytes": upload.size_bytes})
     try:
@@ -199,7 +213,7 @@ async def import_annotations(
         events.import_progress(
             video_id, {**stages, "stage": "refused", "issues": len(exc.issues) + exc.more_issues}
         )
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _import_errors(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, import_errors(exc)) from exc
     finally:
         upload.path.unlink(missing_ok=True)
     counts = {

@@ -183,6 +183,11 @@ def _batch(**record_overrides: object) -> bytes:
     [
         (_batch(seq=-1), "records.0.detection.seq"),
         (_batch(t_mono_ns="soon"), "records.0.detection.t_mono_ns"),
+        (_batch(seq=2**63), "records.0.detection.seq"),  # past what a database column holds
+        (
+            _batch(t_wall_ns=1.9e19),
+            "records.0.detection.t_wall_ns",
+        ),  # past 2**64 orjson reads a float
         (_batch(kind="telepathy"), "records.0"),
         (_batch(source="pigeon"), "records.0.detection.source"),
         (_batch(payload={"vru_type": "pedestrian"}), "records.0.detection.payload"),

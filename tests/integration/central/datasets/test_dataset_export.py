@@ -66,7 +66,9 @@ def single_export(client: TestClient, headers: dict[str, str], video: Video, fmt
     return response.content
 
 
-@pytest.mark.parametrize(("fmt", "extension"), [("coco", ".coco.json"), ("yolo", ".yolo.zip")])
+@pytest.mark.parametrize(
+    ("fmt", "extension"), [("coco", ".coco.json"), ("yolo", ".yolo.zip"), ("mot", ".mot.zip")]
+)
 def test_project_export_holds_each_video_as_its_single_export(
     fmt: str, extension: str, client: TestClient, viewer: dict[str, str], library: Library
 ) -> None:

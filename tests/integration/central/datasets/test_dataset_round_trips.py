@@ -1,5 +1,5 @@
 """Export -> import into an empty video -> export gives the same file, through the API (issue 5,
-item 3): exact for JSON and COCO, 1e-6 normalised for YOLO, 1 px for Pascal VOC."""
+item 3): exact for JSON, COCO and MOT (issue 12), 1e-6 normalised for YOLO, 1 px for Pascal VOC."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from fastapi.testclient import TestClient
 from central.db.models import Video
 from tests.integration.central.datasets.conftest import HEIGHT, WIDTH, box
 
-UPLOAD_NAMES = {"json": "a.json", "coco": "a.coco.json", "yolo": "a.zip", "pascal_voc": "a.zip"}
+UPLOAD_NAMES = {
+    "json": "a.json",
+    "coco": "a.coco.json",
+    "yolo": "a.zip",
+    "pascal_voc": "a.zip",
+    "mot": "a.mot.zip",
+}
 REPORT_ENTRY = "export_report.json"
 
 ORIGINAL = [
@@ -51,6 +57,11 @@ def stored_boxes(client: TestClient, headers: dict[str, str], video_id: str) -> 
     return [(a["frameNumber"], a["vruType"], a["boundingBox"]) for a in response.json()]
 
 
+def track_ids(client: TestClient, headers: dict[str, str], video_id: str) -> list[Any]:
+    response = client.get(f"/api/videos/{video_id}/annotations", headers=headers)
+    return [(a["frameNumber"], a["detectionId"], a["occluded"]) for a in response.json()]
+
+
 def without_ids(document: dict[str, Any]) -> dict[str, Any]:
     """Our JSON minus what the database assigns (ids, the video's id)."""
     annotations = [
@@ -80,7 +91,7 @@ def assert_same_yolo(first: bytes, second: bytes) -> None:
             assert a[name] == b[name], name
 
 
-def assert_same_voc(first: bytes, second: bytes) -> None:
+def assert_same_archive(first: bytes, second: bytes) -> None:
     a, b = zip_entries(first), zip_entries(second)
     assert a.keys() == b.keys()
     assert {n: v for n, v in a.items() if n != REPORT_ENTRY} == {
@@ -105,7 +116,7 @@ def assert_boxes_within(original: list[Any], imported: list[Any], tolerance: flo
             assert abs(got[key] - want[key]) <= tolerance, (key, want, got)
 
 
-@pytest.mark.parametrize("fmt", ["json", "coco", "yolo", "pascal_voc"])
+@pytest.mark.parametrize("fmt", ["json", "coco", "yolo", "pascal_voc", "mot"])
 def test_export_import_export_gives_the_same_file(
     fmt: str,
     client: TestClient,
@@ -136,8 +147,12 @@ def test_export_import_export_gives_the_same_file(
         assert_same_yolo(first, second)
         assert_boxes_within(original, imported, 1e-6 * max(WIDTH, HEIGHT))
     elif fmt == "pascal_voc":
-        assert_same_voc(first, second)
+        assert_same_archive(first, second)
         assert_boxes_within(original, imported, 1.0)
+    elif fmt == "mot":
+        assert_same_archive(first, second)
+        assert imported == original
+        assert track_ids(client, viewer, target.id) == track_ids(client, viewer, source.id)
     else:
         assert_same_document(fmt, first, second)
         assert imported == original

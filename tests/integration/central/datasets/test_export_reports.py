@@ -24,6 +24,7 @@ READERS: dict[str, tuple[str, Callable[[bytes], Any]]] = {
         "export_report.json",
         lambda body: orjson.loads(_entry(body, "export_report.json")),
     ),
+    "mot": ("export_report.json", lambda body: orjson.loads(_entry(body, "export_report.json"))),
 }
 
 

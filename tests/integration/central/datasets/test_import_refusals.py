@@ -125,6 +125,42 @@ CASES: dict[str, tuple[str, str, bytes, int, dict[str, Any]]] = {
         {"file": "Annotations/frame_000000.xml"},
     ),
     "coco without lists": ("coco", "coco.json", b'{"images": 3}', 422, {"file": "coco.json"}),
+    "mot wrong column count": (
+        "mot",
+        "gt.txt",
+        b"4,1,2,2,5,5,1,1,1\n5,1,2,2,5,5,1\n5,2,2,2,5,5\n",
+        422,
+        {"file": "gt.txt", "line": 3},
+    ),
+    "mot negative height": (
+        "mot",
+        "gt.txt",
+        b"4,1,2,2,5,-5,1,1,1\n",
+        422,
+        {"file": "gt.txt", "line": 1, "field": "h"},
+    ),
+    "mot frame 0": ("mot", "gt.txt", b"0,1,2,2,5,5,1,1,1\n", 422, {"line": 1, "field": "frame"}),
+    "mot id twice in a frame": (
+        "mot",
+        "gt.txt",
+        b"4,1,2,2,5,5,1,1,1\n4,1,3,3,5,5,1,1,1\n",
+        422,
+        {"file": "gt.txt", "line": 2, "field": "id"},
+    ),
+    "mot zip bomb": (
+        "mot",
+        "bomb.zip",
+        zipped({"seq/gt/gt.txt": b"\n" * (17 * 1024**2)}),
+        422,
+        {"file": "bomb.zip", "element": "seq/gt/gt.txt"},
+    ),
+    "mot zip slip": (
+        "mot",
+        "slip.zip",
+        zipped({"../../gt/gt.txt": b"1,1,1,1,5,5,1,1,1\n"}),
+        422,
+        {"file": "slip.zip"},
+    ),
 }
 
 

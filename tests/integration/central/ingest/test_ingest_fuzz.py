@@ -3,12 +3,10 @@ one becomes a dead letter, none is stored as data, and ingest goes on."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-import json
-
-import orjson
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -77,23 +75,14 @@ payloads = st.one_of(
 
 
 def _storable(topics: Topics, topic: str, payload: bytes) -> bool:
-    """Would this be stored as data? Then it is no malformed payload; hypothesis draws again."""
+    """Would this be stored as data? Then it is no malformed payload; hypothesis draws again.
+
+    Decoding decides: an integer field past 64 bits is refused there, while a huge number where
+    the protocol takes a float (``t_video_ms``) or free-form ``fields`` is data."""
     decoded = decode_message(topics, topic, payload)
-    if decoded.refusal is not None or decoded.batch is None and decoded.status is None:
-        return decoded.refusal is None and decoded.reply is not None
-    return not any(abs(n) > BIGINT for n in _ints(orjson.loads(payload)))
-
-
-def _ints(value: Any) -> list[int]:
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, int):
-        return [value]
-    if isinstance(value, dict):
-        return [n for v in value.values() for n in _ints(v)]
-    if isinstance(value, list):
-        return [n for v in value for n in _ints(v)]
-    return []
+    return decoded.refusal is None and (
+        decoded.batch is not None or decoded.status is not None or decoded.reply is not None
+    )
 
 
 def test_every_malformed_payload_on_a_rig_topic_is_dead_lettered(

@@ -180,6 +180,25 @@ def test_records_the_rig_spooled_that_never_arrived_count_as_lost(
     assert view["streams"][0]["lost"] == 1490 and view["received"] == 10
 
 
+def test_a_stream_none_of_whose_records_arrived_is_lost_whole(
+    client: TestClient, rig: Rig, auth_headers: dict[Role, dict[str, str]], wait_until: Wait
+) -> None:
+    """The broker lost everything the rig sent: central has no row of the stream, only the rig's
+    status saying it spooled 0..499. That is 500 lost records, not a rig with nothing to say."""
+    viewer = auth_headers[Role.VIEWER]
+    rig.status(stream="s-1", last_seq=499)
+
+    wait_until(
+        lambda: client.get("/api/rigs/rig-1", headers=viewer).json().get("lost") == 500,
+        what="the whole stream counted as lost",
+    )
+    view = client.get("/api/rigs/rig-1", headers=viewer).json()
+    assert view["received"] == 0
+    assert view["streams"] == [
+        {"stream": "s-1", "firstSeq": None, "lastSeq": None, "received": 0, "lost": 500}
+    ]
+
+
 def test_central_confirms_the_contiguous_records_on_the_rig_s_retained_acks_topic(
     client: TestClient, rig: Rig, mqtt_broker: Any, wait_until: Wait
 ) -> None:

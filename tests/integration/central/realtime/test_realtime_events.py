@@ -52,6 +52,7 @@ RUNNING = {
     "elapsedS": 1.5,
     "durationS": 60,
     "progress": 0.025,
+    "tracks": {"seen": 3, "detected": 3, "ttfdP50Ms": 90.0},
 }
 """A provisional score as live matching makes it."""
 
@@ -296,6 +297,7 @@ def test_session_events_go_to_the_session_room_and_the_dashboard(live_server: An
             progress = (await client.wait_for("session_progress"))[0]
             assert progress["testSessionId"] == "ts-1" and progress["truePositives"] == 3
             assert progress["kind"] == "running" and progress["elapsedS"] == 1.5
+            assert progress["tracks"] == RUNNING["tracks"]
             completed = (await client.wait_for("test_completed"))[0]
             assert completed["testSessionId"] == "ts-1" and completed["failedCriteria"] == ["x"]
             metrics = completed["metrics"]

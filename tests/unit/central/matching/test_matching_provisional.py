@@ -60,6 +60,12 @@ def test_temporal_provisional_equals_final_for_records_in_time_order(seed: int) 
         )
         for r in in_time_order
     ]
+    # Once every record is in, the provisional track figures are the final ones.
+    final_tracks = match(gt, Signals.from_dicts(records), config).evaluation.track_summary["all"]
+    tracks = live.snapshot()["tracks"]
+    assert tracks["detected"] == final_tracks.detected
+    assert tracks["ttfdP50Ms"] == pytest.approx(final_tracks.ttfd_p50_ms)
+    assert tracks["seen"] <= final_tracks.tracks
     tp_latency = {r["record_id"]: r["latency_ms"] for r in got if r["match_type"] == "TP"}
     assert tp_latency == {
         r["record_id"]: r["temporal_difference_ms"]
@@ -113,6 +119,7 @@ def test_provisional_verdicts_and_running_score() -> None:
         "repeats": 1,
         "ignored": 0,
         "accuracy": 1.0,
+        "tracks": {"seen": 1, "detected": 1, "ttfdP50Ms": 120.0},
     }
     live.add(Signals.from_dicts([{"record_id": 3, "t_video_ms": 5000.0}]))
     # b's window [3900, 4100] closed before 5000 without a signal: a miss already.
@@ -123,6 +130,7 @@ def test_provisional_verdicts_and_running_score() -> None:
         "repeats": 1,
         "ignored": 0,
         "accuracy": 1 / 3,
+        "tracks": {"seen": 2, "detected": 1, "ttfdP50Ms": 120.0},
     }
 
 
@@ -196,3 +204,12 @@ def test_spatial_provisional_matches_best_box_of_the_frame() -> None:
     assert out.annotation_id.tolist() == [1, None, 2, None]
     assert out.iou[0] == pytest.approx(0.9)
     assert out.latency_ms[0] == 10.0  # frame 3 (shown at 100 ms) from 110 ms at 30 fps
+    # b has only a difficult box: it is no track to detect; a was first detected 10 ms late.
+    assert live.snapshot()["tracks"] == {"seen": 1, "detected": 1, "ttfdP50Ms": 10.0}
+
+
+def test_tracks_are_seen_once_their_first_frame_is_shown() -> None:
+    live = ProvisionalMatcher(_gt(), MatchConfig(tolerance_ms=100))
+    assert live.snapshot()["tracks"] == {"seen": 0, "detected": 0, "ttfdP50Ms": None}
+    live.add(Signals.from_dicts([{"record_id": 1, "t_video_ms": 3950.0}]))  # b, 50 ms early
+    assert live.snapshot()["tracks"] == {"seen": 2, "detected": 1, "ttfdP50Ms": -50.0}
