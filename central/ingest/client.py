@@ -7,8 +7,8 @@ persistent session and resends it on the next connection.
 
 Threads: paho's network thread (``loop_start``) runs its callbacks; they reach the event loop
 through ``loop.call_soon_threadsafe``. ``ack`` and ``publish`` may be called from any thread.
-Reconnects are driven from asyncio with capped, jittered exponential backoff (paho's own
-reconnect is turned off because it has no jitter).
+Reconnects are driven from asyncio with capped, jittered exponential backoff (paho's own has
+no jitter).
 
 Session: MQTT 5 with ``clean_start=False`` and a session expiry, so the broker queues QoS 1
 messages while central is down. A broker that refuses MQTT 5 (amqtt speaks 3.1.1 only) gets a
@@ -43,7 +43,7 @@ from central.ingest._client_types import (
     settle,
     settle_value,
 )
-from central.ingest.tls import tls_refusal, watch_tls_errors
+from central.ingest.tls import closed_before_connack, watch_tls_errors
 from protocol import BrokerAddress, describe_tls_error
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "MqttClient",
     "MqttError",
     "MqttNotConnected",
-    "discard_session",
 ]
 
 logger = logging.getLogger(__name__)
@@ -347,10 +346,9 @@ class MqttClient:
             if probing:
                 logger.info("%s closed an MQTT 5 connection; using 3.1.1", self.address.url)
                 return "retry_v311"
-            self._failed(await self._why_closed())
-            logger.warning(
-                "MQTT broker %s closed the connection: %s", self.address.url, self.last_error
-            )
+            why = await closed_before_connack(self.address, self._ssl_context, self.last_error)
+            self._failed(why)
+            logger.warning("MQTT broker %s closed: %s", self.address.url, self.last_error)
             return "failed"
         reason = self._connack.result()
         if is_failure(reason):
@@ -380,17 +378,6 @@ class MqttClient:
             self.protocol,
         )
         return "connected"
-
-    async def _why_closed(self) -> str:
-        """Why the broker closed the connection before its CONNACK."""
-        if self.last_error is not None and self.last_error.startswith("TLS:"):
-            return self.last_error  # paho read the broker's alert this time
-        if self.address.tls:
-            context = self._ssl_context or ssl.create_default_context()
-            refusal = await tls_refusal(self.address.host, self.address.port, context)
-            if refusal is not None:
-                return refusal
-        return "the broker closed the connection before answering CONNECT"
 
     async def _subscribe_now(self, filters: list[tuple[str, int]]) -> None:
         client = self._client
@@ -497,18 +484,3 @@ class MqttClient:
             future = self._pending_subscribe.pop(mid, None)
         if future is not None:
             self._call_in_loop(settle_value, future, codes)
-
-
-async def discard_session(
-    url: str, client_id: str, *, protocol: str = "auto", timeout_s: float = 10.0
-) -> None:
-    """Drop the persistent session of ``client_id`` and whatever the broker queued for it.
-
-    For a central taken out of service (or a test done with its prefix): connecting with a clean
-    start and no session expiry makes the broker forget the old session.
-    """
-    client = MqttClient(url, client_id, protocol=protocol, persistent=False)
-    try:
-        await client.start(wait_connected_s=timeout_s)
-    finally:
-        await client.close()

@@ -22,9 +22,9 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from protocol import describe_tls_error
+from protocol import BrokerAddress, describe_tls_error
 
-__all__ = ["tls_context", "tls_refusal", "watch_tls_errors"]
+__all__ = ["closed_before_connack", "tls_context", "tls_refusal", "watch_tls_errors"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,3 +71,19 @@ async def tls_refusal(
     except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
         return describe_tls_error(exc)
     return None
+
+
+async def closed_before_connack(
+    address: BrokerAddress, context: ssl.SSLContext | None, said: str | None
+) -> str:
+    """Why the broker closed a connection before its CONNACK, in words; ``said`` is what paho
+    reported on it, if anything."""
+    if said is not None and said.startswith("TLS:"):
+        return said
+    if address.tls:
+        refusal = await tls_refusal(
+            address.host, address.port, context or ssl.create_default_context()
+        )
+        if refusal is not None:
+            return refusal
+    return "the broker closed the connection before answering CONNECT"

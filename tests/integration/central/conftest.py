@@ -45,8 +45,8 @@ from central.db.engine import make_engine, session_factory
 from central.db.migrate import alembic_config, upgrade
 from central.db.models import Video
 from central.ingest.broker import free_port
-from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
+from central.ingest.mqtt_sessions import discard_session
 from central.services.tokens import create_token
 
 POSTGRES_USER = "postgres"

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from central.auth import Role
 from central.db.models import DeadLetter, DetectionEvent
@@ -84,6 +85,27 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
     assert client.get("/api/dead-letters", headers=auth_headers[Role.VIEWER]).status_code == 403
 
 
+_REFUSING_TRIGGER = {
+    "sqlite": [
+        (
+            "CREATE TRIGGER refuse_channel BEFORE INSERT ON detection_events "
+            "WHEN NEW.channel = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"
+        )
+    ],
+    "postgresql": [
+        (
+            "CREATE FUNCTION refuse_channel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.channel = 'refused' THEN RAISE EXCEPTION 'refused by a trigger'; END IF; "
+            "RETURN NEW; END $$"
+        ),
+        (
+            "CREATE TRIGGER refuse_channel BEFORE INSERT ON detection_events "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_channel()"
+        ),
+    ],
+}
+
+
 def test_a_record_the_database_refuses_is_kept_as_a_dead_letter(
     client: TestClient,
     rig: Any,
@@ -91,14 +113,20 @@ def test_a_record_the_database_refuses_is_kept_as_a_dead_letter(
     auth_headers: dict[Role, dict[str, str]],
     wait_until: Wait,
 ) -> None:
+    """Valid on the wire, refused by the database (what the protocol cannot foresee: a
+    constraint, a trigger, a driver limit): the batch is split, the one record kept as a dead
+    letter, the others stored."""
+    with client.app.state.session_factory() as session, session.begin():
+        for statement in _REFUSING_TRIGGER[session.get_bind().dialect.name]:
+            session.execute(text(statement))
     rig.status()
-    huge = orjson.loads(rig.batch(range(10, 11)))
-    huge["records"][0]["t_mono_ns"] = 2**63  # valid on the wire, one past the BIGINT range
-    rig.publish(rig.topics.records("rig-1"), orjson.dumps(huge))
+    refused = orjson.loads(rig.batch(range(10, 11)))
+    refused["records"][0]["channel"] = "refused"
+    rig.publish(rig.topics.records("rig-1"), orjson.dumps(refused))
     rig.records(range(5))
 
     wait_until(lambda: count_rows(DetectionEvent) == 5, what="the good records")
     wait_until(lambda: count_rows(DeadLetter) == 1, what="the dead letter")
     letter = client.get("/api/dead-letters", headers=auth_headers[Role.OPERATOR]).json()[0]
-    assert letter["reason"].startswith("database: ")
-    assert orjson.loads(letter["payload"]) == huge
+    assert letter["reason"].startswith("database: ") and "refused by a trigger" in letter["reason"]
+    assert orjson.loads(letter["payload"]) == refused

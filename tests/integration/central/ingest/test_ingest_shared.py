@@ -22,8 +22,8 @@ from central.config import CentralSettings
 from central.db.engine import make_engine
 from central.db.models import DetectionEvent
 from central.ingest import CommandChannel, Ingestor
-from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
+from central.ingest.mqtt_sessions import discard_session
 from protocol import CommandReply, PingCommand, Topics, decode_command, encode
 
 from .conftest import CentralProcess

@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from central.ingest.broker import EmbeddedBroker, free_port
-from central.ingest.client import InboundMessage, MqttClient, discard_session
+from central.ingest.client import InboundMessage, MqttClient
 from central.ingest.commands import CommandTimeout
+from central.ingest.mqtt_sessions import discard_session
 from protocol import CommandReply, PingCommand, decode_command, encode
 
 
