@@ -137,15 +137,21 @@ def rig(client: Any, make_rig: Callable[..., FakeRig]) -> FakeRig:
 
 class CentralProcess:
     """``rig-central serve`` in a subprocess: the real CLI, killable like a real server.
-    ``extra_args`` go on its command line (``--instance-id``, ``--mqtt-share-group``...)."""
+    ``extra_args`` go on its command line (``--instance-id``, ``--mqtt-share-group``...),
+    ``extra_env`` into its environment (``CENTRAL_SESSION_LEASE_S``...)."""
 
     def __init__(
-        self, settings: CentralSettings, log_path: Path, extra_args: Sequence[str] = ()
+        self,
+        settings: CentralSettings,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.port = free_port()
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -162,6 +168,7 @@ class CentralProcess:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CENTRAL_")},
             "CENTRAL_TOPIC_PREFIX": self.settings.topic_prefix,
+            **self.extra_env,
         }
         for name in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
             value = getattr(self.settings, name)
