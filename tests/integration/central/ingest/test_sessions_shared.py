@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from central.demo.scenario import DEFAULT_SCENARIO
 from central.demo.video import render_demo_video
 from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
+from tests.integration.central.conftest import poll_until
 
 from .conftest import CentralProcess
 
@@ -181,16 +182,6 @@ def pair(settings: CentralSettings, tmp_path: Path, mqtt_broker: Any) -> Iterato
         asyncio.run(discard_session(str(settings.mqtt_url), client_id))
 
 
-def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _counts(results: dict[str, Any]) -> tuple[int, int, int, int]:
     return (
         results["truePositives"],
@@ -226,7 +217,7 @@ def test_a_dashboard_and_a_stop_at_either_central_serve_a_session_the_other_owns
             await asyncio.to_thread(pair.start_session, b, 60)  # b owns the session
             assert pair.row().owner_id == "central-b"
             await asyncio.to_thread(
-                _wait,
+                poll_until,
                 lambda: pair.detections() >= len(SCENARIO.signals),
                 40,
                 "every scenario detection stored",
@@ -276,14 +267,14 @@ def test_the_owner_killed_mid_stream_the_session_is_taken_over_and_completes_onc
     duration_s = 20
     pair.start_session(a, duration_s)
     assert pair.row().owner_id == "central-a"
-    _wait(lambda: pair.detections() >= 2, 30, "the stream to be under way")
+    poll_until(lambda: pair.detections() >= 2, 30, "the stream to be under way")
     a.kill()
     at_kill = pair.detections()
     assert at_kill < len(SCENARIO.signals), "the kill came after the stream ended"
 
-    _wait(lambda: pair.row().owner_id == "central-b", 20, "b to take the session over")
+    poll_until(lambda: pair.row().owner_id == "central-b", 20, "b to take the session over")
     a.start()  # its queue on the broker holds its share of what the rig sent meanwhile
-    row = _wait(
+    row = poll_until(
         lambda: (r := pair.row()).status != "running" and r,
         duration_s + 30,
         "the session to complete",
