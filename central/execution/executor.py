@@ -217,7 +217,7 @@ class SessionExecutor:
         """While the session runs here: renew its lease, carry out a stop requested at another
         central, and judge the records other centrals ingested."""
         timings = self.lease_timings
-        renewed = time.monotonic()
+        renewed = -timings.renew_s  # renew at the first look: the start waited for the rig
         while True:
             await asyncio.sleep(timings.poll_s)
             renew = time.monotonic() - renewed >= timings.renew_s
