@@ -29,42 +29,19 @@ from central.db.models import (
     TestSession,
     TrackResult,
 )
-from central.demo.rig import SYNC_CHANNEL, RigProcess, rig_config_toml
 from central.demo.scenario import DEFAULT_SCENARIO
-from central.demo.video import render_demo_video
 from protocol import decode_results
 from tests.integration.central.conftest import poll_until
+from tests.integration.central.ingest.conftest import (
+    scenario_session_over_http,
+    scenario_start_body,
+    start_scenario_agent,
+)
 
 pytestmark = [pytest.mark.network, pytest.mark.slow, pytest.mark.postgres]
 
 SCENARIO = DEFAULT_SCENARIO
 RIG_ID = "rig-final-pass"
-
-
-def _call(base: str, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(method, f"{base}{path}", timeout=30, **kwargs)
-    assert response.status_code < 300, f"{method} {path}: {response.text}"
-    return response.json()
-
-
-def _create_session(base: str, tmp_path: Path) -> str:
-    project = _call(base, "POST", "/api/projects", json={"name": "final-pass"})
-    video_path = render_demo_video(SCENARIO, tmp_path / "scenario.mp4")
-    with video_path.open("rb") as handle:
-        video = _call(
-            base,
-            "POST",
-            f"/api/projects/{project['id']}/videos",
-            files={"file": ("scenario.mp4", handle, "video/mp4")},
-        )
-    _call(
-        base,
-        "POST",
-        f"/api/videos/{video['id']}/annotations/bulk",
-        json={"annotations": SCENARIO.annotations()},
-    )
-    body = {"name": "final-pass", "projectId": project["id"], "videoId": video["id"]}
-    return str(_call(base, "POST", "/api/test-sessions", json={**body, "rigId": RIG_ID})["id"])
 
 
 class ResultsMessages:
@@ -96,23 +73,14 @@ def test_central_killed_in_the_final_pass_finalizes_the_session_once_on_restart(
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432 (the test holds a table lock)")
     central = rigged.central
     central.start()
-    session_id = _create_session(central.url, tmp_path)
-    config = tmp_path / "scenario-rig.toml"
-    config.write_text(
-        rig_config_toml(
-            SCENARIO,
-            rig_id=RIG_ID,
-            mqtt_url=f"mqtt://127.0.0.1:{rigged.broker.port}",
-            topic_prefix=topic_prefix,
-            spool_path=tmp_path / "scenario-spool.db",
-            start_delay_ms=4000.0,
-        )
-    )
-    agent = RigProcess(config, tmp_path / "scenario-agent.log")
+    session_id = scenario_session_over_http(central.url, tmp_path, RIG_ID)
     results = ResultsMessages(rigged.broker.port, topic_prefix)
     engine = create_engine(database_url)
+    agent = None
     try:
-        agent.start()
+        agent = start_scenario_agent(
+            tmp_path, f"mqtt://127.0.0.1:{rigged.broker.port}", topic_prefix, RIG_ID, 4000.0
+        )
         wait_until(
             lambda: (
                 httpx.get(f"{central.url}/api/rigs/{RIG_ID}", timeout=5).json().get("state")
@@ -121,19 +89,11 @@ def test_central_killed_in_the_final_pass_finalizes_the_session_once_on_restart(
             20,
             "the rig to come online",
         )
-        started = _call(
-            central.url,
-            "POST",
-            f"/api/test-sessions/{session_id}/start",
-            json={
-                "signalType": "network",
-                "testDuration": 60,
-                "toleranceMs": int(SCENARIO.tolerance_ms),
-                "maxLatencyMs": int(SCENARIO.max_latency_ms),
-                "minAccuracy": SCENARIO.min_accuracy,
-                "syncChannel": SYNC_CHANNEL,
-            },
-        )
+        started = httpx.post(
+            f"{central.url}/api/test-sessions/{session_id}/start",
+            json=scenario_start_body(60),
+            timeout=30,
+        ).json()
         assert started["status"] == "running"
 
         def count(model: Any, *where: Any) -> int:
@@ -213,5 +173,6 @@ def test_central_killed_in_the_final_pass_finalizes_the_session_once_on_restart(
         assert count(DetectionEvent, *detections) == records, "no record doubled"
     finally:
         results.close()
-        agent.stop()
+        if agent is not None:
+            agent.stop()
         engine.dispose()

@@ -13,7 +13,6 @@ ingest its records, and it does not matter which one a request or a dashboard re
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,21 +25,25 @@ from sqlalchemy import create_engine, func, select
 
 from central.config import CentralSettings
 from central.db.models import DetectionEvent, TestSession
-from central.demo.rig import SYNC_CHANNEL, RigProcess, rig_config_toml
+from central.demo.rig import RigProcess
 from central.demo.scenario import DEFAULT_SCENARIO
-from central.demo.video import render_demo_video
 from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
 from tests.integration.central.conftest import poll_until
 
-from .conftest import CentralProcess
+from .conftest import (
+    CentralProcess,
+    redis_url,
+    scenario_session_over_http,
+    scenario_start_body,
+    start_scenario_agent,
+)
 
 pytestmark = [pytest.mark.network, pytest.mark.slow, pytest.mark.postgres]
 
 SCENARIO = DEFAULT_SCENARIO
 EXPECTED = SCENARIO.expected()
 INSTANCES = ("central-a", "central-b")
-REDIS = ("127.0.0.1", 6379)
 RIG_ID = "rig-shared-session"
 START_DELAY_MS = 6000.0
 """The agent plays the scenario this long after it starts: time to start the session first."""
@@ -49,14 +52,6 @@ LEASE_ENV = {
     "CENTRAL_SESSION_RENEW_S": "0.5",
     "CENTRAL_SESSION_POLL_S": "0.2",
 }
-
-
-def _redis_url() -> str:
-    try:
-        socket.create_connection(REDIS, timeout=0.5).close()
-    except OSError:
-        pytest.skip("Redis does not answer on 127.0.0.1:6379")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/0"
 
 
 class Pair:
@@ -84,61 +79,31 @@ class Pair:
         assert response.status_code < 300, f"{method} {path}: {response.text}"
         return response.json()
 
-    def create_session(self) -> None:
-        a = self.centrals[0]
-        project = self.call(a, "POST", "/api/projects", json={"name": "shared"})
-        video_path = render_demo_video(SCENARIO, self.tmp_path / "scenario.mp4")
-        with video_path.open("rb") as handle:
-            video = self.call(
-                a,
-                "POST",
-                f"/api/projects/{project['id']}/videos",
-                files={"file": ("scenario.mp4", handle, "video/mp4")},
-            )
-        self.call(
-            a,
-            "POST",
-            f"/api/videos/{video['id']}/annotations/bulk",
-            json={"annotations": SCENARIO.annotations()},
+    def start(self) -> None:
+        """Both centrals, the session (made at the first) and the rig agent, online."""
+        for central in self.centrals:
+            central.start()
+        self.session_id = scenario_session_over_http(self.centrals[0].url, self.tmp_path, RIG_ID)
+        self.agent = start_scenario_agent(
+            self.tmp_path,
+            str(self.settings.mqtt_url),
+            self.settings.topic_prefix,
+            RIG_ID,
+            START_DELAY_MS,
         )
-        body = {"name": "shared", "projectId": project["id"], "videoId": video["id"]}
-        session = self.call(a, "POST", "/api/test-sessions", json={**body, "rigId": RIG_ID})
-        self.session_id = session["id"]
-
-    def start_agent(self) -> None:
-        config = self.tmp_path / "rig.toml"
-        config.write_text(
-            rig_config_toml(
-                SCENARIO,
-                rig_id=RIG_ID,
-                mqtt_url=str(self.settings.mqtt_url),
-                topic_prefix=self.settings.topic_prefix,
-                spool_path=self.tmp_path / "spool.db",
-                start_delay_ms=START_DELAY_MS,
-            )
+        rig_url = f"{self.centrals[0].url}/api/rigs/{RIG_ID}"
+        poll_until(
+            lambda: httpx.get(rig_url, timeout=5).json().get("state") == "online",
+            20,
+            "the rig to come online",
         )
-        self.agent = RigProcess(config, self.tmp_path / "agent.log")
-        self.agent.start()
-        a = self.centrals[0]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            rig = httpx.get(f"{a.url}/api/rigs/{RIG_ID}", timeout=5)
-            if rig.status_code == 200 and rig.json()["state"] == "online":
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"the rig did not come online:\n{self.agent.log_tail()}")
 
     def start_session(self, central: CentralProcess, duration_s: int) -> None:
-        config = {
-            "signalType": "network",
-            "testDuration": duration_s,
-            "toleranceMs": int(SCENARIO.tolerance_ms),
-            "maxLatencyMs": int(SCENARIO.max_latency_ms),
-            "minAccuracy": SCENARIO.min_accuracy,
-            "syncChannel": SYNC_CHANNEL,
-        }
         started = self.call(
-            central, "POST", f"/api/test-sessions/{self.session_id}/start", json=config
+            central,
+            "POST",
+            f"/api/test-sessions/{self.session_id}/start",
+            json=scenario_start_body(duration_s),
         )
         assert started["status"] == "running", started
 
@@ -174,7 +139,7 @@ def pair(settings: CentralSettings, tmp_path: Path, mqtt_broker: Any) -> Iterato
         pytest.skip("the embedded amqtt broker serves no shared subscriptions")
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("several centrals share PostgreSQL; SQLite is one process's database")
-    world = Pair(settings, tmp_path, _redis_url())
+    world = Pair(settings, tmp_path, redis_url())
     yield world
     world.close()
     for instance in INSTANCES:
@@ -199,10 +164,7 @@ def test_a_dashboard_and_a_stop_at_either_central_serve_a_session_the_other_owns
     pair: Pair,
 ) -> None:
     a, b = pair.centrals
-    a.start()
-    b.start()
-    pair.create_session()
-    pair.start_agent()
+    pair.start()
     detection_events: list[dict[str, Any]] = []
     completed: list[dict[str, Any]] = []
 
@@ -259,11 +221,8 @@ def test_a_dashboard_and_a_stop_at_either_central_serve_a_session_the_other_owns
 def test_the_owner_killed_mid_stream_the_session_is_taken_over_and_completes_once(
     pair: Pair,
 ) -> None:
-    a, b = pair.centrals
-    a.start()
-    b.start()
-    pair.create_session()
-    pair.start_agent()
+    a = pair.centrals[0]
+    pair.start()
     duration_s = 20
     pair.start_session(a, duration_s)
     assert pair.row().owner_id == "central-a"
