@@ -66,9 +66,11 @@ def is_judged(row: Mapping[str, Any]) -> bool:
 
 
 def load_session(db: Session, session_id: str, *, lock: bool = False) -> TestSession:
-    """The session row; ``lock``: ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite has one writer
-    at a time anyway), so that writers of the session's results take turns."""
-    row = db.get(TestSession, session_id, with_for_update=lock)
+    """The session row; ``lock``: ``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL (SQLite has one
+    writer at a time anyway), so that writers of the session's results take turns. Not ``FOR
+    UPDATE``: that would also hold up every insert of the session's records (their foreign key
+    check takes ``FOR KEY SHARE`` on this row), and with them the ingest writer."""
+    row = db.get(TestSession, session_id, with_for_update={"key_share": True} if lock else None)
     if row is None:
         raise NotFound("test session", session_id)
     return row

@@ -14,16 +14,17 @@ from typing import Any, Self
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from central.app import create_app
 from central.auth import Role
 from central.config import CentralSettings
 from central.db.engine import make_engine, session_factory
-from central.db.models import DetectionComparison, TestSession
-from central.db.types import utcnow
+from central.db.models import DetectionComparison, DetectionEvent, TestSession
+from central.db.types import new_id, utcnow
 from central.execution import lease
+from central.execution.loading import load_session
 from central.execution.results import finalize
 from central.services.tokens import create_token
 from tests.integration.central.conftest import poll_until
@@ -230,3 +231,42 @@ def test_the_other_central_takes_over_a_session_whose_owner_is_gone(
         stopped = b.api.ok("POST", f"/api/test-sessions/{session_id}/stop")
     assert stopped["status"] == "stopped"
     assert (stopped["results"]["truePositives"], stopped["results"]["falsePositives"]) == (4, 3)
+
+
+@pytest.mark.postgres
+def test_a_final_pass_holding_the_session_row_does_not_hold_up_ingest(
+    settings: CentralSettings, token: str, db: Session, scenario_video: Path
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes no row locks")
+    with centrals(settings, token, "a") as (a,):
+        session_id = _running_session(a.api, scenario_video)
+    engine = make_engine(settings.database_url)
+    record = {
+        "id": new_id(),
+        "test_session_id": session_id,
+        "rig_id": "rig-late",
+        "stream": "s",
+        "seq": 1,
+        "kind": "detection",
+        "channel": "det",
+        "source": "simulated",
+        "clock": "user_monotonic",
+        "t_mono_ns": 1,
+        "t_wall_ns": 1,
+        "payload": {},
+        "received_at": utcnow(),
+    }
+    try:
+        with session_factory(engine)() as pass_:
+            load_session(pass_, session_id, lock=True)  # as the final pass holds it
+            with engine.connect() as ingest:
+                # The insert checks its foreign key to the session's row: it must not wait.
+                ingest.execute(text("SET lock_timeout = '3s'"))
+                ingest.execute(insert(DetectionEvent).values(record))
+                ingest.commit()
+            pass_.rollback()
+    finally:
+        engine.dispose()
+    query = select(func.count()).where(DetectionEvent.rig_id == "rig-late")
+    assert db.scalar(query) == 1
