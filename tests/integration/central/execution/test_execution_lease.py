@@ -96,6 +96,18 @@ def _running_session(api: Api, video: Path) -> str:
     return str(session["id"])
 
 
+@pytest.fixture
+def left_running(settings: CentralSettings, token: str, scenario_video: Path) -> str:
+    """A running HTTP session with the scenario's detections, whose central (a) shut down."""
+    with centrals(settings, token, "a") as (a,):
+        return _running_session(a.api, scenario_video)
+
+
+def _postgres_only(settings: CentralSettings, reason: str) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip(reason)
+
+
 def _row(db: Session, session_id: str) -> TestSession:
     db.expire_all()
     row = db.get(TestSession, session_id)
@@ -139,11 +151,8 @@ def test_the_lease_is_taken_once_renewed_and_taken_over_once_it_expires(
     assert not lease.check(db, session_id, "b", 30.0).held, "b lost it: its renewal fails"
 
 
-def test_the_final_pass_ends_a_session_once(
-    settings: CentralSettings, token: str, db: Session, scenario_video: Path
-) -> None:
-    with centrals(settings, token, "a") as (a,):
-        session_id = _running_session(a.api, scenario_video)
+def test_the_final_pass_ends_a_session_once(db: Session, left_running: str) -> None:
+    session_id = left_running
     assert finalize(db, session_id, "b", "stopped", None) is None, "b does not own the session"
     final = finalize(db, session_id, "a", "stopped", None)
     assert final is not None and final.status == "stopped"
@@ -157,12 +166,10 @@ def test_the_final_pass_ends_a_session_once(
 
 @pytest.mark.postgres
 def test_two_final_passes_at_once_end_the_session_once(
-    settings: CentralSettings, token: str, db: Session, scenario_video: Path
+    settings: CentralSettings, db: Session, left_running: str
 ) -> None:
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite is one process's database: its passes never run side by side")
-    with centrals(settings, token, "a") as (a,):
-        session_id = _running_session(a.api, scenario_video)
+    _postgres_only(settings, "SQLite is one process's database: its passes never run side by side")
+    session_id = left_running
     engine = make_engine(settings.database_url)
     factory = session_factory(engine)
     outcomes: list[Any] = []
@@ -235,12 +242,10 @@ def test_the_other_central_takes_over_a_session_whose_owner_is_gone(
 
 @pytest.mark.postgres
 def test_a_final_pass_holding_the_session_row_does_not_hold_up_ingest(
-    settings: CentralSettings, token: str, db: Session, scenario_video: Path
+    settings: CentralSettings, db: Session, left_running: str
 ) -> None:
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite takes no row locks")
-    with centrals(settings, token, "a") as (a,):
-        session_id = _running_session(a.api, scenario_video)
+    _postgres_only(settings, "SQLite takes no row locks")
+    session_id = left_running
     engine = make_engine(settings.database_url)
     record = {
         "id": new_id(),
