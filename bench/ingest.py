@@ -366,7 +366,7 @@ async def watch_session(central: str, session_id: str, seconds: float) -> list[f
     @sio.on("detection_event")
     def on_detections(data: dict[str, Any]) -> None:
         now = time.time_ns()
-        lags.extend((now - d["t_wall_ns"]) / 1e6 for d in data["detections"])
+        lags.extend((now - d["tWallNs"]) / 1e6 for d in data["detections"])
 
     await sio.connect(central, transports=["websocket"], wait_timeout=10)
     await sio.call("join_test_session", {"test_session_id": session_id}, timeout=5)
