@@ -99,6 +99,24 @@ class CentralSettings(BaseSettings):
         description="Redis (redis://host:6379/0) behind Socket.IO, so that a dashboard on any "
         "central receives the events of every central (on the channel central-<topic prefix>)",
     )
+    session_lease_s: float = Field(
+        15.0,
+        gt=0,
+        description="a running test session whose owning central did not renew its lease for "
+        "this long is taken over by another central (or by the same one restarted)",
+    )
+    session_renew_s: float = Field(
+        3.0,
+        gt=0,
+        description="how often the owner renews a session's lease, and how often every central "
+        "looks for expired leases to take over; well below session_lease_s",
+    )
+    session_poll_s: float = Field(
+        0.5,
+        gt=0,
+        description="how often a session's owner looks for stop requests made at other centrals "
+        "and, with a share group or Redis, for records other centrals ingested",
+    )
     no_auth: bool = Field(
         False, description="every request acts as admin; refused unless host is loopback"
     )
@@ -130,6 +148,12 @@ class CentralSettings(BaseSettings):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"{name}: file {str(path)!r} does not exist")
+        if self.session_renew_s * 2 > self.session_lease_s:
+            raise ValueError(
+                f"session_renew_s ({self.session_renew_s:g}) must be at most half of "
+                f"session_lease_s ({self.session_lease_s:g}): one late renewal must not lose "
+                "the lease"
+            )
         if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
             raise ValueError("mqtt_cert_file and mqtt_key_file go together")
         if self.database_url:

@@ -11,7 +11,8 @@ Parts, each an async context manager taking the app (:data:`LIFESPAN_PARTS`):
    and rig status forwarded to the dashboard. ``app.state``: ``mqtt_url`` (the broker actually
    used: hand it to a rig agent), ``ingestor``, ``commands``, ``broker_state`` (for ``/health``).
 4. **execution**: live matching and the :class:`~central.execution.SessionExecutor`, fed by
-   ingest's records and rig status, commanding rigs through ingest's channel; ``executor``.
+   ingest's records and rig status, commanding rigs through ingest's channel; ``executor``. It
+   takes over the sessions whose lease is free (``instance_id`` names this central in leases).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from central.db.engine import make_engine, session_factory
 from central.db.types import json_text
 from central.events import EventSink
 from central.execution import LiveMatching, SessionExecutor
+from central.execution.lease import LeaseTimings
 from central.ingest import CommandChannel, Ingestor
 from central.ingest.broker import EmbeddedBroker
 from central.ingest.client import MqttClient, MqttNotConnected
@@ -161,6 +163,12 @@ async def execution_lifespan(app: FastAPI) -> AsyncIterator[None]:
         publisher=ingestor.client if ingestor is not None else None,
         topics=Topics(settings.topic_prefix),
         events=events,
+        instance_id=settings.instance_id,
+        lease_timings=LeaseTimings(
+            settings.session_lease_s, settings.session_renew_s, settings.session_poll_s
+        ),
+        # Other centrals store records of this one's sessions only when they share the ingest.
+        peers=settings.mqtt_share_group is not None or settings.redis_url is not None,
     )
     if ingestor is not None:
         ingestor.add_listener(live.on_batch)

@@ -221,7 +221,10 @@ class VideoProjectLink(Base):
 
 
 class TestSession(Base):
-    """One run of a video against a rig; ``status`` is pending|running|completed|failed|stopped."""
+    """One run of a video against a rig; ``status`` is pending|running|completed|failed|stopped.
+
+    A pending or running session belongs to one central at a time, the one holding its lease
+    (``owner_id`` until ``lease_expires_at``): :mod:`central.execution.lease`."""
 
     __tablename__ = "test_sessions"
     __test__ = False  # not a pytest test class, despite the name
@@ -240,6 +243,15 @@ class TestSession(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     results: Mapped[dict[str, Any] | None] = mapped_column()
+    owner_id: Mapped[str | None] = mapped_column(
+        String(128), comment="instance id of the central that runs the session (its lease)"
+    )
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        comment="the owner's lease ends here unless renewed; then another central takes over"
+    )
+    stop_requested_at: Mapped[datetime | None] = mapped_column(
+        comment="a stop was asked for (at any central); the owner carries it out"
+    )
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime | None] = _updated()
 

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["ID_LENGTH", "Timestamp", "json_text", "new_id", "new_ids", "utcnow"]
+__all__ = ["ID_LENGTH", "Timestamp", "id_floor", "json_text", "new_id", "new_ids", "utcnow"]
 
 ID_LENGTH = 36
 
@@ -92,4 +92,11 @@ _LOW_48 = (1 << 48) - 1
 def _uuid7_text(payload: int) -> str:
     millis, rand_a, rand_b = payload >> 74, (payload >> 62) & 0xFFF, payload & ((1 << 62) - 1)
     text = f"{(millis << 80) | (0x7 << 76) | (rand_a << 64) | (0x2 << 62) | rand_b:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def id_floor(t_ns: int) -> str:
+    """The lowest id :func:`new_id` can make at ``t_ns`` (Unix nanoseconds) or later: every id
+    made from then on compares greater as text."""
+    text = f"{(t_ns // 1_000_000) << 80:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -15,7 +15,12 @@ after an outage) trigger the same recompute and announcement again.
 
 A stop command goes only to a rig that is online and only on request: at the end of the duration
 the rig, which got the same duration with the start command, has ended the session itself.
-Sessions a previous process left running are picked up at startup (:meth:`resume`).
+
+Of several centrals on one database, only a session's owner (:mod:`central.execution.lease`)
+commands its rig, runs its timer, judges live (with ``peers`` also what other centrals ingested,
+:mod:`central.execution.peers`) and runs the final pass. A stop at another central is stored
+for the owner to carry out, or takes the session over when the owner's lease expired; free
+leases are taken over at startup and every ``renew_s`` (:meth:`resume`).
 
 Database work runs in worker threads; the event loop only waits. Timers are tasks kept in a set
 (a task nobody references can be garbage-collected mid-flight) and cancelled on shutdown.
@@ -29,52 +34,36 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.models import TestSession
-from central.db.types import new_id, utcnow
+from central.db.types import utcnow
 from central.events import EventSink
-from central.execution import steps
+from central.execution import lease, rig_commands, steps
+from central.execution.announce import ResultsAnnouncer, ResultsPublisher
 from central.execution.drops import DropWatch
-from central.execution.http_rig import HTTP_RIG_ID, store_http_detections
+from central.execution.http_rig import store_http_detections
+from central.execution.lease import LeaseTimings
 from central.execution.live import LiveMatching
-from central.execution.loading import (
-    load_session,
+from central.execution.loading import load_session
+from central.execution.peers import PeerRecords
+from central.execution.results import (
+    FINISHED_STATUSES,
+    FinalResults,
+    compute_final_results,
+    finalize,
 )
-from central.execution.results import FINISHED_STATUSES, FinalResults, compute_final_results
+from central.execution.rig_commands import CommandSender
 from central.services.errors import Conflict, InvalidInput, NotFound
-from protocol import (
-    Command,
-    CommandReply,
-    SessionResults,
-    StartCommand,
-    StopCommand,
-    Topics,
-    encode,
-)
+from protocol import Topics
 
-__all__ = [
-    "CommandSender",
-    "ExecutionTimings",
-    "ResultsPublisher",
-    "SessionExecutor",
-]
+__all__ = ["CommandSender", "ExecutionTimings", "ResultsPublisher", "SessionExecutor"]
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-
-class CommandSender(Protocol):
-    async def request(self, rig_id: str, command: Command, timeout_s: float) -> CommandReply: ...
-
-
-class ResultsPublisher(Protocol):
-    async def publish(
-        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +78,10 @@ class ExecutionTimings:
 
 
 class SessionExecutor:
-    """Starts and stops the sessions of this central process; one per app."""
+    """Starts and stops the sessions this central owns; one per app.
+
+    ``instance_id`` names this central in session leases; ``peers``: other centrals share the
+    ingest, so the records they store are polled for (not needed by a single central)."""
 
     def __init__(
         self,
@@ -101,20 +93,28 @@ class SessionExecutor:
         topics: Topics,
         events: EventSink,
         timings: ExecutionTimings | None = None,
+        instance_id: str = "central",
+        lease_timings: LeaseTimings | None = None,
+        peers: bool = False,
     ) -> None:
         self._factory = factory
         self.live = live
         self._commands = commands
-        self._publisher = publisher
-        self._topics = topics
-        self._events = events
         self.timings = timings or ExecutionTimings()
+        self._announcer = ResultsAnnouncer(
+            publisher, topics, events, self.timings.publish_timeout_s
+        )
+        self.instance_id = instance_id
+        self.lease_timings = lease_timings or LeaseTimings()
+        self._peers = PeerRecords(self._db, live) if peers else None
         self._locks: dict[str, asyncio.Lock] = {}
         self._http_locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._watches: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: dict[str, str] = {}
-        """Running sessions of this process and their rigs."""
+        """Running sessions this central owns, and their rigs."""
+        self._stopping: set[str] = set()
         self._rig_seen_running: set[str] = set()
         self._late_recomputes: set[str] = set()
         self._finishing: set[str] = set()
@@ -166,6 +166,8 @@ class SessionExecutor:
         async with lock:
             prepared = await self._db(lambda db: steps.prepare_start(db, session_id, config))
             session, ground_truth, rules, duration_s, config = prepared
+            if not await self._take(session_id, "pending"):
+                raise Conflict(f"test session {session_id!r} is being started by another central")
             try:
                 self.live.open(
                     session_id,
@@ -177,7 +179,9 @@ class SessionExecutor:
                 )
             except ValueError as exc:
                 raise InvalidInput(str(exc), "mode") from None
-            reply_error, sync_mono_ns = await self._command_start(session, config)
+            reply_error, sync_mono_ns = await rig_commands.start(
+                self._commands, session, config, self.timings.ack_timeout_s
+            )
             if reply_error is not None:
                 self.live.close(session_id)
                 return await self._db(
@@ -199,37 +203,52 @@ class SessionExecutor:
         self._timers[session_id] = self._spawn(
             self._stop_after(session_id, duration_s), name=f"session-timer-{session_id}"
         )
-
-    async def _command_start(
-        self, session: TestSession, config: dict[str, Any]
-    ) -> tuple[str | None, int | None]:
-        """(error, sync instant) of the start command; no command for a session without a rig."""
-        if session.rig_id == HTTP_RIG_ID:
-            return None, None
-        if self._commands is None:
-            return "MQTT ingest is off on this server: no rig can be commanded", None
-        command = StartCommand(
-            command_id=new_id(),
-            session_id=session.id,
-            channels=config.get("channels"),
-            duration_s=float(config["test_duration"]),
-            sync_channel=config.get("sync_channel"),
+        self._watches[session_id] = self._spawn(
+            self._watch(session_id), name=f"session-lease-{session_id}"
         )
-        try:
-            reply = await self._commands.request(
-                session.rig_id, command, self.timings.ack_timeout_s
-            )
-        except TimeoutError as exc:
-            return f"no answer to the start command: {exc}", None
-        except Exception as exc:
-            logger.exception("start command to rig %s failed", session.rig_id)
-            return f"the start command could not be sent: {exc}", None
-        if not reply.ok:
-            return (
-                f"rig {session.rig_id} refused to start: {reply.error or 'no reason given'}",
-                None,
-            )
-        return None, reply.sync_mono_ns
+
+    # ------------------------------------------------------------------------------- lease
+
+    async def _take(self, session_id: str, status: str) -> bool:
+        me, lease_s = self.instance_id, self.lease_timings.lease_s
+        return await self._db(lambda db: lease.take(db, session_id, me, lease_s, status))
+
+    async def _watch(self, session_id: str) -> None:
+        """While the session runs here: renew its lease, carry out a stop requested at another
+        central, and judge the records other centrals ingested."""
+        timings = self.lease_timings
+        renewed = -timings.renew_s  # renew at the first look: the start waited for the rig
+        while True:
+            await asyncio.sleep(timings.poll_s)
+            renew = time.monotonic() - renewed >= timings.renew_s
+            lease_s = timings.lease_s if renew else None
+            try:
+                state = await self._db(
+                    lambda db, n=lease_s: lease.check(db, session_id, self.instance_id, n)
+                )
+                if renew:
+                    renewed = time.monotonic()
+                if state.held and self._peers is not None:
+                    await self._peers.catch_up(session_id)
+            except Exception:
+                logger.exception("session %s: lease check failed; trying again", session_id)
+                continue
+            if not state.held:
+                logger.warning("session %s: its lease went to another central", session_id)
+                self._drop(session_id)
+                return
+            if state.stop_requested and session_id not in self._stopping:
+                self._spawn(self.stop(session_id), name=f"requested-stop-{session_id}")
+                return
+
+    def _drop(self, session_id: str) -> None:
+        """Forget a session this central no longer owns (no final pass here)."""
+        if (timer := self._timers.pop(session_id, None)) is not None:
+            timer.cancel()
+        self.live.close(session_id)
+        self._running.pop(session_id, None)
+        self._rig_seen_running.discard(session_id)
+        self._drops.end(session_id)
 
     def _store_sync(self, session_id: str, sync_mono_ns: int) -> None:
         """Keep video time zero on the session as soon as its sync record arrives."""
@@ -257,39 +276,44 @@ class SessionExecutor:
     # --------------------------------------------------------------------------------- stop
 
     async def stop(self, session_id: str) -> FinalResults:
-        """Stop a running session on request: tell the rig, settle, final results.
+        """Stop a running session on request: tell the rig, settle, final results. The request
+        is stored first, so it survives a crash of its owner; at a central that does not own
+        the session, the owner carries it out (see :meth:`_await_owner`).
 
         :raises NotFound: no such session.
-        :raises Conflict: the session is not running.
+        :raises Conflict: the session is not running, or its owner did not end it in time.
         """
         session = await self._db(lambda db: load_session(db, session_id))
         if session.status != "running":
             raise Conflict(f"test session {session_id!r} is {session.status}, not running")
-        await self._command_stop(session)
-        return await self.finish(session_id, "stopped")
-
-    async def _command_stop(self, session: TestSession) -> None:
-        """Tell the rig to stop; a rig that is not online cannot answer and is not waited for
-        (its session ends on its own when the duration is over)."""
-        if session.rig_id == HTTP_RIG_ID or self._commands is None:
-            return
-        if not await self._db(lambda db: steps.rig_online(db, session.rig_id)):
-            logger.info(
-                "rig %s is not online: session %s stops without it", session.rig_id, session.id
-            )
-            return
-        command = StopCommand(command_id=new_id(), session_id=session.id)
+        await self._db(lambda db: lease.request_stop(db, session_id))
+        self._stopping.add(session_id)
         try:
-            reply = await self._commands.request(
-                session.rig_id, command, self.timings.ack_timeout_s
-            )
-        except (TimeoutError, RuntimeError, OSError) as exc:
-            logger.warning(
-                "rig %s did not confirm the stop of %s: %s", session.rig_id, session.id, exc
-            )
-            return
-        if not reply.ok:
-            logger.info("rig %s on stopping %s: %s", session.rig_id, session.id, reply.error)
+            if session_id not in self._running and not await self._adopt(session_id):
+                return await self._await_owner(session_id)
+            online = await self._db(lambda db: steps.rig_online(db, session.rig_id))
+            await rig_commands.stop(self._commands, session, online, self.timings.ack_timeout_s)
+            return await self.finish(session_id, "stopped")
+        finally:
+            self._stopping.discard(session_id)
+
+    async def _await_owner(self, session_id: str) -> FinalResults:
+        """Wait for the session's owner (another central) to finish it; take it over when the
+        owner's lease expires meanwhile."""
+        timings = self.timings
+        patience = timings.ack_timeout_s + timings.max_settle_s + self.lease_timings.lease_s
+        deadline = time.monotonic() + patience + 10.0
+        while time.monotonic() < deadline:
+            session = await self._db(lambda db: load_session(db, session_id))
+            if session.status != "running":
+                return FinalResults(session_id, session.status, session.results or {})
+            if await self._adopt(session_id):
+                return await self.stop(session_id)
+            await asyncio.sleep(min(self.lease_timings.poll_s, 0.1))
+        raise Conflict(
+            f"test session {session_id!r} is run by central {session.owner_id!r}, which did not "
+            "stop it in time; it will when it can"
+        )
 
     async def _stop_after(self, session_id: str, duration_s: float) -> None:
         """End the session when its duration is over. No stop command: the rig got the same
@@ -319,19 +343,6 @@ class SessionExecutor:
 
     # ------------------------------------------------------------------------------- finish
 
-    async def _settle(self, session_id: str) -> None:
-        """Wait for records in flight: until none arrived for ``quiet_s`` after the stop, or
-        ``max_settle_s`` at most."""
-        begin = time.monotonic()
-        deadline = begin + self.timings.max_settle_s
-        while True:
-            now = time.monotonic()
-            last = max(self.live.last_arrival(session_id) or begin, begin)
-            remaining = last + self.timings.quiet_s - now
-            if remaining <= 0 or now >= deadline:
-                return
-            await asyncio.sleep(min(remaining, deadline - now))
-
     async def finish(
         self, session_id: str, status: str, *, from_timer: bool = False
     ) -> FinalResults:
@@ -341,19 +352,29 @@ class SessionExecutor:
             timer = self._timers.pop(session_id, None)
             if timer is not None and not from_timer:
                 timer.cancel()
+            watch = self._watches.pop(session_id, None)
+            if watch is not None and watch is not asyncio.current_task():
+                watch.cancel()
             session = await self._db(lambda db: load_session(db, session_id))
             if session.status != "running":
+                self._drop(session_id)
                 return FinalResults(session_id, session.status, session.results or {})
-            await self._settle(session_id)
+            await self.live.settle(session_id, self.timings.quiet_s, self.timings.max_settle_s)
+            if self._peers is not None:
+                await self._peers.catch_up(session_id, everything=True)
             self._finishing.add(session_id)
             self.live.close(session_id)
             self._running.pop(session_id, None)
             self._rig_seen_running.discard(session_id)
             dropped = self._drops.end(session_id)
             try:
-                final = await self._db(
-                    lambda db: compute_final_results(db, session_id, status=status, dropped=dropped)
+                done = await self._db(
+                    lambda db: finalize(db, session_id, self.instance_id, status, dropped)
                 )
+                if done is None:  # another central's final pass came first: it announced
+                    stored = await self._db(lambda db: load_session(db, session_id))
+                    return FinalResults(session_id, stored.status, stored.results or {})
+                final = done
             except ValueError as exc:
                 logger.exception("session %s: final results failed", session_id)
                 reason = f"final results could not be computed: {exc}"
@@ -363,7 +384,7 @@ class SessionExecutor:
                 final = FinalResults(session_id, "failed", {})
             finally:
                 self._finishing.discard(session_id)
-        await self._announce(final)
+        await self._announcer.announce(final)
         return final
 
     async def recompute(self, session_id: str) -> FinalResults:
@@ -381,7 +402,7 @@ class SessionExecutor:
                     "stopped session has final results to recompute"
                 )
             final = await self._db(lambda db: compute_final_results(db, session_id))
-        await self._announce(final)
+        await self._announcer.announce(final)
         return final
 
     async def on_batch(self, batch: Any) -> None:
@@ -414,74 +435,66 @@ class SessionExecutor:
             return
         logger.info("session %s recomputed with late records", final.session_id)
 
-    async def _announce(self, final: FinalResults) -> None:
-        await self._publish(final)
-        self._events.test_completed(
-            final.session_id,
-            {
-                "status": final.status,
-                "passed": final.results.get("passed"),
-                "failed_criteria": final.results.get("failedCriteria", []),
-                # None: a session that failed before it had results.
-                "metrics": final.results or None,
-            },
-        )
-
-    async def _publish(self, final: FinalResults) -> None:
-        if self._publisher is None:
-            return
-        message = SessionResults(
-            session_id=final.session_id,
-            status=final.status,
-            passed=final.results.get("passed"),
-            failed_criteria=final.results.get("failedCriteria", []),
-            metrics=final.results,
-            t_wall_ns=time.time_ns(),
-        )
-        try:
-            async with asyncio.timeout(self.timings.publish_timeout_s):
-                await self._publisher.publish(
-                    self._topics.results(final.session_id), encode(message), qos=1, retain=True
-                )
-        except (TimeoutError, RuntimeError, OSError) as exc:
-            logger.warning("results of session %s not published: %s", final.session_id, exc)
-
     async def resume(self) -> None:
-        """Pick up sessions a previous process left running: replay their stored records into
-        a live matcher (so new ones are judged against everything before), judge new records
-        live and end the session when its duration is over (at once when it already is)."""
-        for session_id in await self._db(steps.running_session_ids):
+        """Take over the sessions whose lease is free now (left running by a previous process),
+        then keep looking every ``renew_s`` (a central that stopped renewing)."""
+        await self._adopt_free()
+        self._spawn(self._take_over_forever(), name="session-takeover")
+
+    async def _take_over_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_timings.renew_s)
             try:
-                session, ground_truth, rules, duration_s, stored = await self._db(
-                    functools.partial(steps.live_inputs, session_id=session_id)
-                )
-                self.live.open(
-                    session_id,
-                    session.rig_id,
-                    ground_truth,
-                    rules,
-                    duration_s=duration_s,
-                    monitored=session.execution_config is None
-                    or session.execution_config.enable_realtime_monitoring,
-                    sync_mono_ns=session.sync_mono_ns,
-                )
-                self.live.judge(session_id, stored, emit=False)
+                await self._adopt_free()
             except Exception:
-                logger.exception("session %s left running cannot be resumed", session_id)
-                continue
-            started = session.started_at or utcnow()
-            remaining = duration_s - (utcnow() - started).total_seconds()
-            if remaining <= 0:
-                await self.finish(session_id, "completed")
-                logger.info("session %s, left running past its duration, completed", session_id)
-                continue
-            self._run_for(session_id, session.rig_id, remaining)
-            logger.info("resumed session %s; it ends in %.1f s", session_id, remaining)
+                logger.exception("looking for sessions to take over failed; trying again")
+
+    async def _adopt_free(self) -> None:
+        me = self.instance_id
+        for session_id in await self._db(lambda db: lease.adoptable(db, me)):
+            if session_id not in self._running:
+                await self._adopt(session_id)
+
+    async def _adopt(self, session_id: str) -> bool:
+        """Take the running session's lease if it is free, then run it here: replay its stored
+        records into a live matcher (so new ones are judged against everything before), judge
+        new records live and end it when its duration is over, at once when it already is or a
+        stop was requested. False: another central holds the lease."""
+        if session_id in self._running:
+            return True
+        if not await self._take(session_id, "running"):
+            return False
+        try:
+            inputs = await self._db(functools.partial(steps.live_inputs, session_id=session_id))
+            self.live.reopen(inputs)
+        except Exception:
+            logger.exception("session %s left running cannot be resumed", session_id)
+            return True
+        session, duration_s = inputs.session, inputs.duration_s
+        remaining = duration_s - (utcnow() - (session.started_at or utcnow())).total_seconds()
+        if remaining <= 0 and session.stop_requested_at is None:
+            await self.finish(session_id, "completed")
+            logger.info("session %s, left running past its duration, completed", session_id)
+            return True
+        self._run_for(session_id, session.rig_id, max(remaining, 0.0))
+        if session.stop_requested_at is not None and session_id not in self._stopping:
+            logger.info("session %s: taken over with a stop requested", session_id)
+            self._spawn(self.stop(session_id), name=f"requested-stop-{session_id}")
+        logger.info("took over session %s; it ends in %.1f s", session_id, max(remaining, 0.0))
+        return True
 
     async def close(self) -> None:
-        """Cancel timers and pending work (sessions stay ``running`` in the database)."""
+        """Cancel timers and pending work (sessions stay ``running`` in the database) and let
+        this central's leases expire, so that another central takes its sessions over now."""
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._timers.clear()
+        self._watches.clear()
+        if self._running:
+            me = self.instance_id
+            try:
+                await self._db(lambda db: lease.release(db, me))
+            except Exception:
+                logger.exception("leases not released: other centrals wait for them to expire")

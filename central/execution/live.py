@@ -12,6 +12,7 @@ not already give it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -23,6 +24,7 @@ import numpy as np
 
 from central.events import EventSink
 from central.execution.loading import is_judged, signals_from_rows
+from central.execution.steps import LiveInputs
 from central.matching import GroundTruth, MatchConfig, ProvisionalMatcher
 from central.throttle import Throttle
 
@@ -86,6 +88,38 @@ class LiveMatching:
             sync_mono_ns=sync_mono_ns,
         )
 
+    def reopen(self, inputs: LiveInputs) -> None:
+        """Open a session that ran before (in another process, or on another central) and
+        replay its stored records, without sending anything, so that new ones are judged
+        against everything before.
+
+        :raises ValueError: as :meth:`open`.
+        """
+        session, config = inputs.session, inputs.session.execution_config
+        self.open(
+            session.id,
+            session.rig_id,
+            inputs.ground_truth,
+            inputs.rules,
+            duration_s=inputs.duration_s,
+            monitored=config is None or config.enable_realtime_monitoring,
+            sync_mono_ns=session.sync_mono_ns,
+        )
+        self.judge(session.id, inputs.extra, emit=False)
+
+    async def settle(self, session_id: str, quiet_s: float, max_s: float) -> None:
+        """Wait for records in flight: until none arrived for ``quiet_s`` (from now), or
+        ``max_s`` at most."""
+        begin = time.monotonic()
+        deadline = begin + max_s
+        while True:
+            now = time.monotonic()
+            last = max(self.last_arrival(session_id) or begin, begin)
+            remaining = last + quiet_s - now
+            if remaining <= 0 or now >= deadline:
+                return
+            await asyncio.sleep(min(remaining, deadline - now))
+
     def close(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
         self._progress.discard(session_id)
@@ -97,6 +131,27 @@ class LiveMatching:
         live = self._sessions.get(session_id)
         if live is not None and sync_mono_ns is not None:
             live.sync_mono_ns = sync_mono_ns
+
+    def unknown(self, session_id: str, record_ids: Sequence[str]) -> list[str]:
+        """The ids among ``record_ids`` the session's live matcher has not judged yet."""
+        live = self._sessions.get(session_id)
+        if live is None:
+            return []
+        return [rid for rid in record_ids if not live.matcher.knows(rid)]
+
+    def needs_sync(self, session_id: str) -> bool:
+        live = self._sessions.get(session_id)
+        return live is not None and live.sync_mono_ns is None
+
+    def synced(self, session_id: str, sync_mono_ns: int) -> None:
+        """A sync record set the session's video time zero (unless one did before)."""
+        live = self._sessions.get(session_id)
+        if live is None or live.sync_mono_ns is not None:
+            return
+        live.sync_mono_ns = sync_mono_ns
+        logger.info("session %s: video time zero at %d ns", session_id, sync_mono_ns)
+        if self.on_sync is not None:
+            self.on_sync(session_id, sync_mono_ns)
 
     def last_arrival(self, session_id: str) -> float | None:
         live = self._sessions.get(session_id)
@@ -144,12 +199,9 @@ class LiveMatching:
         if live.sync_mono_ns is None:
             syncs = [r for r in rows if r["kind"] == "sync" and r["rig_id"] == live.rig_id]
             if syncs:
-                sync_ns = int(min(syncs, key=lambda r: r["seq"])["t_mono_ns"])
-                live.sync_mono_ns = sync_ns
-                logger.info("session %s: video time zero at %d ns", session_id, sync_ns)
-                if self.on_sync is not None:
-                    self.on_sync(session_id, sync_ns)
-        matched = [r for r in rows if is_judged(r)]
+                self.synced(session_id, int(min(syncs, key=lambda r: r["seq"])["t_mono_ns"]))
+        # A record may come twice: from this central's ingest and from the database (peers).
+        matched = [r for r in rows if is_judged(r) and not live.matcher.knows(r["id"])]
         if not matched:
             return []
         signals = signals_from_rows(matched, live.rig_id, live.sync_mono_ns)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from central.db.models import (
@@ -36,6 +36,7 @@ __all__ = [
     "MATCHED_KIND",
     "SessionInputs",
     "is_judged",
+    "judged_ids",
     "load_ground_truth",
     "load_inputs",
     "load_judged_rows",
@@ -64,8 +65,12 @@ def is_judged(row: Mapping[str, Any]) -> bool:
     return fields.get("role") != "stimulus"
 
 
-def load_session(db: Session, session_id: str) -> TestSession:
-    row = db.get(TestSession, session_id)
+def load_session(db: Session, session_id: str, *, lock: bool = False) -> TestSession:
+    """The session row; ``lock``: ``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL (SQLite has one
+    writer at a time anyway), so that writers of the session's results take turns. Not ``FOR
+    UPDATE``: that would also hold up every insert of the session's records (their foreign key
+    check takes ``FOR KEY SHARE`` on this row), and with them the ingest writer."""
+    row = db.get(TestSession, session_id, with_for_update={"key_share": True} if lock else None)
     if row is None:
         raise NotFound("test session", session_id)
     return row
@@ -205,31 +210,50 @@ class SessionInputs:
     sync_mono_ns: int | None
 
 
-def _judged_records(db: Session, session_id: str, *, with_boxes: bool) -> list[Any]:
-    """The session's judged records (see :func:`is_judged`, filtered in SQL), in id order."""
+def _judged(session_id: str) -> list[ColumnElement[bool]]:
+    """SQL for :func:`is_judged` records of the session."""
     e = DetectionEvent
     role = e.payload["fields"]["role"].as_string()
+    return [
+        e.test_session_id == session_id,
+        e.kind == MATCHED_KIND,
+        or_(role.is_(None), role != "stimulus"),
+    ]
+
+
+def judged_ids(db: Session, session_id: str, since_id: str | None = None) -> list[str]:
+    """Ids of the session's judged records, those above ``since_id`` when given."""
+    e = DetectionEvent
+    where = _judged(session_id)
+    if since_id is not None:
+        where.append(e.id > since_id)
+    return list(db.scalars(select(e.id).where(*where)))
+
+
+def _judged_records(
+    db: Session, session_id: str, *, with_boxes: bool, ids: Sequence[str] | None = None
+) -> list[Any]:
+    """The session's judged records (see :func:`is_judged`, filtered in SQL), in id order;
+    only those of ``ids`` when given."""
+    e = DetectionEvent
     names = [n for n in _SIGNAL_COLUMNS if with_boxes or n != "bbox"]
     columns: list[Any] = [getattr(e, n) for n in names]
     if with_boxes:  # track ids only matter where boxes are matched (spatial mode)
         columns.append(e.payload["track_id"].as_string().label("track_id"))
-    query = (
-        select(*columns)
-        .where(
-            e.test_session_id == session_id,
-            e.kind == MATCHED_KIND,
-            or_(role.is_(None), role != "stimulus"),
-        )
-        .order_by(e.id)
-    )
-    return list(db.execute(query).all())
+    where = _judged(session_id)
+    if ids is not None:
+        where.append(e.id.in_(ids))
+    return list(db.execute(select(*columns).where(*where).order_by(e.id)).all())
 
 
-def load_judged_rows(db: Session, session_id: str) -> list[dict[str, Any]]:
-    """The session's judged records as dicts (with boxes), in id (arrival) order."""
+def load_judged_rows(
+    db: Session, session_id: str, ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The session's judged records (those of ``ids`` when given) as dicts with boxes, in id
+    (arrival) order."""
     return [
         {**row._asdict(), "kind": MATCHED_KIND}
-        for row in _judged_records(db, session_id, with_boxes=True)
+        for row in _judged_records(db, session_id, with_boxes=True, ids=ids)
     ]
 
 
@@ -243,13 +267,13 @@ def _judged_columns(db: Session, session_id: str, *, with_boxes: bool) -> dict[s
     return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
-def load_inputs(db: Session, session_id: str) -> SessionInputs:
-    """Read a session's ground truth, records and rules.
+def load_inputs(db: Session, session_id: str, *, lock: bool = False) -> SessionInputs:
+    """Read a session's ground truth, records and rules (``lock``: see :func:`load_session`).
 
     :raises NotFound: no such session.
     :raises ValueError: the session has no execution config, or a stored value is unusable.
     """
-    session = load_session(db, session_id)
+    session = load_session(db, session_id, lock=lock)
     config = session.execution_config
     if config is None:
         raise ValueError(f"test session {session_id!r} was never started: it has no config")

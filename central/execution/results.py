@@ -3,7 +3,10 @@
 :func:`compute_final_results` reads the session's ground truth and every stored record, runs the
 matcher (:func:`central.matching.match`), and replaces the session's comparison and
 latency rows and its ``results`` JSON. The same inputs always give the same rows and numbers, so
-``POST .../recompute`` may run any number of times.
+``POST .../recompute`` may run any number of times. Each pass locks the session's row first, so
+two passes (on two centrals) take turns instead of interleaving their deletes and inserts;
+:func:`finalize` then ends a running session at most once: its status changes in the pass's
+own transaction, and a pass that finds the session no longer running writes nothing.
 
 Rows written:
 
@@ -43,11 +46,11 @@ from central.db.models import (
 )
 from central.db.types import new_ids, utcnow
 from central.execution.drops import invalid_reason
-from central.execution.loading import SessionInputs, load_inputs
+from central.execution.loading import SessionInputs, load_inputs, load_session
 from central.matching import VRU_TYPES, MatchResult, match
 from central.schemas.evaluation import EvaluationPublic
 
-__all__ = ["FINISHED_STATUSES", "FinalResults", "compute_final_results"]
+__all__ = ["FINISHED_STATUSES", "FinalResults", "compute_final_results", "finalize"]
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +205,7 @@ def compute_final_results(
     :raises NotFound: no such session.
     :raises ValueError: the session was never started, or its data cannot be matched.
     """
-    inputs = load_inputs(db, session_id)
+    inputs = load_inputs(db, session_id, lock=True)
     outcome = match(inputs.ground_truth, inputs.signals, inputs.config)
     session = inputs.session
     if dropped is None:
@@ -239,3 +242,21 @@ def compute_final_results(
         "passed" if summary["passed"] else "failed",
     )
     return FinalResults(session_id=session_id, status=session.status, results=summary)
+
+
+def finalize(
+    db: Session, session_id: str, owner: str, status: str, dropped: Mapping[str, int] | None
+) -> FinalResults | None:
+    """The final pass of a running session owned by ``owner``, ending it with ``status``; None
+    (and nothing written) when the session no longer runs (another pass finalized it first) or
+    another central took it over.
+
+    :raises NotFound: no such session.
+    :raises ValueError: as :func:`compute_final_results`.
+    """
+    session = load_session(db, session_id, lock=True)
+    if session.status != "running" or session.owner_id not in (None, owner):
+        db.rollback()
+        return None
+    logger.info("session %s: final pass", session_id)
+    return compute_final_results(db, session_id, status=status, dropped=dropped)

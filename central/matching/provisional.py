@@ -158,6 +158,10 @@ class ProvisionalMatcher:
         self._tracks = ProvisionalTracks(gt, config.mode)
         self._latest_ms = -np.inf
 
+    def knows(self, record_id: Any) -> bool:
+        """Whether the record was judged already."""
+        return record_id in self._seen
+
     def add(self, signals: Signals) -> ProvisionalVerdicts:
         """Judge a batch of records in the order given and update the running counts.
 

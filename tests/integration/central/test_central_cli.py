@@ -65,6 +65,19 @@ def test_serve_refuses_no_auth_off_loopback(capsys: pytest.CaptureFixture[str]) 
     assert "loopback" in capsys.readouterr().err
 
 
+def test_serve_refuses_a_lease_renewed_less_often_than_twice_per_lease(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CENTRAL_SESSION_LEASE_S", "4")
+    monkeypatch.setenv("CENTRAL_SESSION_RENEW_S", "3")
+    code = main(["serve", "--host", "127.0.0.1"])
+
+    assert code == 2
+    assert "session_renew_s (3) must be at most half of session_lease_s (4)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_db_upgrade_then_check_on_a_blank_database(
     blank_database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -146,7 +146,7 @@ def test_records_flow_over_mutual_tls_and_each_bad_certificate_says_what_is_wron
 
             # The daemon itself logs the same words, once, while it keeps retrying.
             daemon = rig.agent()
-            wait_for(lambda: expected in daemon.log(), 15, f"the daemon saying {expected!r}")
+            wait_for(lambda d=daemon, e=expected: e in d.log(), 15, f"the daemon saying {expected!r}")
             daemon.stop()
             assert daemon.log().count(expected) == 1, daemon.log()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from central.db.types import ID_LENGTH, new_id, new_ids
+from central.db.types import ID_LENGTH, id_floor, new_id, new_ids
 
 
 def test_single_and_batch_ids_interleave_in_increasing_order() -> None:
@@ -24,3 +25,12 @@ def test_an_empty_batch_is_empty_and_takes_nothing() -> None:
     before = new_id()
     assert new_ids(0) == []
     assert new_id() > before
+
+
+def test_the_floor_of_an_instant_is_below_every_id_made_from_then_and_above_older_ones() -> None:
+    older = new_id()
+    time.sleep(0.002)  # the floor is per millisecond: step past the one ``older`` was made in
+    floor = id_floor(time.time_ns())
+    newer = new_ids(100)
+    assert older < floor < min(newer)
+    assert len(floor) == ID_LENGTH

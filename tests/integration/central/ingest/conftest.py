@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from central.config import CentralSettings
+from central.demo.rig import SYNC_CHANNEL, RigProcess, rig_config_toml
+from central.demo.scenario import DEFAULT_SCENARIO
+from central.demo.video import render_demo_video
 from central.ingest.broker import free_port
 from protocol import (
     DetectionPayload,
@@ -137,15 +141,21 @@ def rig(client: Any, make_rig: Callable[..., FakeRig]) -> FakeRig:
 
 class CentralProcess:
     """``rig-central serve`` in a subprocess: the real CLI, killable like a real server.
-    ``extra_args`` go on its command line (``--instance-id``, ``--mqtt-share-group``...)."""
+    ``extra_args`` go on its command line (``--instance-id``, ``--mqtt-share-group``...),
+    ``extra_env`` into its environment (``CENTRAL_SESSION_LEASE_S``...)."""
 
     def __init__(
-        self, settings: CentralSettings, log_path: Path, extra_args: Sequence[str] = ()
+        self,
+        settings: CentralSettings,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.port = free_port()
         self.log_path = log_path
         self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -162,6 +172,7 @@ class CentralProcess:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CENTRAL_")},
             "CENTRAL_TOPIC_PREFIX": self.settings.topic_prefix,
+            **self.extra_env,
         }
         for name in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
             value = getattr(self.settings, name)
@@ -213,6 +224,70 @@ class CentralProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_url() -> str:
+    """The local Redis, or a skip that says it is absent."""
+    try:
+        socket.create_connection(REDIS, timeout=0.5).close()
+    except OSError:
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    return f"redis://{REDIS[0]}:{REDIS[1]}/0"
+
+
+def scenario_session_over_http(base_url: str, tmp_path: Path, rig_id: str) -> str:
+    """The demo scenario's project, video, ground truth and a pending session on ``rig_id``,
+    made through the REST API of the central at ``base_url`` (run with ``--no-auth``)."""
+
+    def call(path: str, **kwargs: Any) -> Any:
+        response = httpx.post(f"{base_url}{path}", timeout=60, **kwargs)
+        assert response.status_code < 300, f"POST {path}: {response.text}"
+        return response.json()
+
+    project = call("/api/projects", json={"name": f"scenario-{rig_id}"})
+    video_path = render_demo_video(DEFAULT_SCENARIO, tmp_path / "scenario.mp4")
+    with video_path.open("rb") as handle:
+        files = {"file": ("scenario.mp4", handle, "video/mp4")}
+        video = call(f"/api/projects/{project['id']}/videos", files=files)
+    annotations = {"annotations": DEFAULT_SCENARIO.annotations()}
+    call(f"/api/videos/{video['id']}/annotations/bulk", json=annotations)
+    body = {"name": "scenario", "projectId": project["id"], "videoId": video["id"]}
+    return str(call("/api/test-sessions", json={**body, "rigId": rig_id})["id"])
+
+
+def start_scenario_agent(
+    tmp_path: Path, mqtt_url: str, prefix: str, rig_id: str, start_delay_ms: float
+) -> RigProcess:
+    """A real rig agent that plays the scenario ``start_delay_ms`` after it starts."""
+    config = tmp_path / f"{rig_id}.toml"
+    config.write_text(
+        rig_config_toml(
+            DEFAULT_SCENARIO,
+            rig_id=rig_id,
+            mqtt_url=mqtt_url,
+            topic_prefix=prefix,
+            spool_path=tmp_path / f"{rig_id}-spool.db",
+            start_delay_ms=start_delay_ms,
+        )
+    )
+    agent = RigProcess(config, tmp_path / f"{rig_id}-agent.log")
+    agent.start()
+    return agent
+
+
+def scenario_start_body(duration_s: int) -> dict[str, Any]:
+    """A start body judging the scenario by its own rules, video time zero at the sync pulse."""
+    return {
+        "signalType": "network",
+        "testDuration": duration_s,
+        "toleranceMs": int(DEFAULT_SCENARIO.tolerance_ms),
+        "maxLatencyMs": int(DEFAULT_SCENARIO.max_latency_ms),
+        "minAccuracy": DEFAULT_SCENARIO.min_accuracy,
+        "syncChannel": SYNC_CHANNEL,
+    }
 
 
 @pytest.fixture

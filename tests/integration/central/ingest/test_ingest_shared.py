@@ -6,7 +6,6 @@ record is stored exactly once, also when one of them is SIGKILLed mid-stream and
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,20 +25,11 @@ from central.ingest.ingestor import central_client_id
 from central.ingest.mqtt_sessions import discard_session
 from protocol import CommandReply, PingCommand, Topics, decode_command, encode
 
-from .conftest import CentralProcess
+from .conftest import CentralProcess, redis_url
 
 BATCHES = 120
 RECORDS_PER_BATCH = 50
 INSTANCES = ("central-a", "central-b")
-REDIS = ("127.0.0.1", 6379)
-
-
-def _redis_url() -> str:
-    try:
-        socket.create_connection(REDIS, timeout=0.5).close()
-    except OSError:
-        pytest.skip("Redis does not answer on 127.0.0.1:6379")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/0"
 
 
 @pytest.fixture
@@ -51,12 +41,12 @@ def centrals(
     if mqtt_broker.kind != "mosquitto":
         pytest.skip("the embedded amqtt broker serves no shared subscriptions")
     group = settings.topic_prefix.replace("/", "-")
-    redis_url = _redis_url()
+    redis = redis_url()
     processes = [
         CentralProcess(
             settings,
             tmp_path / f"{instance}.log",
-            ["--instance-id", instance, "--mqtt-share-group", group, "--redis-url", redis_url],
+            ["--instance-id", instance, "--mqtt-share-group", group, "--redis-url", redis],
         )
         for instance in INSTANCES
     ]
