@@ -25,7 +25,8 @@
 Baselines, measured in the same run on the same machine (see ``ingest_baselines``): storage by
 plain executemany and, on PostgreSQL, by raw COPY of the same rows; transport paho to paho.
 The load average is printed before and after: on a shared machine it says how much of the
-figures is other people's work.
+figures is other people's work. On PostgreSQL the run works in a schema of its own in the
+database of ``--database-url`` (dropped at the end), so runs never see each other's rows.
 
 Mosquitto runs with deploy/mosquitto's queue and in-flight settings (persistence off, no auth), on
 a free port. The rig agent flushes a batch at 100 records or after ``batch_linger_ms`` (5 ms here;
@@ -38,356 +39,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
-from typing import Any
 
-import httpx
-import paho.mqtt.client as mqtt
-import socketio
-from ingest_baselines import (
-    BATCH,
-    percentiles,
-    publish_paced,
-    sample_batches,
-    storage_baselines,
-    transport_baseline,
+from _ingest_live import create_session, wait_online, watch_session
+from _ingest_load import (
+    FLOOD_BATCH,
+    flood,
+    ingest_stats,
+    paced_without_agent,
+    sustained_rate,
+    wait_stored,
 )
-from paho.mqtt.enums import CallbackAPIVersion
-
-from central.db.migrate import upgrade
-from central.demo.synthetic_video import write_synthetic_video
-from central.ingest.broker import free_port
-from protocol import RigStatus, Topics, encode
-
-BIN = Path(sys.executable).parent
-FLOOD_BATCH = 500
-
-MOSQUITTO_CONF = """\
-listener {port} 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 1000000
-max_queued_bytes 2000000000
-max_inflight_messages 100
-max_packet_size 1100000
-set_tcp_nodelay true
-log_dest stderr
-log_type error
-"""
-
-RIG_CONF = """\
-rig_id = "{rig_id}"
-
-[mqtt]
-url = "{broker}"
-topic_prefix = "{prefix}"
-batch_max_records = {batch}
-batch_linger_ms = 5
-max_inflight_batches = 32
-
-[spool]
-path = "{spool}"
-max_mb = 2048
-
-[status]
-interval_s = 1
-
-[[channels]]
-name = "detections"
-role = "detection"
-source = "simulated"
-rate_hz = {rate}
-{count}
-
-[channels.template]
-vru_type = "pedestrian"
-bbox = [412.0, 220.0, 64.0, 150.0]
-confidence = 0.91
-frame = 30
-"""
-
-
-class Processes:
-    """Child processes, killed on exit."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.children: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Any:
-        log = (self.workdir / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
-        self.children.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-    def close(self) -> None:
-        for process in reversed(self.children):
-            self.stop(process)
-
-
-def start_mosquitto(procs: Processes) -> str:
-    port = free_port()
-    conf = procs.workdir / "mosquitto.conf"
-    conf.write_text(MOSQUITTO_CONF.format(port=port))
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    procs.start("mosquitto", [mosquitto, "-c", str(conf)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return f"mqtt://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("mosquitto did not start")
-
-
-def start_central(procs: Processes, broker: str, prefix: str, database_url: str) -> str:
-    port = free_port()
-    upgrade(database_url)  # a server database is never migrated by central itself
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL_")}
-    env["CENTRAL_TOPIC_PREFIX"] = prefix
-    procs.start(
-        "central",
-        [
-            str(BIN / "rig-central"),
-            "serve",
-            "--no-auth",
-            "--port",
-            str(port),
-            "--mqtt-url",
-            broker,
-            "--database-url",
-            database_url,
-            "--data-dir",
-            str(procs.workdir / "central-data"),
-        ],
-        env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).json()["broker"].startswith("connected"):
-                return url
-        except (httpx.HTTPError, KeyError):
-            pass
-        time.sleep(0.1)
-    raise SystemExit("central did not start; see central.log")
-
-
-def start_rig(
-    procs: Processes, name: str, broker: str, prefix: str, rate: float, count: int | None
-) -> subprocess.Popen[bytes]:
-    conf = procs.workdir / f"{name}.toml"
-    conf.write_text(
-        RIG_CONF.format(
-            rig_id=name,
-            broker=broker,
-            prefix=prefix,
-            batch=BATCH,
-            spool=procs.workdir / f"{name}.db",
-            rate=rate,
-            count=f"count = {count}" if count is not None else "",
-        )
-    )
-    return procs.start(name, [str(BIN / "rig-agent"), "run", "--config", str(conf)])
-
-
-def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
-    """User plus system CPU time a child has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def paho_rig(broker: str, topics: Topics, rig_id: str) -> mqtt.Client:
-    """A paho client playing a rig that has sent its status (so central takes its records)."""
-    host, port = broker.removeprefix("mqtt://").split(":")
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(100)
-    client.connect(host, int(port))
-    client.loop_start()
-    status = encode(RigStatus(rig_id=rig_id, state="online"))
-    client.publish(topics.status(rig_id), status, qos=1).wait_for_publish(5)
-    time.sleep(0.5)
-    return client
-
-
-def paced_without_agent(
-    central: str, broker: str, prefix: str, rate: float, records: int
-) -> tuple[float, dict[str, float]]:
-    """Central alone under a paced load: paho publishes the batches a rig would (100 records at
-    most, a 5 ms linger), so the rig agent's CPU is out of the picture."""
-    topics = Topics(prefix)
-    client = paho_rig(broker, topics, "rig-paho")
-    base = ingest_stats(central)["records_stored"]
-    sender = threading.Thread(
-        target=publish_paced,
-        args=(
-            lambda b: client.publish(topics.records("rig-paho"), b, qos=1),
-            rate,
-            records,
-            "rig-paho",
-        ),
-    )
-    sender.start()
-    samples = wait_stored(central, base + records, timeout=records / rate * 10 + 60)
-    sender.join()
-    client.loop_stop()
-    client.disconnect()
-    lag = ingest_stats(central)["capture_to_commit_ms_by_rig"]["rig-paho"]
-    return sustained_rate(samples, base, records), lag
-
-
-def flood(
-    central: str, central_process: subprocess.Popen[bytes], broker: str, prefix: str, records: int
-) -> tuple[float, float]:
-    """Pre-encoded 500-record batches published as fast as the broker takes them; returns the
-    sustained records/s and central's CPU microseconds per record over the phase."""
-    topics = Topics(prefix)
-    batches = sample_batches(
-        records, rig_id="rig-flood", stream=f"flood-{uuid.uuid4().hex[:8]}", batch=FLOOD_BATCH
-    )
-    client = paho_rig(broker, topics, "rig-flood")
-    base = ingest_stats(central)["records_stored"]
-    cpu_before = cpu_seconds(central_process)
-    topic = topics.records("rig-flood")
-    sender = threading.Thread(
-        target=lambda: [client.publish(topic, batch, qos=1) for batch in batches]
-    )
-    sender.start()
-    samples = wait_stored(central, base + records, timeout=300)
-    cpu = cpu_seconds(central_process) - cpu_before
-    sender.join()
-    client.loop_stop()
-    client.disconnect()
-    return sustained_rate(samples, base, records), cpu / records * 1e6
-
-
-def ingest_stats(central: str) -> dict[str, Any]:
-    stats: dict[str, Any] = httpx.get(f"{central}/api/ingest", timeout=5).json()["stats"]
-    return stats
-
-
-def wait_stored(central: str, target: int, timeout: float) -> list[tuple[float, int]]:
-    """Poll central's stored-record count until ``target``; returns (time, count) samples."""
-    samples: list[tuple[float, int]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stored = ingest_stats(central)["records_stored"]
-        samples.append((time.monotonic(), stored))
-        if stored >= target:
-            return samples
-        time.sleep(0.25)  # each poll computes percentiles in central: keep it rare
-    raise SystemExit(f"central stored {samples[-1][1]} of {target} records in {timeout:.0f} s")
-
-
-def sustained_rate(samples: list[tuple[float, int]], base: int, total: int) -> float:
-    """Records/s between the 10 % and 90 % marks of this run."""
-
-    def first_at(fraction: float) -> tuple[float, int]:
-        return next((t, n) for t, n in samples if n - base >= fraction * total)
-
-    (t0, n0), (t1, n1) = first_at(0.1), first_at(0.9)
-    return (n1 - n0) / (t1 - t0)
-
-
-# ------------------------------------------------------------------------------------------ live
-
-
-def create_session(central: str, workdir: Path) -> str:
-    """A project, a video with one ground-truth box, and a test session on rig ``rig-live``."""
-    with httpx.Client(base_url=central, timeout=30) as http:
-        project = http.post("/api/projects", json={"name": f"bench {uuid.uuid4().hex[:6]}"})
-        project.raise_for_status()
-        clip = write_synthetic_video(workdir / "clip.mp4", frame_count=10)
-        with clip.open("rb") as file:
-            video = http.post(
-                "/api/videos",
-                files={"file": ("clip.mp4", file, "video/mp4")},
-                data={"projectId": project.json()["id"]},
-            )
-        video.raise_for_status()
-        box = {"x": 1, "y": 1, "width": 10, "height": 10}
-        annotation = http.post(
-            f"/api/videos/{video.json()['id']}/annotations",
-            json={
-                "detectionId": "p1",
-                "frameNumber": 2,
-                "vruType": "pedestrian",
-                "boundingBox": box,
-            },
-        )
-        annotation.raise_for_status()
-        session = http.post(
-            "/api/test-sessions",
-            json={
-                "name": "bench",
-                "projectId": project.json()["id"],
-                "videoId": video.json()["id"],
-                "rigId": "rig-live",
-            },
-        )
-        session.raise_for_status()
-        return str(session.json()["id"])
-
-
-def wait_online(central: str, rig_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{central}/api/rigs/{rig_id}", timeout=5)
-        if response.status_code == 200 and response.json()["state"] == "online":
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"rig {rig_id} did not come online")
-
-
-async def watch_session(central: str, session_id: str, seconds: float) -> list[float]:
-    """Join the session's room, start it through central (which commands the rig), collect
-    each detection's capture-to-arrival time for ``seconds``, then stop it."""
-    lags: list[float] = []
-    sio = socketio.AsyncClient(reconnection=False)
-
-    @sio.on("detection_event")
-    def on_detections(data: dict[str, Any]) -> None:
-        now = time.time_ns()
-        lags.extend((now - d["tWallNs"]) / 1e6 for d in data["detections"])
-
-    await sio.connect(central, transports=["websocket"], wait_timeout=10)
-    await sio.call("join_test_session", {"test_session_id": session_id}, timeout=5)
-    async with httpx.AsyncClient(base_url=central, timeout=30) as http:
-        config = {
-            "signalType": "network",
-            "testDuration": int(seconds) + 30,
-            "toleranceMs": 100,
-            "maxLatencyMs": 200,
-            "minAccuracy": 0.5,
-            "channels": ["detections"],
-        }
-        started = await http.post(f"/api/test-sessions/{session_id}/start", json=config)
-        started.raise_for_status()
-        await asyncio.sleep(seconds)
-        (await http.post(f"/api/test-sessions/{session_id}/stop")).raise_for_status()
-    await sio.disconnect()
-    return lags
-
-
-# ------------------------------------------------------------------------------------------ main
+from _ingest_procs import (
+    Processes,
+    cpu_seconds,
+    private_schema,
+    start_central,
+    start_mosquitto,
+    start_rig,
+)
+from ingest_baselines import percentiles, storage_baselines, transport_baseline
 
 
 def main() -> None:
@@ -406,7 +79,12 @@ def main() -> None:
     phases = set(args.phases.split(","))
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    database_url = args.database_url or f"sqlite:///{workdir / 'central.sqlite3'}"
+    with private_schema(args.database_url or f"sqlite:///{workdir / 'central.sqlite3'}") as url:
+        run(args, phases, workdir, url)
+
+
+def run(args: argparse.Namespace, phases: set[str], workdir: Path, database_url: str) -> None:
+    """The phases, then the baselines, then the goals met or not."""
     procs = Processes(workdir)
     prefix = f"bench/{uuid.uuid4().hex[:8]}"
     goals: list[str] = []

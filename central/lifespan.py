@@ -199,6 +199,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # process: move it out of the collector's reach. Otherwise each full collection walks it
         # all again and stalls the ingest writer: measured 175 ms pauses, the p99 of ingest.
         gc.freeze()
+        # Ingest keeps thousands of young rows alive per batch, and with the default thresholds
+        # (700, 10, 10) the collector walked them again and again: about 30 % of central's CPU per
+        # record under load (bench/ingest.py). Rarer collections walk each survivor about once.
+        gc.set_threshold(20_000, 50, 50)
         try:
             yield
         finally:

@@ -62,10 +62,16 @@ class PreparedInsert:
     """An INSERT compiled once for a dialect, run as a bare DB-API executemany.
 
     ``column_keys`` limits the statement to those columns; by default it names every column.
+    ``converters`` replace the bind processors of the column types they name (see
+    :class:`BoundValues`).
     """
 
     def __init__(
-        self, statement: Insert, dialect: Dialect, column_keys: Sequence[str] | None = None
+        self,
+        statement: Insert,
+        dialect: Dialect,
+        column_keys: Sequence[str] | None = None,
+        converters: Mapping[type[TypeEngine[Any]], Callable[[Any], Any]] | None = None,
     ) -> None:
         compiled = statement.compile(
             dialect=dialect, column_keys=list(column_keys) if column_keys is not None else None
@@ -73,7 +79,7 @@ class PreparedInsert:
         self._sql = compiled.string
         self._positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.params)
-        self._bound = BoundValues(statement.table, names, dialect)  # type: ignore[arg-type]
+        self._bound = BoundValues(statement.table, names, dialect, converters)  # type: ignore[arg-type]
 
     def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
         """Insert ``rows`` (dicts keyed by column name); return how many the database took."""

@@ -78,7 +78,15 @@ def new_ids(count: int) -> list[str]:
     with _id_lock:
         first = max(payload, _last_payload + 1)
         _last_payload = first + count - 1
-    return [_uuid7_text(payload) for payload in range(first, first + count)]
+    low = first & _LOW_48
+    if count <= 1 or low + count > _LOW_48 + 1:
+        return [_uuid7_text(payload) for payload in range(first, first + count)]
+    # The ids differ in their last 48 bits only, the last 12 hex digits: format the rest once.
+    head = _uuid7_text(first)[:-12]
+    return [f"{head}{value:012x}" for value in range(low, low + count)]
+
+
+_LOW_48 = (1 << 48) - 1
 
 
 def _uuid7_text(payload: int) -> str:

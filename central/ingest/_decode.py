@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from central.ingest._fast_batch import FastBatch, decode_fast_batch
 from central.ingest._rows import DeadLetterReason, Refusal, refusal_for
 from protocol import (
     CommandReply,
@@ -29,7 +30,8 @@ class Decoded:
     topic: str
     payload: bytes
     rig_id: str | None
-    batch: RecordBatch | None = None
+    batch: RecordBatch | FastBatch | None = None
+    """A record batch decoded the fast way (see :mod:`central.ingest._fast_batch`) when it can be."""
     status: RigStatus | None = None
     reply: CommandReply | None = None
     refusal: Refusal | None = None
@@ -51,7 +53,7 @@ def decode_message(topics: Topics, topic: str, payload: bytes, retained: bool = 
             _check_rig(rig_id, status.rig_id)
             return Decoded(topic, payload, rig_id, status=status, retained=retained)
         if parsed.kind is TopicKind.RECORDS:
-            batch = decode_batch(payload)
+            batch = decode_fast_batch(payload) or decode_batch(payload)
             _check_rig(rig_id, batch.rig_id)
             return Decoded(topic, payload, rig_id, batch=batch)
         if parsed.kind is TopicKind.REPLIES:

@@ -7,12 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 from central.db.models import DEAD_LETTER_PAYLOAD_CAP
 from central.db.types import new_id
+from central.ingest._fast_batch import FastLatency, FastPayload, FastRecord, FastSyncPayload
 from protocol import (
     MAX_MESSAGE_BYTES,
     DetectionPayload,
-    DetectionRecord,
     LatencyRecord,
     ProtocolError,
     Record,
@@ -87,55 +89,63 @@ def detection_event_row(
     row_id: str,
     rig_id: str,
     stream: str,
-    record: Record,
+    record: Record | FastRecord,
     test_session_id: str | None,
     received_at: datetime,
 ) -> dict[str, Any]:
-    """A ``detection_events`` row for any record kind (sync records are stored too)."""
-    row: dict[str, Any] = {
+    """A ``detection_events`` row for any record kind (sync records are stored too), from a
+    pydantic record or its msgspec twin of :mod:`central.ingest._fast_batch` alike."""
+    payload = record.payload
+    kind = record.kind
+    values = _payload_values(payload)
+    vru_type = bbox = confidence = frame = None
+    if kind != "sync":
+        vru = payload.vru_type  # type: ignore[union-attr]
+        vru_type = vru.value if vru is not None else None
+        box = payload.bbox  # type: ignore[union-attr]
+        bbox = list(box) if box is not None else None
+        confidence = payload.confidence  # type: ignore[union-attr]
+        frame = payload.frame  # type: ignore[union-attr]
+        if kind == "latency":
+            # The stimulus side lives in the payload JSON: the table has no columns for it.
+            values["stimulus_channel"] = record.stimulus_channel  # type: ignore[union-attr]
+            values["stimulus_t_mono_ns"] = record.stimulus_t_mono_ns  # type: ignore[union-attr]
+            values["latency_ms"] = record.latency_ms  # type: ignore[union-attr]
+    return {
         "id": row_id,
         "test_session_id": test_session_id,
         "rig_id": rig_id,
         "stream": stream,
         "seq": record.seq,
-        "kind": record.kind,
+        "kind": kind,
         "channel": record.channel,
         "source": record.source.value,
         "clock": record.clock.value,
         "t_mono_ns": record.t_mono_ns,
         "t_wall_ns": record.t_wall_ns,
         "t_video_ms": record.t_video_ms,
-        "vru_type": None,
-        "bbox": None,
-        "confidence": None,
-        "frame_number": None,
-        "payload": _payload_values(record.payload),
+        "vru_type": vru_type,
+        "bbox": bbox,
+        "confidence": confidence,
+        "frame_number": frame,
+        "payload": values,
         "received_at": received_at,
     }
-    if isinstance(record, DetectionRecord | LatencyRecord):
-        payload = record.payload
-        row["vru_type"] = payload.vru_type.value if payload.vru_type is not None else None
-        row["bbox"] = list(payload.bbox) if payload.bbox is not None else None
-        row["confidence"] = payload.confidence
-        row["frame_number"] = payload.frame
-    if isinstance(record, LatencyRecord):
-        # The stimulus side lives in the payload JSON: the table has no columns of its own for it.
-        row["payload"] = {
-            **row["payload"],
-            "stimulus_channel": record.stimulus_channel,
-            "stimulus_t_mono_ns": record.stimulus_t_mono_ns,
-            "latency_ms": record.latency_ms,
-        }
-    return row
 
 
 _PAYLOAD_SCALARS = ("confidence", "frame", "track_id", "raw_hex", "raw_line")
 
 
-def _payload_values(payload: DetectionPayload | SyncPayload) -> dict[str, Any]:
+def _payload_values(
+    payload: DetectionPayload | SyncPayload | FastPayload | FastSyncPayload,
+) -> dict[str, Any]:
     """The payload's fields that carry a value, as JSON values; written out by hand because
-    ``model_dump`` costs a third of the whole insert at ingest rates."""
-    values: dict[str, Any] = {}
+    ``model_dump`` costs a third of the whole insert at ingest rates (msgspec's structs omit
+    their defaults, in C, by themselves)."""
+    if isinstance(payload, msgspec.Struct):
+        values: dict[str, Any] = msgspec.to_builtins(payload)
+        return values
+    values = {}
     if isinstance(payload, DetectionPayload):
         if payload.vru_type is not None:
             values["vru_type"] = payload.vru_type.value
@@ -151,7 +161,7 @@ def _payload_values(payload: DetectionPayload | SyncPayload) -> dict[str, Any]:
 
 
 def latency_measurement_row(
-    record: LatencyRecord,
+    record: LatencyRecord | FastLatency,
     detection_event_id: str,
     test_session_id: str,
     max_latency_ms: float,

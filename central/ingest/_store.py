@@ -13,9 +13,10 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, case, select
+from sqlalchemy import JSON, Connection, Engine, Table, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from central.db.bulk_insert import PreparedInsert
@@ -29,8 +30,9 @@ from central.db.models import (
     TestExecutionConfig,
     TestSession,
 )
-from central.db.types import new_id, new_ids, utcnow
+from central.db.types import json_text, new_id, new_ids, utcnow
 from central.ingest._decode import Decoded
+from central.ingest._fast_batch import FastBatch, FastLatency
 from central.ingest._rows import (
     DeadLetterReason,
     Refusal,
@@ -39,7 +41,7 @@ from central.ingest._rows import (
     latency_measurement_row,
     rig_values,
 )
-from protocol import CommandReply, LatencyRecord, Record, RecordBatch
+from protocol import CommandReply, LatencyRecord, RecordBatch
 
 __all__ = ["DEFAULT_MAX_LATENCY_MS", "BatchOutcome", "IngestStore"]
 
@@ -98,8 +100,14 @@ class IngestStore:
             else PreparedInsert(
                 self._insert(_events).on_conflict_do_nothing(index_elements=unique),
                 engine.dialect,
+                converters={JSON: json_text},  # orjson, as for COPY: the stdlib encoder is slower
             )
         )
+        # Built once: making these statements anew for every batch cost more than running them.
+        self._known_rigs_sql = select(_rigs.c.id).where(
+            _rigs.c.id.in_(bindparam("rig_ids", expanding=True))
+        )
+        self._count_streams_sql = _count_streams_statement(self._insert)
 
     def write(self, decoded: list[Decoded], deferrable: list[bool] | None = None) -> BatchOutcome:
         """Store every message of ``decoded`` in one transaction and return what was stored.
@@ -118,8 +126,7 @@ class IngestStore:
             known_rigs = self._known_rigs(conn, {d.batch.rig_id for d in decoded if d.batch})
             sessions = self._sessions(conn, decoded)
             refused = [(d, d.refusal) for d in decoded if d.refusal is not None]
-            accepted: list[tuple[RecordBatch, Record, str | None]] = []
-            seen: set[tuple[str, str, int]] = set()
+            accepted: list[RecordBatch | FastBatch] = []
             for position, item in enumerate(decoded):
                 if item.reply is not None:
                     outcome.replies.append((item.rig_id or item.reply.rig_id or "", item.reply))
@@ -135,28 +142,8 @@ class IngestStore:
                         (item, Refusal(DeadLetterReason.UNKNOWN_RIG, detail, batch.rig_id))
                     )
                     continue
-                for record in batch.records:
-                    key = (batch.rig_id, batch.stream, record.seq)
-                    if key in seen:
-                        outcome.duplicates += 1
-                        continue
-                    seen.add(key)
-                    session_id = record.session_id
-                    if session_id is not None and session_id not in sessions:
-                        outcome.unknown_sessions[session_id] += 1
-                        session_id = None
-                    accepted.append((batch, record, session_id))
-            events: list[dict[str, Any]] = []
-            latency_of: dict[str, LatencyRecord] = {}
-            for row_id, (batch, record, session_id) in zip(
-                new_ids(len(accepted)), accepted, strict=True
-            ):
-                row = detection_event_row(
-                    row_id, batch.rig_id, batch.stream, record, session_id, now
-                )
-                events.append(row)
-                if isinstance(record, LatencyRecord) and session_id is not None:
-                    latency_of[row_id] = record
+                accepted.append(batch)
+            events, latency_of = _event_rows(accepted, sessions, now, outcome)
             outcome.events = self._insert_events(conn, events)
             outcome.duplicates += len(events) - len(outcome.events)
             self._insert_latencies(conn, outcome.events, latency_of, sessions, now)
@@ -189,7 +176,7 @@ class IngestStore:
     def _known_rigs(self, conn: Connection, rig_ids: set[str]) -> set[str]:
         if not rig_ids:
             return set()
-        return set(conn.scalars(select(_rigs.c.id).where(_rigs.c.id.in_(rig_ids))))
+        return set(conn.scalars(self._known_rigs_sql, {"rig_ids": list(rig_ids)}))
 
     def _sessions(self, conn: Connection, decoded: Iterable[Decoded]) -> dict[str, float]:
         """Existing test sessions named by the records, with their latency budget."""
@@ -230,7 +217,7 @@ class IngestStore:
         self,
         conn: Connection,
         events: list[dict[str, Any]],
-        latency_of: dict[str, LatencyRecord],
+        latency_of: dict[str, LatencyRecord | FastLatency],
         budgets: dict[str, float],
         now: Any,
     ) -> None:
@@ -253,31 +240,85 @@ class IngestStore:
         spans: dict[tuple[str, str], list[int]] = defaultdict(list)
         for event in events:
             spans[(event["rig_id"], event["stream"])].append(event["seq"])
-        for (rig_id, stream), seqs in spans.items():
-            stmt = self._insert(_streams).values(
-                id=new_id(),
-                rig_id=rig_id,
-                stream=stream,
-                first_seq=min(seqs),
-                last_seq=max(seqs),
-                received_count=len(seqs),
-                created_at=now,
-            )
-            new = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[_streams.c.rig_id, _streams.c.stream],
-                    set_={
-                        "first_seq": case(
-                            (new.first_seq < _streams.c.first_seq, new.first_seq),
-                            else_=_streams.c.first_seq,
-                        ),
-                        "last_seq": case(
-                            (new.last_seq > _streams.c.last_seq, new.last_seq),
-                            else_=_streams.c.last_seq,
-                        ),
-                        "received_count": _streams.c.received_count + new.received_count,
-                        "updated_at": now,
-                    },
-                )
-            )
+        if not spans:
+            return
+        conn.execute(
+            self._count_streams_sql,
+            [
+                {
+                    "id": new_id(),
+                    "rig_id": rig_id,
+                    "stream": stream,
+                    "first_seq": min(seqs),
+                    "last_seq": max(seqs),
+                    "received_count": len(seqs),
+                    "created_at": now,
+                }
+                for (rig_id, stream), seqs in spans.items()
+            ],
+        )
+
+
+def _count_streams_statement(insert: Callable[[Table], Any]) -> Any:
+    """``rig_streams`` upsert: a stream's first and last seq widen, its count grows."""
+    stmt = insert(_streams).values({name: bindparam(name) for name in _STREAM_COLUMNS})
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[_streams.c.rig_id, _streams.c.stream],
+        set_={
+            "first_seq": case(
+                (new.first_seq < _streams.c.first_seq, new.first_seq),
+                else_=_streams.c.first_seq,
+            ),
+            "last_seq": case(
+                (new.last_seq > _streams.c.last_seq, new.last_seq),
+                else_=_streams.c.last_seq,
+            ),
+            "received_count": _streams.c.received_count + new.received_count,
+            "updated_at": new.created_at,
+        },
+    )
+
+
+_STREAM_COLUMNS = (
+    "id",
+    "rig_id",
+    "stream",
+    "first_seq",
+    "last_seq",
+    "received_count",
+    "created_at",
+)
+
+
+def _event_rows(
+    batches: list[RecordBatch | FastBatch],
+    sessions: dict[str, float],
+    now: datetime,
+    outcome: BatchOutcome,
+) -> tuple[list[dict[str, Any]], dict[str, LatencyRecord | FastLatency]]:
+    """The ``detection_events`` rows of ``batches`` (a record repeated within them counted as a
+    duplicate in ``outcome``, a session id that names no session replaced by None), and the
+    latency records among them that belong to a session, by row id. The hot loop of ingest."""
+    events: list[dict[str, Any]] = []
+    latency_of: dict[str, LatencyRecord | FastLatency] = {}
+    ids = iter(new_ids(sum(len(batch.records) for batch in batches)))
+    seen: dict[tuple[str, str], set[int]] = {}
+    for batch in batches:
+        rig_id, stream = batch.rig_id, batch.stream
+        seen_seqs = seen.setdefault((rig_id, stream), set())
+        for record in batch.records:
+            seq = record.seq
+            if seq in seen_seqs:
+                outcome.duplicates += 1
+                continue
+            seen_seqs.add(seq)
+            session_id = record.session_id
+            if session_id is not None and session_id not in sessions:
+                outcome.unknown_sessions[session_id] += 1
+                session_id = None
+            row = detection_event_row(next(ids), rig_id, stream, record, session_id, now)
+            events.append(row)
+            if session_id is not None and record.kind == "latency":
+                latency_of[row["id"]] = record  # type: ignore[assignment]
+    return events, latency_of
