@@ -27,8 +27,8 @@ from central.config import CentralSettings
 from central.db.models import DetectionEvent, TestSession
 from central.demo.rig import RigProcess
 from central.demo.scenario import DEFAULT_SCENARIO
-from central.ingest.client import discard_session
 from central.ingest.ingestor import central_client_id
+from central.ingest.mqtt_sessions import discard_session
 from tests.integration.central.conftest import poll_until
 
 from .conftest import (
