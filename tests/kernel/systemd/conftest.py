@@ -170,10 +170,17 @@ def installed() -> Iterator[InstalledAgent]:
     sh("systemd-run", "--unit=lane-broker", "/usr/sbin/mosquitto", "-p", str(BROKER_PORT))
     unit = (ROOT / "deploy" / "systemd" / UNIT).read_text()
     Path(f"/etc/systemd/system/{UNIT}").write_text(unit)
-    # The one change to the unit under test: a short watchdog, so a hang is caught in seconds.
+    # The changes to the unit under test: a short watchdog, so a hang is caught in seconds; and
+    # the checkout /opt/rig-agent takes its packages from stays visible, wherever it lives
+    # (PrivateTmp= and ProtectHome= would hide one under /tmp or /root; a deployment's packages
+    # are in /opt/rig-agent itself).
     dropin = Path(f"/etc/systemd/system/{UNIT}.d")
     dropin.mkdir(parents=True, exist_ok=True)
-    (dropin / "lane.conf").write_text(f"[Service]\nWatchdogSec={WATCHDOG_S}s\n")
+    visible = sorted({str(ROOT), site.getsitepackages()[0]})
+    (dropin / "lane.conf").write_text(
+        f"[Service]\nWatchdogSec={WATCHDOG_S}s\n"
+        + "".join(f"BindReadOnlyPaths={path}\n" for path in visible)
+    )
     sh("systemctl", "daemon-reload")
     time.sleep(0.5)  # the broker binds
     subscriber = Subscriber("127.0.0.1", BROKER_PORT, PREFIX, RIG_ID, persistent=False)
