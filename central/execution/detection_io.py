@@ -29,6 +29,7 @@ from central.execution.loading import (
     sync_instant,
 )
 from central.formats import DEFAULT_LIMITS, BoundingBox, ExportReport, ExportResult
+from central.formats.categories import category_from_name
 from central.formats.mot import sequence_name
 from central.formats.mot_detections import (
     DetectionBox,
@@ -39,14 +40,12 @@ from central.formats.mot_detections import (
 from central.matching.spatial import frames_of
 from central.services.annotation_io import ExportProgress, StreamedExport, video_info
 from central.services.errors import Conflict
-from protocol import VruType
 
 __all__ = ["as_http_records", "parse_session_detections", "start_detections_export"]
 
 logger = logging.getLogger(__name__)
 
 _MEDIA_TYPE = "application/zip"
-_VRU_VALUES = {vru.value: vru for vru in VruType}
 
 
 def _session_video(db: Session, session_id: str) -> tuple[Any, Video]:
@@ -69,7 +68,7 @@ def _detection_boxes(db: Session, session: Any, fps: float | None) -> list[Detec
             DetectionBox(
                 frame=frame if frame >= 0 else None,
                 box=None if np.isnan(box).any() else BoundingBox(*box),
-                vru_type=_VRU_VALUES.get(row.get("vru_type") or ""),
+                vru_type=category_from_name(row.get("vru_type") or ""),
                 confidence=None if np.isnan(confidence) else confidence,
                 track_id=row.get("track_id") or None,
                 record_id=row["id"],

@@ -12,6 +12,7 @@ from protocol import VruType
 
 __all__ = [
     "VRU_TYPES",
+    "category_from_coco_id",
     "category_from_name",
     "coco_category_id",
     "track_prefix",
@@ -21,6 +22,7 @@ __all__ = [
 VRU_TYPES: tuple[VruType, ...] = tuple(VruType)
 
 _COCO_IDS = {vru: index + 1 for index, vru in enumerate(VRU_TYPES)}
+_BY_COCO_ID = {coco_id: vru for vru, coco_id in _COCO_IDS.items()}
 _YOLO_INDICES = {vru: index for index, vru in enumerate(VRU_TYPES)}
 _BY_NAME = {vru.value: vru for vru in VRU_TYPES}
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -35,6 +37,11 @@ _TRACK_PREFIXES = {
 
 def coco_category_id(vru: VruType) -> int:
     return _COCO_IDS[vru]
+
+
+def category_from_coco_id(coco_id: int) -> VruType | None:
+    """The VRU type of a COCO category id, or None for an id that names none."""
+    return _BY_COCO_ID.get(coco_id)
 
 
 def yolo_class_index(vru: VruType) -> int:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from central.formats.categories import VRU_TYPES, coco_category_id
 from central.formats.collector import FoundBox, ImportResult, RowCollector
 from central.formats.exporting import usable_box
 from central.formats.limits import ImportLimits
@@ -37,23 +36,23 @@ from central.formats.model import Annotation, VideoInfo
 from central.formats.mot_text import (
     TRACK_IDS_ENTRY,
     TrackNumbers,
+    class_of,
     format_line,
     mot_archive,
     read_lines,
     read_upload,
     track_id_of,
+    vru_of,
 )
 from central.formats.report import ExportReport, Location
 from central.formats.source import Source
-from protocol import VruType
 
-__all__ = ["OCCLUDED_VISIBILITY", "class_of", "export_mot", "parse_mot", "sequence_name"]
+__all__ = ["OCCLUDED_VISIBILITY", "export_mot", "parse_mot", "sequence_name"]
 
 #: the visibility written for an occluded box; an import reads below 0.5 as occluded
 OCCLUDED_VISIBILITY = 0.25
 _OCCLUDED_BELOW = 0.5
 _NOT_CARRIED = ("truncated", "validated", "notes", "annotator")
-_BY_CLASS = {coco_category_id(vru): vru for vru in VRU_TYPES}
 _GROUND_TRUTH_ENTRY = "gt/gt.txt"
 
 
@@ -120,11 +119,6 @@ def _gt_lines(
         )
 
 
-def class_of(vru: VruType) -> int:
-    """The MOT class column of a VRU type."""
-    return coco_category_id(vru)
-
-
 def parse_mot(source: Source, video: VideoInfo, label: str, limits: ImportLimits) -> ImportResult:
     collector = RowCollector(video, label, "mot", limits)
     upload = read_upload(source, label, limits, (_GROUND_TRUTH_ENTRY, "gt.txt"), collector.issue)
@@ -133,7 +127,7 @@ def parse_mot(source: Source, video: VideoInfo, label: str, limits: ImportLimits
     without_class = 0
     for line in read_lines(upload.text, upload.label, collector.issue):
         where = Location(upload.label, line=line.line)
-        vru = VruType.PEDESTRIAN if line.class_id == -1 else _BY_CLASS.get(line.class_id)
+        vru = vru_of(line)
         if vru is None:
             collector.drop_foreign(where, f"MOT class {line.class_id}")
             continue

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from central.formats.categories import VRU_TYPES, coco_category_id
 from central.formats.errors import AnnotationImportError
 from central.formats.limits import ImportLimits
 from central.formats.model import BoundingBox
@@ -34,11 +33,13 @@ from central.formats.mot_text import (
     NO_TRACK,
     TRACK_IDS_ENTRY,
     TrackNumbers,
+    class_of,
     format_line,
     mot_archive,
     read_lines,
     read_upload,
     track_id_of,
+    vru_of,
 )
 from central.formats.report import Action, ExportReport, ImportReport, Issue, Location
 from central.formats.source import Source
@@ -46,7 +47,6 @@ from protocol import VruType
 
 __all__ = ["DetectionBox", "DetectionImport", "export_mot_detections", "parse_mot_detections"]
 
-_BY_CLASS = {coco_category_id(vru): vru for vru in VRU_TYPES}
 _NO_VALUE = -1.0
 
 
@@ -109,7 +109,7 @@ def _detection_lines(
             track,
             box,
             _NO_VALUE if detection.confidence is None else detection.confidence,
-            -1 if detection.vru_type is None else coco_category_id(detection.vru_type),
+            class_of(detection.vru_type),
             _NO_VALUE,
         )
 
@@ -157,7 +157,7 @@ def parse_mot_detections(
                 f"confidence {line.conf:g} is not within [0, 1] (or -1 for none)",
             )
             continue
-        vru = VruType.PEDESTRIAN if line.class_id == -1 else _BY_CLASS.get(line.class_id)
+        vru = vru_of(line)
         if vru is None:
             report.record(Action.DROPPED, str(where), f"MOT class {line.class_id} is no VRU type")
             continue

@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 
 import orjson
 
+from central.formats.categories import category_from_coco_id, coco_category_id
 from central.formats.collector import MAX_TRACK_ID_LENGTH
 from central.formats.exporting import report_entry
 from central.formats.limits import ImportLimits
@@ -34,6 +35,7 @@ from central.formats.report import ExportReport, Location
 from central.formats.safe_zip import SafeZip
 from central.formats.source import Source, read_limited
 from central.formats.streaming import rechunk, stream_zip
+from protocol import VruType
 
 __all__ = [
     "NO_TRACK",
@@ -41,11 +43,13 @@ __all__ = [
     "MotLine",
     "MotUpload",
     "TrackNumbers",
+    "class_of",
     "format_line",
     "mot_archive",
     "read_lines",
     "read_upload",
     "track_id_of",
+    "vru_of",
 ]
 
 NO_TRACK = -1
@@ -59,6 +63,11 @@ _COLUMNS = ("frame", "id", "x", "y", "w", "h", "conf", "class", "visibility")
 _ZIP_MAGIC = b"PK\x03\x04"
 
 Complain = Callable[[Location, str], None]
+
+
+def class_of(vru: VruType | None) -> int:
+    """The MOT class column of a VRU type: our COCO category id, -1 for none."""
+    return -1 if vru is None else coco_category_id(vru)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,3 +330,9 @@ def track_id_of(line: MotLine, upload: MotUpload, complain: Complain) -> tuple[b
         )
         return False, None
     return True, found
+
+
+def vru_of(line: MotLine) -> VruType | None:
+    """The VRU type of a line's class: -1 (MOTChallenge's one class, or no class column) reads
+    as pedestrian; None for a class that names no VRU type."""
+    return VruType.PEDESTRIAN if line.class_id == -1 else category_from_coco_id(line.class_id)
