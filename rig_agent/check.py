@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol import describe_tls_error
 from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
+from rig_agent.mqtt_link import paho_client
 from rig_agent.sources import SourceError, source_class
 from rig_agent.spool import corrupt_spool_message, integrity_problem, is_damage
-from rig_agent.tls import tls_context, tls_refusal
+from rig_agent.tls import tls_refusal
 
 __all__ = ["CheckResult", "check_broker", "check_sources", "check_spool", "run_checks"]
 
@@ -99,23 +99,13 @@ def check_broker(config: AgentConfig, timeout: float = 5.0) -> CheckResult:
             tls_errors.append(described)
             answered.set()
 
-    # Its own client id: reusing the daemon's would disconnect a running daemon.
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"{mqtt_config.client_id or f'rig-agent-{config.rig_id}'}-check",
-        protocol=mqtt.MQTTv311,
-    )
+    try:  # its own client id: reusing the daemon's would disconnect a running daemon
+        client = paho_client(config, "-check")
+    except (OSError, ValueError) as exc:
+        return CheckResult(subject, False, f"TLS files do not load: {exc}")
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
     client.on_log = on_log
-    if mqtt_config.username is not None:
-        password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
-        client.username_pw_set(mqtt_config.username, password)
-    if mqtt_config.address.tls:
-        try:
-            client.tls_set_context(tls_context(mqtt_config))
-        except (OSError, ValueError) as exc:
-            return CheckResult(subject, False, f"TLS files do not load: {exc}")
     try:
         client.connect(
             mqtt_config.address.host, mqtt_config.address.port, keepalive=int(timeout) + 5

@@ -25,7 +25,7 @@ from rig_agent.clock import RigClock
 from rig_agent.config import AgentConfig
 from rig_agent.tls import tls_context, tls_refusal
 
-__all__ = ["MqttLink", "backoff_delay", "publish_ok"]
+__all__ = ["MqttLink", "backoff_delay", "paho_client", "publish_ok"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,26 @@ def backoff_delay(attempt: int, minimum: float, maximum: float, rng: random.Rand
     """Delay before reconnect ``attempt`` (0-based): exponential, capped, jittered in [1/2, 1]."""
     ceiling = min(maximum, minimum * 2 ** min(attempt, 32))
     return max(minimum / 2, ceiling * rng.uniform(0.5, 1.0))
+
+
+def paho_client(config: AgentConfig, id_suffix: str = "") -> mqtt.Client:
+    """A paho client with the rig's client id (plus ``id_suffix``), credentials and TLS.
+
+    :raises OSError: a TLS file does not load (``ssl.SSLError`` is one).
+    """
+    mqtt_config = config.mqtt
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{mqtt_config.client_id or f'rig-agent-{config.rig_id}'}{id_suffix}",
+        protocol=mqtt.MQTTv311,
+        clean_session=True,
+    )
+    if mqtt_config.username is not None:
+        password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
+        client.username_pw_set(mqtt_config.username, password)
+    if mqtt_config.address.tls:
+        client.tls_set_context(tls_context(mqtt_config))
+    return client
 
 
 MessageHandler = Callable[[str, bytes, int], None]
@@ -68,17 +88,7 @@ class MqttLink:
         self.commands_topic = topics.commands(config.rig_id)
         self.acks_topic = topics.acks(config.rig_id)
         mqtt_config = config.mqtt
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=mqtt_config.client_id or f"rig-agent-{config.rig_id}",
-            protocol=mqtt.MQTTv311,
-            clean_session=True,
-        )
-        if mqtt_config.username is not None:
-            password = mqtt_config.password.get_secret_value() if mqtt_config.password else None
-            client.username_pw_set(mqtt_config.username, password)
-        if mqtt_config.address.tls:
-            client.tls_set_context(tls_context(mqtt_config))
+        client = paho_client(config)
         offline = RigStatus(rig_id=config.rig_id, state=RigState.OFFLINE)
         client.will_set(self.status_topic, encode(offline), qos=1, retain=True)
         client.max_inflight_messages_set(mqtt_config.max_inflight_batches)
