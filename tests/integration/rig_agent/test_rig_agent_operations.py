@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,16 @@ def test_check_reports_tls_files_that_do_not_load(
     )
     assert main(["check", "--config", str(path)]) == 1
     assert "TLS files do not load" in capsys.readouterr().out
+
+
+def test_check_names_a_listener_that_hangs_up_before_connack(
+    rig: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        hang_up = threading.Thread(target=lambda: listener.accept()[0].close(), daemon=True)
+        hang_up.start()
+        path = rig.configure([ticker("det")], url=f"mqtt://127.0.0.1:{port}")
+        assert main(["check", "--config", str(path), "--timeout", "5"]) == 1
+        hang_up.join(5)
+    assert "the broker closed the connection before answering CONNECT" in capsys.readouterr().out

@@ -5,6 +5,8 @@ the command channel to a rig."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -116,3 +118,41 @@ def test_a_command_gets_the_rigs_reply_or_times_out(client: TestClient, make_rig
     assert reply == CommandReply(command_id="c-1", ok=True, rig_id="rig-1")
     with pytest.raises(CommandTimeout):
         portal.call(channel.request, "rig-1", PingCommand(command_id="unanswered"), 0.5)
+
+
+def test_a_listener_that_closes_before_connack_is_named_as_such() -> None:
+    """Something on the broker's port that accepts and hangs up (a proxy with no backend, a
+    broker refusing at its connection limit): /health says so, not just "connecting"."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                connection.close()
+
+        closer = threading.Thread(target=hang_up, daemon=True)
+        closer.start()
+
+        async def scenario() -> str:
+            client = MqttClient(f"mqtt://127.0.0.1:{port}", f"test-{uuid.uuid4().hex[:10]}")
+            await client.start()
+            try:
+                deadline = time.monotonic() + 10
+                while client.last_error is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                return client.describe()
+            finally:
+                await client.close()
+
+        try:
+            described = asyncio.run(scenario())
+        finally:
+            stop.set()
+            closer.join(5)
+    assert described.endswith(": the broker closed the connection before answering CONNECT")
